@@ -1,0 +1,57 @@
+# Everyday targets. `make test` is the command CI runs (see README.md).
+GO            ?= go
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+ACTIONLINT    := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+STACK         ?= dev
+FUZZTIME      ?= 10s
+TEST_TIMEOUT  ?= 25m
+
+.PHONY: all test test-short fuzz preview preview-json bench lint fmt vet staticcheck actionlint build clean
+
+all: lint test
+
+## test: every test in the module (needs MariaDB on 127.0.0.1:3306 and moto_server), then a short fuzz run
+test:
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) fuzz
+
+## test-short: the fast unit tests only
+test-short:
+	$(GO) test -count=1 -short ./...
+
+## fuzz: fuzz decode+validate of the consumer for FUZZTIME
+fuzz:
+	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./consumer/record
+
+## preview: offline preview of STACK with policy verdicts (no AWS account, no Pulumi CLI)
+preview:
+	$(GO) run ./infra/preview --stack $(STACK)
+
+preview-json:
+	$(GO) run ./infra/preview --stack $(STACK) --json
+
+## bench: consumer throughput vs a raw multi-row INSERT, same run
+bench:
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 5x ./consumer/...
+
+## lint: gofmt, go vet, staticcheck, actionlint
+lint: fmt vet staticcheck actionlint
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+actionlint:
+	@if [ -d .github/workflows ]; then $(GO) run $(ACTIONLINT); fi
+
+## build: the two Lambda binaries for the host (infra builds the arm64 zips itself)
+build:
+	$(GO) build -o bin/ ./consumer/cmd/consumer ./migrations/cmd/migrator
+
+clean:
+	rm -rf bin dist
