@@ -1,0 +1,255 @@
+// Package record decodes and validates one submission body, the JSON object
+// {"name": ..., "email": ...} that a client POSTs to /submit and SQS carries
+// to the consumer.
+//
+// The rules live here and nowhere else; the consumer, the local pipeline
+// and the README table all refer to this package. A body either decodes to
+// a Record that satisfies every rule, or Decode returns an *Error whose
+// Reason is one of the machine-readable values listed by Reasons, which the
+// consumer stores in quarantine.reason.
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits of the accepted values. MaxNameChars matches users.name
+// VARCHAR(255), which counts characters; MaxEmailBytes is the longest
+// address an SMTP path can carry (RFC 5321 §4.5.3.1.3 less the angle
+// brackets), which also fits users.email VARCHAR(255).
+const (
+	MaxNameChars  = 255
+	MaxEmailBytes = 254
+)
+
+// Record is a validated submission. Name is trimmed of surrounding
+// Unicode white space; Email is the bare addr-spec.
+type Record struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// Reason says, machine-readably, why a body was rejected. It is stored in
+// quarantine.reason (VARCHAR(64) ascii).
+type Reason string
+
+// The reasons Decode can give, in the order Decode checks them.
+const (
+	ReasonInvalidUTF8      Reason = "invalid_utf8"      // the body is not valid UTF-8
+	ReasonInvalidJSON      Reason = "invalid_json"      // the body is empty or not well-formed JSON
+	ReasonTrailingData     Reason = "trailing_data"     // something other than white space follows the first JSON value
+	ReasonNotObject        Reason = "not_object"        // the JSON value is not an object
+	ReasonDuplicateField   Reason = "duplicate_field"   // a member name occurs twice
+	ReasonUnknownField     Reason = "unknown_field"     // a member other than "name" and "email" (names match exactly, case-sensitively)
+	ReasonNameRequired     Reason = "name_required"     // "name" is absent, null, or empty after trimming
+	ReasonNameNotString    Reason = "name_not_string"   // "name" is a number, boolean, array or object
+	ReasonNameTooLong      Reason = "name_too_long"     // more than MaxNameChars characters after trimming
+	ReasonNameControlChar  Reason = "name_control_char" // "name" contains a control character (Unicode category Cc)
+	ReasonEmailRequired    Reason = "email_required"    // "email" is absent, null, or empty after trimming
+	ReasonEmailNotString   Reason = "email_not_string"  // "email" is a number, boolean, array or object
+	ReasonEmailTooLong     Reason = "email_too_long"    // more than MaxEmailBytes bytes after trimming
+	ReasonEmailInvalid     Reason = "email_invalid"     // not one RFC 5322 addr-spec, or it has a display name, angle brackets or comments
+	ReasonEmailControlChar Reason = "email_control_char"
+)
+
+var reasons = []Reason{
+	ReasonInvalidUTF8, ReasonInvalidJSON, ReasonTrailingData, ReasonNotObject,
+	ReasonDuplicateField, ReasonUnknownField,
+	ReasonNameRequired, ReasonNameNotString, ReasonNameTooLong, ReasonNameControlChar,
+	ReasonEmailRequired, ReasonEmailNotString, ReasonEmailTooLong, ReasonEmailInvalid, ReasonEmailControlChar,
+}
+
+// Reasons lists every Reason Decode can return.
+func Reasons() []Reason { return append([]Reason(nil), reasons...) }
+
+// Error is a rejection. Detail is for the person reading the quarantine
+// table. It never quotes a name or email value, but it may quote a member
+// name the client sent, so logs should carry the Reason only.
+type Error struct {
+	Reason Reason
+	Detail string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("record: %s: %s", e.Reason, e.Detail) }
+
+func reject(r Reason, format string, args ...any) (Record, error) {
+	return Record{}, &Error{Reason: r, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Decode parses body and applies every rule. On failure the error is an
+// *Error (use errors.As, or ReasonOf).
+func Decode(body []byte) (Record, error) {
+	// encoding/json would silently turn invalid bytes into U+FFFD, so the
+	// check must come before it.
+	if !utf8.Valid(body) {
+		return reject(ReasonInvalidUTF8, "body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var value json.RawMessage
+	if err := dec.Decode(&value); err != nil {
+		return reject(ReasonInvalidJSON, "%s", jsonErrorDetail(err))
+	}
+	if rest := body[dec.InputOffset():]; len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
+		return reject(ReasonTrailingData, "data after the JSON object at byte %d", dec.InputOffset())
+	}
+	if value[0] != '{' {
+		return reject(ReasonNotObject, "body is a JSON %s, not an object", jsonKind(value[0]))
+	}
+	fields, err := members(value)
+	if err != nil {
+		return Record{}, err
+	}
+	name, err := stringField(fields, "name", ReasonNameRequired, ReasonNameNotString)
+	if err != nil {
+		return Record{}, err
+	}
+	if err := checkName(name); err != nil {
+		return Record{}, err
+	}
+	email, err := stringField(fields, "email", ReasonEmailRequired, ReasonEmailNotString)
+	if err != nil {
+		return Record{}, err
+	}
+	if err := checkEmail(email); err != nil {
+		return Record{}, err
+	}
+	return Record{Name: name, Email: email}, nil
+}
+
+// ReasonOf returns the Reason of a Decode error, or "" if err is not one.
+func ReasonOf(err error) Reason {
+	var re *Error
+	if errors.As(err, &re) {
+		return re.Reason
+	}
+	return ""
+}
+
+// members walks an object that is already known to be well-formed JSON and
+// returns its members by exact name. json.Unmarshal into a struct would
+// match names case-insensitively and let a later duplicate win silently.
+func members(object json.RawMessage) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(object))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return nil, &Error{Reason: ReasonInvalidJSON, Detail: jsonErrorDetail(err)}
+	}
+	fields := make(map[string]json.RawMessage, 2)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, &Error{Reason: ReasonInvalidJSON, Detail: jsonErrorDetail(err)}
+		}
+		key, _ := tok.(string) // object keys are always strings
+		if _, seen := fields[key]; seen {
+			return nil, &Error{Reason: ReasonDuplicateField, Detail: fmt.Sprintf("member %q occurs more than once", key)}
+		}
+		if key != "name" && key != "email" {
+			return nil, &Error{Reason: ReasonUnknownField, Detail: fmt.Sprintf("unknown member %q (allowed: name, email)", truncate(key, 64))}
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, &Error{Reason: ReasonInvalidJSON, Detail: jsonErrorDetail(err)}
+		}
+		fields[key] = v
+	}
+	return fields, nil
+}
+
+// stringField returns the trimmed string value of a member.
+func stringField(fields map[string]json.RawMessage, key string, required, notString Reason) (string, error) {
+	raw, ok := fields[key]
+	if !ok || string(raw) == "null" {
+		return "", &Error{Reason: required, Detail: fmt.Sprintf("%q is required", key)}
+	}
+	if raw[0] != '"' {
+		return "", &Error{Reason: notString, Detail: fmt.Sprintf("%q must be a JSON string, not a %s", key, jsonKind(raw[0]))}
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", &Error{Reason: ReasonInvalidJSON, Detail: jsonErrorDetail(err)}
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", &Error{Reason: required, Detail: fmt.Sprintf("%q is empty", key)}
+	}
+	return s, nil
+}
+
+func checkName(name string) error {
+	if n := utf8.RuneCountInString(name); n > MaxNameChars {
+		return &Error{Reason: ReasonNameTooLong, Detail: fmt.Sprintf("name has %d characters, at most %d allowed", n, MaxNameChars)}
+	}
+	if i := strings.IndexFunc(name, unicode.IsControl); i >= 0 {
+		return &Error{Reason: ReasonNameControlChar, Detail: fmt.Sprintf("name has a control character at byte %d", i)}
+	}
+	return nil
+}
+
+func checkEmail(email string) error {
+	if len(email) > MaxEmailBytes {
+		return &Error{Reason: ReasonEmailTooLong, Detail: fmt.Sprintf("email has %d bytes, at most %d allowed", len(email), MaxEmailBytes)}
+	}
+	if i := strings.IndexFunc(email, unicode.IsControl); i >= 0 {
+		return &Error{Reason: ReasonEmailControlChar, Detail: fmt.Sprintf("email has a control character at byte %d", i)}
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil {
+		// net/mail errors name the problem, not the value.
+		return &Error{Reason: ReasonEmailInvalid, Detail: "not an RFC 5322 address: " + err.Error()}
+	}
+	// Requiring the parse to give back the input unchanged rules out
+	// display names, angle brackets, comments and quoting that would be
+	// stored differently from what the client sent.
+	if addr.Name != "" || addr.Address != email {
+		return &Error{Reason: ReasonEmailInvalid, Detail: "must be a bare address (local@domain) without display name, angle brackets or comments"}
+	}
+	return nil
+}
+
+func jsonKind(first byte) string {
+	switch first {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	default:
+		return "number"
+	}
+}
+
+// jsonErrorDetail describes a decoding error without quoting the input
+// (a SyntaxError message names only the offending character).
+func jsonErrorDetail(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "unexpected end of JSON input"
+	}
+	return err.Error()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,188 @@
+package record
+
+import (
+	"encoding/json"
+	"errors"
+	"net/mail"
+	"slices"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+func TestDecodeAccepts(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want Record
+	}{
+		{"plain", `{"name":"Alice","email":"alice@example.com"}`, Record{"Alice", "alice@example.com"}},
+		{"member order does not matter", `{"email":"bob@example.org","name":"Bob"}`, Record{"Bob", "bob@example.org"}},
+		{"japanese name", `{"name":"山田 太郎","email":"taro@example.jp"}`, Record{"山田 太郎", "taro@example.jp"}},
+		{"escaped japanese name", `{"name":"\u5c71\u7530","email":"y@example.jp"}`, Record{"山田", "y@example.jp"}},
+		{"emoji outside the BMP", `{"name":"🍣 Sushi","email":"s@example.com"}`, Record{"🍣 Sushi", "s@example.com"}},
+		{"surrounding white space trimmed, ideographic space too", "  {\"name\":\"\u3000花子 \",\"email\":\" hanako@example.jp\\t\"}\n", Record{"花子", "hanako@example.jp"}},
+		{"quotes and backslashes in a name", `{"name":"O'Brien \"Bob\" \\","email":"ob@example.com"}`, Record{`O'Brien "Bob" \`, "ob@example.com"}},
+		{"zero width joiner is not a control character", "{\"name\":\"👩\u200d💻\",\"email\":\"dev@example.com\"}", Record{"👩\u200d💻", "dev@example.com"}},
+		{"255 characters", `{"name":"` + strings.Repeat("あ", 255) + `","email":"a@example.com"}`, Record{strings.Repeat("あ", 255), "a@example.com"}},
+		{"254-byte email", `{"name":"n","email":"` + strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com" + `"}`, Record{"n", strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com"}},
+		{"plus addressing", `{"name":"n","email":"n+tag@example.com"}`, Record{"n", "n+tag@example.com"}},
+		{"internationalised local part (RFC 6532)", `{"name":"n","email":"用户@example.com"}`, Record{"n", "用户@example.com"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Decode([]byte(tt.body))
+			if err != nil {
+				t.Fatalf("Decode(%s) error: %v", tt.body, err)
+			}
+			if got != tt.want {
+				t.Fatalf("Decode(%s) = %+v, want %+v", tt.body, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want Reason
+	}{
+		{"invalid utf-8 in a value", "{\"name\":\"\xff\",\"email\":\"a@example.com\"}", ReasonInvalidUTF8},
+		{"empty body", ``, ReasonInvalidJSON},
+		{"white space only", " \n", ReasonInvalidJSON},
+		{"truncated", `{"name":"a","email":"a@example.com"`, ReasonInvalidJSON},
+		{"single quotes", `{'name':'a'}`, ReasonInvalidJSON},
+		{"trailing comma", `{"name":"a","email":"a@example.com",}`, ReasonInvalidJSON},
+		{"second object", `{"name":"a","email":"a@example.com"}{}`, ReasonTrailingData},
+		{"trailing garbage", `{"name":"a","email":"a@example.com"} x`, ReasonTrailingData},
+		{"array", `[{"name":"a","email":"a@example.com"}]`, ReasonNotObject},
+		{"string", `"a@example.com"`, ReasonNotObject},
+		{"null", `null`, ReasonNotObject},
+		{"duplicate name", `{"name":"a","name":"b","email":"a@example.com"}`, ReasonDuplicateField},
+		{"duplicate via escape", `{"name":"a","n\u0061me":"b","email":"a@example.com"}`, ReasonDuplicateField},
+		{"unknown member", `{"name":"a","email":"a@example.com","admin":true}`, ReasonUnknownField},
+		{"member names are case-sensitive", `{"Name":"a","email":"a@example.com"}`, ReasonUnknownField},
+		{"name missing", `{"email":"a@example.com"}`, ReasonNameRequired},
+		{"name null", `{"name":null,"email":"a@example.com"}`, ReasonNameRequired},
+		{"name empty", `{"name":"","email":"a@example.com"}`, ReasonNameRequired},
+		{"name blank", "{\"name\":\" \\t\u3000\",\"email\":\"a@example.com\"}", ReasonNameRequired},
+		{"name number", `{"name":42,"email":"a@example.com"}`, ReasonNameNotString},
+		{"name object", `{"name":{"first":"a"},"email":"a@example.com"}`, ReasonNameNotString},
+		{"name 256 characters", `{"name":"` + strings.Repeat("あ", 256) + `","email":"a@example.com"}`, ReasonNameTooLong},
+		{"name with newline inside", `{"name":"a\nb","email":"a@example.com"}`, ReasonNameControlChar},
+		{"name with NUL", `{"name":"a\u0000b","email":"a@example.com"}`, ReasonNameControlChar},
+		{"name with C1 control", "{\"name\":\"a\u0085b\",\"email\":\"a@example.com\"}", ReasonNameControlChar},
+		{"email missing", `{"name":"a"}`, ReasonEmailRequired},
+		{"email blank", `{"name":"a","email":"  "}`, ReasonEmailRequired},
+		{"email array", `{"name":"a","email":["a@example.com"]}`, ReasonEmailNotString},
+		{"email 255 bytes", `{"name":"n","email":"` + strings.Repeat("a", 64) + "@" + strings.Repeat("b", 186) + ".com" + `"}`, ReasonEmailTooLong},
+		{"email with control character", `{"name":"a","email":"a\u0007@example.com"}`, ReasonEmailControlChar},
+		{"email without at", `{"name":"a","email":"example.com"}`, ReasonEmailInvalid},
+		{"email with display name", `{"name":"a","email":"Alice <alice@example.com>"}`, ReasonEmailInvalid},
+		{"email in angle brackets", `{"name":"a","email":"<alice@example.com>"}`, ReasonEmailInvalid},
+		{"two emails", `{"name":"a","email":"a@example.com, b@example.com"}`, ReasonEmailInvalid},
+		{"email with comment", `{"name":"a","email":"a@example.com (work)"}`, ReasonEmailInvalid},
+		{"name is checked before email", `{"name":"","email":"nope"}`, ReasonNameRequired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Decode([]byte(tt.body))
+			if err == nil {
+				t.Fatalf("Decode(%q) = %+v, want rejection %s", tt.body, got, tt.want)
+			}
+			var re *Error
+			if !errors.As(err, &re) {
+				t.Fatalf("Decode(%q) error %T %v, want *Error", tt.body, err, err)
+			}
+			if re.Reason != tt.want {
+				t.Fatalf("Decode(%q) reason %s (%s), want %s", tt.body, re.Reason, re.Detail, tt.want)
+			}
+			if re.Detail == "" {
+				t.Errorf("Decode(%q): empty detail", tt.body)
+			}
+			if ReasonOf(err) != tt.want {
+				t.Errorf("ReasonOf = %q, want %q", ReasonOf(err), tt.want)
+			}
+		})
+	}
+}
+
+// TestReasonsFitTheColumn keeps every reason storable in quarantine.reason
+// (VARCHAR(64) CHARACTER SET ascii).
+func TestReasonsFitTheColumn(t *testing.T) {
+	seen := map[Reason]bool{}
+	for _, r := range Reasons() {
+		if r == "" || len(r) > 64 || strings.IndexFunc(string(r), func(c rune) bool { return c > unicode.MaxASCII }) >= 0 {
+			t.Errorf("reason %q does not fit VARCHAR(64) ascii", r)
+		}
+		if seen[r] {
+			t.Errorf("reason %q listed twice", r)
+		}
+		seen[r] = true
+	}
+}
+
+// FuzzDecode checks the invariants of Decode on arbitrary bodies: it never
+// panics, every rejection carries a known reason, and every accepted record
+// satisfies the documented rules and survives a JSON round trip.
+func FuzzDecode(f *testing.F) {
+	// Seeds beyond testdata/fuzz/FuzzDecode: one of each shape.
+	for _, s := range []string{
+		`{"name":"Alice","email":"alice@example.com"}`,
+		`{"name":"山田 太郎","email":"taro@example.jp"}`,
+		`{"name":"a","name":"b","email":"a@example.com"}`,
+		`{"name":"a","email":"Alice <a@example.com>"}`,
+		"{\"name\":\"\xff\",\"email\":\"a@example.com\"}",
+		`[]`, ``, `{"name":"a","email":"a@example.com"} {}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		rec, err := Decode(body)
+		if err != nil {
+			if rec != (Record{}) {
+				t.Fatalf("rejected body returned a non-zero record %+v", rec)
+			}
+			r := ReasonOf(err)
+			if !slices.Contains(Reasons(), r) {
+				t.Fatalf("unknown reason %q from %v", r, err)
+			}
+			return
+		}
+		checkAccepted(t, rec)
+		// What the consumer stores must decode to itself.
+		again, err := json.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := Decode(again)
+		if err != nil || back != rec {
+			t.Fatalf("round trip of %+v: got %+v, %v", rec, back, err)
+		}
+	})
+}
+
+func checkAccepted(t *testing.T, rec Record) {
+	t.Helper()
+	if !utf8.ValidString(rec.Name) || !utf8.ValidString(rec.Email) {
+		t.Fatalf("accepted invalid UTF-8: %q %q", rec.Name, rec.Email)
+	}
+	if rec.Name != strings.TrimSpace(rec.Name) || rec.Name == "" {
+		t.Fatalf("name %q not trimmed or empty", rec.Name)
+	}
+	if n := utf8.RuneCountInString(rec.Name); n > MaxNameChars {
+		t.Fatalf("name has %d characters", n)
+	}
+	if strings.IndexFunc(rec.Name, unicode.IsControl) >= 0 || strings.IndexFunc(rec.Email, unicode.IsControl) >= 0 {
+		t.Fatalf("control character accepted: %q %q", rec.Name, rec.Email)
+	}
+	if len(rec.Email) > MaxEmailBytes {
+		t.Fatalf("email has %d bytes", len(rec.Email))
+	}
+	addr, err := mail.ParseAddress(rec.Email)
+	if err != nil || addr.Name != "" || addr.Address != rec.Email {
+		t.Fatalf("email %q is not a bare RFC 5322 address: %v %+v", rec.Email, err, addr)
+	}
+}
