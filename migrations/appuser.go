@@ -1,0 +1,115 @@
+package migrations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/sluicehq/sluice/internal/dbconn"
+)
+
+// DefaultAppUser is the name of the application user the consumer logs in
+// as, unless the stack names another.
+const DefaultAppUser = "sluice_app"
+
+// AppTables are the tables the application user may use, and AppPrivileges
+// what it may do there: the consumer inserts rows, reads them back to
+// resolve duplicates, and updates them on redelivery. It may not delete,
+// alter or drop anything, nor see any other table.
+var (
+	AppTables     = []string{"users", "quarantine"}
+	AppPrivileges = []string{"SELECT", "INSERT", "UPDATE"}
+)
+
+// userNamePattern keeps the name a plain identifier: it is spliced into
+// account names, which MySQL does not accept as placeholders everywhere,
+// so only characters that need no quoting at all are allowed. 32 is MySQL
+// 8's limit on user names (MariaDB allows more).
+var userNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,31}$`)
+
+// ValidateUserName reports whether name can be used as the application
+// user.
+func ValidateUserName(name string) error {
+	if !userNamePattern.MatchString(name) {
+		return fmt.Errorf("application user name %q: want a letter followed by up to 31 letters, digits or underscores", name)
+	}
+	return nil
+}
+
+// EnsureAppUser creates the application user 'user'@'%' if it does not
+// exist, sets its password (so re-running it rotates the password), and
+// grants it AppPrivileges on AppTables of cfg's database. It only grants:
+// privileges someone else gave the user are left alone. The tables must
+// exist, so run Up first. The password never appears in an error.
+func EnsureAppUser(ctx context.Context, cfg dbconn.Config, user, password string) error {
+	if err := ValidateUserName(user); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if password == "" {
+		return fmt.Errorf("migrations: application user %s: empty password", user)
+	}
+	if strings.EqualFold(user, cfg.User) {
+		return fmt.Errorf("migrations: application user %s is the user the migrator connects as: refusing to change its password and privileges", user)
+	}
+	if cfg.Name == "" || strings.ContainsRune(cfg.Name, 0) {
+		return fmt.Errorf("migrations: database name %q cannot be granted on", cfg.Name)
+	}
+	// One statement per Exec: nothing here should ever run two.
+	cfg.MultiStatements = false
+	db, err := dbconn.Open(ctx, cfg, dbconn.PoolOptions{MaxOpenConns: 1})
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	defer db.Close()
+
+	account := "'" + user + "'@'%'" // safe: ValidateUserName allows no quote
+	// CREATE USER IF NOT EXISTS leaves an existing user's password alone,
+	// so ALTER USER sets it every time; both run on MySQL 8 and MariaDB.
+	// The password is a placeholder, interpolated and escaped by the driver.
+	for _, stmt := range []string{
+		"CREATE USER IF NOT EXISTS " + account + " IDENTIFIED BY ?",
+		"ALTER USER " + account + " IDENTIFIED BY ?",
+	} {
+		if _, err := db.ExecContext(ctx, stmt, password); err != nil {
+			verb, _, _ := strings.Cut(stmt, " "+account)
+			return fmt.Errorf("migrations: %s %s on %v: %w", verb, account, cfg, redact(err, password))
+		}
+	}
+	privs := strings.Join(AppPrivileges, ", ")
+	for _, table := range AppTables {
+		stmt := "GRANT " + privs + " ON " + quoteIdent(cfg.Name) + "." + quoteIdent(table) + " TO " + account
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrations: %s: %w", stmt, err)
+		}
+	}
+	return nil
+}
+
+// quoteIdent quotes a MySQL identifier; a backtick inside is doubled.
+func quoteIdent(name string) string {
+	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
+}
+
+// redact keeps the password out of an error from a statement that carried
+// it. Server messages quote the statement after "near '" (syntax errors),
+// possibly cut in the middle of the password, so that tail is dropped, and
+// any remaining occurrence is masked.
+func redact(err error, password string) error {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		if strings.Contains(err.Error(), password) {
+			return errors.New(strings.ReplaceAll(err.Error(), password, "[redacted]"))
+		}
+		return err
+	}
+	msg := me.Message
+	if i := strings.Index(msg, "near '"); i >= 0 {
+		msg = msg[:i] + "near [statement redacted]"
+	}
+	msg = strings.ReplaceAll(msg, password, "[redacted]")
+	return &mysql.MySQLError{Number: me.Number, SQLState: me.SQLState, Message: msg}
+}

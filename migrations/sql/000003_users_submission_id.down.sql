@@ -1,0 +1,1 @@
+ALTER TABLE users DROP INDEX users_submission_id, DROP COLUMN submission_id;
