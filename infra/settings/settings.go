@@ -1,0 +1,135 @@
+// Package settings turns a stack's configuration (the `sluice:` keys and
+// `aws:region` of Pulumi.<stack>.yaml) into one typed, validated Settings
+// value. The Pulumi program, the offline preview, the policy tests and the
+// local pipeline all read the same value, so a rule such as "visibility
+// timeout ≥ 6 × (function timeout + batching window)" is enforced once.
+//
+// Every key has a default or is required; a bad value is reported with the
+// key, the value and what is allowed, before any resource is registered.
+package settings
+
+import (
+	"time"
+)
+
+// Namespace is the Pulumi project name and therefore the config namespace.
+const Namespace = "sluice"
+
+// RegionKey is the AWS provider's region key, read alongside the sluice keys.
+const RegionKey = "aws:region"
+
+// DLQRetention is fixed at the SQS maximum so that a message that reached the
+// DLQ is kept as long as SQS allows; the main queue's retention must be
+// shorter (a standard queue's DLQ expiry counts from the original enqueue).
+const DLQRetention = 14 * 24 * time.Hour
+
+// VisibilityFactor is the multiple of (function timeout + batching window)
+// that AWS recommends for the source queue's visibility timeout.
+const VisibilityFactor = 6
+
+// Settings is everything that differs between stacks.
+type Settings struct {
+	Region        string
+	Network       Network
+	Database      Database
+	Proxy         Proxy
+	Queue         Queue
+	Consumer      Consumer
+	API           API
+	Observability Observability
+}
+
+// Network selects a new VPC (CIDR, zones) or an existing VPC and subnets.
+type Network struct {
+	VpcCIDR           string   // new VPC only
+	AvailabilityZones []string // new VPC only; one private subnet per zone
+	ExistingVpcID     string   // set together with ExistingSubnetIDs
+	ExistingSubnetIDs []string
+}
+
+// UsesExistingVPC reports whether the stack deploys into a VPC it does not own.
+func (n Network) UsesExistingVPC() bool { return n.ExistingVpcID != "" }
+
+// Database is the RDS MySQL instance and its users.
+type Database struct {
+	InstanceClass          string
+	EngineVersion          string
+	AllocatedStorageGiB    int
+	MaxAllocatedStorageGiB int // 0 disables storage autoscaling
+	MultiAZ                bool
+	DeletionProtection     bool
+	BackupRetentionDays    int
+	FinalSnapshot          bool
+	PerformanceInsights    bool
+	Name                   string // schema name
+	MasterUser             string // RDS master; its password is managed by RDS
+	AppUser                string // least-privileged user the consumer connects as
+}
+
+// Proxy is the RDS Proxy and its default target group's pool.
+type Proxy struct {
+	IdleClientTimeout         time.Duration
+	BorrowTimeout             time.Duration
+	MaxConnectionsPercent     int
+	MaxIdleConnectionsPercent int
+}
+
+// Queue is the main SQS queue; the DLQ's settings are fixed.
+type Queue struct {
+	VisibilityTimeout time.Duration
+	Retention         time.Duration
+	MaxReceiveCount   int
+}
+
+// Consumer is the Lambda function and its SQS event source mapping.
+type Consumer struct {
+	Timeout             time.Duration
+	MemoryMB            int
+	ReservedConcurrency int
+	MaxConcurrency      int // the database guard: at most this many batches at once
+	BatchSize           int
+	BatchingWindow      time.Duration
+	DBConnections       int // pool size per function instance
+}
+
+// AuthMode is the authorization of the POST /submit route.
+type AuthMode string
+
+// Route authorization modes.
+const (
+	AuthNone   AuthMode = "none"
+	AuthIAM    AuthMode = "AWS_IAM"
+	AuthJWT    AuthMode = "JWT"
+	authModes           = "none, AWS_IAM or JWT"
+	httpsLabel          = "an https:// URL"
+)
+
+// API is the HTTP API in front of the queue.
+type API struct {
+	ThrottleRate     float64 // steady requests per second
+	ThrottleBurst    int     // token bucket size; must cover ExpectedSpike
+	ExpectedSpike    int     // simultaneous POSTs the edge must accept without 429
+	MaxBodyBytes     int     // also the queue's maximum message size
+	Auth             AuthMode
+	JWTIssuer        string
+	JWTAudience      []string
+	CORSAllowOrigins []string // empty: no CORS configuration
+}
+
+// Observability is alarms and logs.
+type Observability struct {
+	AlarmEmail       string // optional SNS email subscription
+	OldestMessageAge time.Duration
+	LogRetentionDays int
+}
+
+// DefaultVisibilityTimeout is the smallest visibility timeout the rule allows.
+func DefaultVisibilityTimeout(c Consumer) time.Duration {
+	return VisibilityFactor * (c.Timeout + c.BatchingWindow)
+}
+
+// InFlightConnections is the most client connections the consumer can hold
+// open to the proxy at once: every concurrent batch holds its own pool.
+func (s Settings) InFlightConnections() int {
+	return s.Consumer.MaxConcurrency * s.Consumer.DBConnections
+}
