@@ -1,0 +1,104 @@
+// Command consumer is the Sluice SQS consumer Lambda function (runtime
+// provided.al2023; the built binary is named bootstrap).
+//
+// Configuration comes from the environment: SLUICE_DB_* (see package
+// internal/dbconn) and the consumer's own SLUICE_* variables (see package
+// consumer). A malformed variable stops the function at init, so a bad
+// deployment fails loudly instead of retrying every message.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/sluicehq/sluice/consumer"
+	"github.com/sluicehq/sluice/internal/dbconn"
+)
+
+// sandbox holds what lives as long as the Lambda execution environment:
+// one pool with one connection, opened at the first invocation (not at
+// init, so that a cold start does not fail on a network blip) and closed on
+// SIGTERM.
+type sandbox struct {
+	cfg  dbconn.Config
+	opts consumer.Options
+
+	mu      sync.Mutex
+	db      *sql.DB
+	handler *consumer.Handler
+}
+
+func (s *sandbox) get(ctx context.Context) (*consumer.Handler, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.handler != nil {
+		return s.handler, nil
+	}
+	db, err := dbconn.Open(ctx, s.cfg, dbconn.PoolOptions{MaxOpenConns: 1})
+	if err != nil {
+		return nil, fmt.Errorf("open database %v: %w", s.cfg, err)
+	}
+	s.db, s.handler = db, consumer.New(db, s.opts)
+	return s.handler, nil
+}
+
+func (s *sandbox) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	h, err := s.get(ctx)
+	if err != nil {
+		// Not a per-record problem: failing the invocation retries the
+		// batch, and is counted as a function error that alarms see.
+		return events.SQSEventResponse{}, err
+	}
+	return h.Handle(ctx, ev)
+}
+
+func (s *sandbox) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db != nil {
+		if err := s.db.Close(); err != nil {
+			slog.Warn("closing the database pool", "error", err)
+		}
+	}
+}
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{
+		Level:       logLevel(os.Getenv("AWS_LAMBDA_LOG_LEVEL")),
+		ReplaceAttr: lambdacontext.ReplaceAttr,
+	})))
+	cfg, err := dbconn.FromEnv(os.Getenv)
+	if err != nil {
+		fail("database configuration", err)
+	}
+	opts, err := consumer.OptionsFromEnv(os.Getenv)
+	if err != nil {
+		fail("consumer configuration", err)
+	}
+	slog.Info("consumer starting", "database", cfg.String())
+	s := &sandbox{cfg: cfg, opts: opts}
+	lambda.StartWithOptions(s.handle, lambda.WithEnableSIGTERM(s.close))
+}
+
+func fail(what string, err error) {
+	slog.Error("invalid "+what, "error", err)
+	os.Exit(1)
+}
+
+// logLevel maps the Lambda advanced logging control's level (set when the
+// function uses the JSON log format) to slog's.
+func logLevel(v string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}

@@ -1,0 +1,366 @@
+// Package consumer turns SQS batches into rows: each message body is
+// decoded and validated (package record), valid records go to users and
+// invalid ones to quarantine, both in one transaction per batch keyed by
+// the SQS message id, and only transient failures are handed back to SQS
+// for redelivery through a partial batch response.
+//
+// Delivery semantics, per record of a batch:
+//   - stored: a new users row (or, on redelivery, the row that is already
+//     there: INSERT … ON DUPLICATE KEY UPDATE makes the write idempotent);
+//   - quarantined: a quarantine row with a machine-readable reason, either
+//     because validation rejected the body or because MySQL rejected the
+//     row with a data error (isolated by bisecting the batch);
+//   - retried: listed in BatchItemFailures because the transaction could not
+//     commit (connection lost, deadlock, lock wait, deadline near, …). The
+//     whole transaction rolls back, so a retried record was not written;
+//     SQS redelivers it, and after maxReceiveCount receives moves it to the
+//     dead-letter queue.
+//
+// Handle never returns a non-nil error for a per-record problem.
+package consumer
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/sluicehq/sluice/consumer/emf"
+	"github.com/sluicehq/sluice/consumer/record"
+)
+
+// Environment variables read by OptionsFromEnv, in addition to the
+// SLUICE_DB_* variables that dbconn.FromEnv reads.
+const (
+	EnvDeadlineMargin    = "SLUICE_DEADLINE_MARGIN"
+	EnvMaxStatementBytes = "SLUICE_MAX_STATEMENT_BYTES"
+	EnvMetricsNamespace  = "SLUICE_METRICS_NAMESPACE"
+)
+
+// Defaults for Options.
+const (
+	DefaultDeadlineMargin = 2 * time.Second
+	// DefaultMaxStatementBytes keeps each INSERT under the 16 KB above
+	// which RDS Proxy pins the client session to one database connection.
+	DefaultMaxStatementBytes = 16 << 10
+	DefaultMetricsNamespace  = "Sluice"
+
+	minStatementBytes = 1 << 10
+	// maxStatementBytes stays below the smallest server default for
+	// max_allowed_packet (16 MiB on MariaDB; 64 MiB on MySQL 8).
+	maxStatementBytes = 15 << 20
+)
+
+// Options tune a Handler. The zero value means every default.
+type Options struct {
+	// DeadlineMargin is how long before the invocation deadline the
+	// handler gives up on the database and reports the batch for retry, so
+	// it answers before Lambda kills it (a timeout would retry the whole
+	// batch and count as a function error).
+	DeadlineMargin time.Duration
+	// MaxStatementBytes bounds the text of one INSERT statement (after
+	// the driver interpolates the values). A single row larger than this
+	// still goes in a statement of its own.
+	MaxStatementBytes int
+	// MetricsNamespace is the CloudWatch namespace of the EMF metrics.
+	MetricsNamespace string
+	// FunctionName is the value of the FunctionName metric dimension;
+	// default the Lambda function name, or "sluice-consumer" outside Lambda.
+	FunctionName string
+	// Logger receives structured logs; default slog.Default().
+	Logger *slog.Logger
+	// Metrics receives one EMF line per batch; default os.Stdout, which
+	// Lambda sends to CloudWatch Logs.
+	Metrics io.Writer
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// OptionsFromEnv reads the consumer's SLUICE_* variables through getenv.
+// Unset variables keep their defaults; a malformed one is an error naming
+// the variable.
+func OptionsFromEnv(getenv func(string) string) (Options, error) {
+	var o Options
+	if v := strings.TrimSpace(getenv(EnvDeadlineMargin)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return Options{}, fmt.Errorf("%s=%q: want a non-negative Go duration such as 2s or 1500ms", EnvDeadlineMargin, v)
+		}
+		o.DeadlineMargin = d
+	}
+	if v := strings.TrimSpace(getenv(EnvMaxStatementBytes)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < minStatementBytes || n > maxStatementBytes {
+			return Options{}, fmt.Errorf("%s=%q: want an integer from %d to %d", EnvMaxStatementBytes, v, minStatementBytes, maxStatementBytes)
+		}
+		o.MaxStatementBytes = n
+	}
+	o.MetricsNamespace = strings.TrimSpace(getenv(EnvMetricsNamespace))
+	return o, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.DeadlineMargin == 0 {
+		o.DeadlineMargin = DefaultDeadlineMargin
+	}
+	if o.MaxStatementBytes <= 0 {
+		o.MaxStatementBytes = DefaultMaxStatementBytes
+	}
+	if o.MetricsNamespace == "" {
+		o.MetricsNamespace = DefaultMetricsNamespace
+	}
+	if o.FunctionName == "" {
+		o.FunctionName = lambdacontext.FunctionName
+	}
+	if o.FunctionName == "" {
+		o.FunctionName = "sluice-consumer"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = os.Stdout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Handler processes SQS batches. It is safe for concurrent use; its
+// throughput is bounded by the pool it is given (one connection per Lambda
+// sandbox in production).
+type Handler struct {
+	db   *sql.DB
+	opts Options
+}
+
+// New returns a Handler writing through db, a pool opened with dbconn.Open
+// on a database migrated with migrations.Up.
+func New(db *sql.DB, opts Options) *Handler {
+	return &Handler{db: db, opts: opts.withDefaults()}
+}
+
+// Stats counts what happened to the records of one batch. Every record is
+// counted exactly once: Received = Stored + Quarantined + Duplicate + Retried.
+type Stats struct {
+	Received    int
+	Stored      int // new users rows
+	Quarantined int // new quarantine rows
+	Duplicate   int // already stored or quarantined by an earlier delivery, or repeated within the batch
+	Retried     int // reported in BatchItemFailures
+}
+
+// Handle is the Lambda handler for an SQS event source mapping with
+// ReportBatchItemFailures. Its error is non-nil only when the event itself
+// is unusable (a message without a MessageId cannot be reported
+// individually), which makes Lambda retry the whole batch.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	start := h.opts.Now()
+	log := h.opts.Logger
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		log = log.With("requestId", lc.AwsRequestID)
+	}
+
+	b, err := h.prepare(ev.Records)
+	if err != nil {
+		log.ErrorContext(ctx, "unusable SQS event", "error", err, "records", len(ev.Records))
+		return events.SQSEventResponse{}, err
+	}
+	for _, m := range b.badIDs {
+		log.WarnContext(ctx, "message id unusable as submission id; leaving it to the DLQ", "messageIdBytes", len(m.MessageId))
+	}
+
+	work := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		work, cancel = context.WithDeadline(ctx, deadline.Add(-h.opts.DeadlineMargin))
+		defer cancel()
+	}
+
+	var resp events.SQSEventResponse
+	stats := Stats{Received: len(ev.Records), Duplicate: b.repeats}
+	res, err := h.store(work, b)
+	if err != nil {
+		// Nothing of this batch was committed: hand every record back.
+		level := slog.LevelWarn
+		if !isTransient(err) {
+			level = slog.LevelError
+		}
+		log.Log(ctx, level, "batch not committed; reporting every record for retry",
+			"error", describe(err), "transient", isTransient(err), "records", len(ev.Records))
+		resp.BatchItemFailures = failures(b.ids)
+		stats.Duplicate = 0
+		stats.Retried = len(ev.Records)
+	} else {
+		for _, q := range res.rejected {
+			log.InfoContext(ctx, "record rejected by the database; quarantined", "messageId", q.id, "reason", q.reason, "mysqlError", q.errNumber)
+		}
+		for _, q := range b.quarantine {
+			log.InfoContext(ctx, "record invalid; quarantined", "messageId", q.id, "reason", q.reason)
+		}
+		resp.BatchItemFailures = failures(b.badIDs.ids())
+		stats.Stored = res.stored
+		stats.Quarantined = res.quarantined
+		stats.Duplicate += len(b.users) + len(b.quarantine) - res.stored - res.quarantined
+		stats.Retried = len(b.badIDs)
+	}
+
+	latency := h.opts.Now().Sub(start)
+	log.InfoContext(ctx, "batch done",
+		"received", stats.Received, "stored", stats.Stored, "quarantined", stats.Quarantined,
+		"duplicate", stats.Duplicate, "retried", stats.Retried, "latencyMs", latency.Milliseconds())
+	h.emitMetrics(ctx, stats, latency)
+	return resp, nil
+}
+
+func (h *Handler) emitMetrics(ctx context.Context, s Stats, latency time.Duration) {
+	err := emf.Write(h.opts.Metrics, emf.Line{
+		Namespace:  h.opts.MetricsNamespace,
+		Dimensions: map[string]string{"FunctionName": h.opts.FunctionName},
+		Time:       h.opts.Now(),
+		Metrics: []emf.Metric{
+			{Name: MetricReceived, Unit: emf.Count, Value: float64(s.Received)},
+			{Name: MetricStored, Unit: emf.Count, Value: float64(s.Stored)},
+			{Name: MetricDuplicate, Unit: emf.Count, Value: float64(s.Duplicate)},
+			{Name: MetricQuarantined, Unit: emf.Count, Value: float64(s.Quarantined)},
+			{Name: MetricRetried, Unit: emf.Count, Value: float64(s.Retried)},
+			{Name: MetricBatchLatency, Unit: emf.Milliseconds, Value: float64(latency.Microseconds()) / 1000},
+		},
+	})
+	if err != nil {
+		h.opts.Logger.WarnContext(ctx, "metrics not written", "error", err)
+	}
+}
+
+// Metric names published in the namespace Options.MetricsNamespace with the
+// dimension FunctionName.
+const (
+	MetricReceived     = "RecordsReceived"
+	MetricStored       = "RecordsStored"
+	MetricDuplicate    = "RecordsDuplicate"
+	MetricQuarantined  = "RecordsQuarantined"
+	MetricRetried      = "RecordsRetried"
+	MetricBatchLatency = "BatchLatency"
+)
+
+func failures(ids []string) []events.SQSBatchItemFailure {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]events.SQSBatchItemFailure, len(ids))
+	for i, id := range ids {
+		out[i].ItemIdentifier = id
+	}
+	return out
+}
+
+// batch is an SQS event sorted into what goes where.
+type batch struct {
+	users      []userRow
+	quarantine []quarantineRow
+	badIDs     messages // ids that cannot be a submission id
+	ids        []string // every distinct message id, in event order
+	repeats    int      // records whose message id occurred earlier in the batch
+}
+
+type messages []events.SQSMessage
+
+func (ms messages) ids() []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.MessageId
+	}
+	return out
+}
+
+type userRow struct {
+	id          string
+	name, email string
+	submittedAt sql.NullTime
+	body        string // kept to quarantine the row if MySQL rejects it
+}
+
+type quarantineRow struct {
+	id          string
+	body        []byte
+	reason      string
+	detail      string
+	submittedAt sql.NullTime
+	errNumber   uint16 // MySQL error number, for rejected_by_database
+}
+
+// ReasonRejectedByDatabase is the quarantine reason of a record that
+// passed validation but that MySQL refused with a data error; the detail
+// column holds the MySQL error number and message.
+const ReasonRejectedByDatabase = "rejected_by_database"
+
+func (h *Handler) prepare(msgs []events.SQSMessage) (batch, error) {
+	var b batch
+	seen := make(map[string]bool, len(msgs))
+	for i, m := range msgs {
+		if m.MessageId == "" {
+			return batch{}, fmt.Errorf("consumer: record %d of %d has no messageId", i, len(msgs))
+		}
+		if seen[m.MessageId] {
+			// SQS may deliver one message twice in a batch; the first
+			// occurrence speaks for both.
+			b.repeats++
+			continue
+		}
+		seen[m.MessageId] = true
+		b.ids = append(b.ids, m.MessageId)
+		if !validSubmissionID(m.MessageId) {
+			b.badIDs = append(b.badIDs, m)
+			continue
+		}
+		at := submittedAt(m.Attributes)
+		rec, err := record.Decode([]byte(m.Body))
+		if err != nil {
+			re, _ := err.(*record.Error)
+			b.quarantine = append(b.quarantine, quarantineRow{
+				id: m.MessageId, body: []byte(m.Body), reason: string(re.Reason), detail: re.Detail, submittedAt: at,
+			})
+			continue
+		}
+		b.users = append(b.users, userRow{id: m.MessageId, name: rec.Name, email: rec.Email, submittedAt: at, body: m.Body})
+	}
+	return b, nil
+}
+
+// validSubmissionID reports whether id fits users.submission_id
+// (VARCHAR(128) ascii). SQS message ids are UUIDs; anything else would
+// fail every attempt, so it is left to go to the dead-letter queue.
+func validSubmissionID(id string) bool {
+	if len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// submittedAt is when SQS accepted the message: the SentTimestamp
+// attribute (epoch milliseconds), which every delivery of a message
+// carries unchanged. Without it, ApproximateFirstReceiveTimestamp (also
+// fixed after the first receive) is the next best; without either the
+// time is unknown and stored as NULL rather than guessed.
+func submittedAt(attrs map[string]string) sql.NullTime {
+	for _, key := range []string{"SentTimestamp", "ApproximateFirstReceiveTimestamp"} {
+		if ms, err := strconv.ParseInt(attrs[key], 10, 64); err == nil && ms > 0 {
+			return sql.NullTime{Time: time.UnixMilli(ms).UTC(), Valid: true}
+		}
+	}
+	return sql.NullTime{}
+}
