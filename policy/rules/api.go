@@ -1,0 +1,86 @@
+package rules
+
+import (
+	"slices"
+	"strings"
+)
+
+// APIStageThrottlingLogging: throttling limits and the log format are
+// literals and fail closed when computed; the log destination is a log
+// group's ARN, computed in preview, and only has to be present.
+var APIStageThrottlingLogging = Policy{
+	Name: "apigw-stage-throttling-logging",
+	Description: "API Gateway stages must throttle requests (burst and rate limits above 0) and write access " +
+		"logs with the request id.",
+	EnforcementLevel: Mandatory,
+	Severity:         Medium,
+	ValidateResource: func(c Check, r Resource) {
+		if r.Type != typeStage {
+			return
+		}
+		for _, k := range []string{"throttlingBurstLimit", "throttlingRateLimit"} {
+			path := "defaultRouteSettings." + k
+			if v, st := numberAt(r.Properties, path); st != Known || v <= 0 {
+				c.Report(r, "%s is %s, so a flood of requests is limited only by the account-wide quota. Fix: "+
+					"set defaultRouteSettings.%s to a positive limit.", path, describe(r.Properties, path), k)
+			}
+		}
+		if dest, st := stringAt(r.Properties, "accessLogSettings.destinationArn"); st == Absent || st == Invalid ||
+			st == Known && dest == "" {
+			c.Report(r, "accessLogSettings.destinationArn is not set, so requests are not logged. Fix: create a "+
+				"CloudWatch log group and set accessLogSettings {destinationArn, format}.")
+		}
+		if f, st := stringAt(r.Properties, "accessLogSettings.format"); st != Known || !strings.Contains(f, "$context.requestId") {
+			c.Report(r, "accessLogSettings.format is %s; it must contain $context.requestId to trace a request. "+
+				"Fix: use a JSON format with $context.requestId, $context.status and $context.integrationErrorMessage.",
+				describe(r.Properties, "accessLogSettings.format"))
+		}
+	},
+}
+
+// APIRouteAuthorization is advisory: a public intake endpoint is a
+// legitimate design, recorded in the allow-list.
+var APIRouteAuthorization = Policy{
+	Name:             "apigw-route-authorization",
+	Description:      "API Gateway routes should require authorization unless they are listed as public.",
+	EnforcementLevel: Advisory,
+	Severity:         Medium,
+	ConfigSchema: map[string]map[string]any{
+		"publicRoutes": {
+			"type": "array", "items": map[string]any{"type": "string"},
+			"description": "Route keys (e.g. \"POST /submit\") that may be called without authorization.",
+		},
+	},
+	Defaults: Config{"publicRoutes": []any{}},
+	ValidateResource: func(c Check, r Resource) {
+		if r.Type != typeRoute {
+			return
+		}
+		key, _ := stringAt(r.Properties, "routeKey")
+		if slices.Contains(c.strings("publicRoutes"), key) {
+			return
+		}
+		if v, st := stringAt(r.Properties, "authorizationType"); st != Known || v == "NONE" {
+			c.Report(r, "route %q has authorizationType %s, so anyone can call it. Fix: set authorizationType "+
+				"(AWS_IAM, JWT or CUSTOM), or add %q to this policy's publicRoutes config if it is public by design.",
+				key, describe(r.Properties, "authorizationType"), key)
+		}
+	},
+}
+
+// LogGroupRetention: retention is a literal, so computed fails closed.
+var LogGroupRetention = Policy{
+	Name:             "log-group-retention",
+	Description:      "CloudWatch log groups must expire their events.",
+	EnforcementLevel: Mandatory,
+	Severity:         Medium,
+	ValidateResource: func(c Check, r Resource) {
+		if r.Type != typeLogGroup {
+			return
+		}
+		if v, st := numberAt(r.Properties, "retentionInDays"); st != Known || v <= 0 {
+			c.Report(r, "retentionInDays is %s, so logs (which hold request metadata) are kept forever. Fix: set "+
+				"retentionInDays, e.g. 30.", describe(r.Properties, "retentionInDays"))
+		}
+	},
+}

@@ -1,0 +1,149 @@
+package rules_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/sluicehq/sluice/policy/rules"
+	"github.com/sluicehq/sluice/policy/rules/rulestest"
+)
+
+func policyNames(vs []rules.Violation) []string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, v.Policy)
+	}
+	return out
+}
+
+func TestCompliantStackHasNoViolations(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		vs := rules.Evaluate(rules.All(), rulestest.Stack(), nil, rules.Env{Stack: stack})
+		// The public intake route is the one advisory finding by design.
+		if len(vs) != 1 || vs[0].Policy != "apigw-route-authorization" || vs[0].EnforcementLevel != rules.Advisory {
+			t.Fatalf("%s: got %+v, want only the advisory route finding", stack, vs)
+		}
+		cfg := rules.PackConfig{"apigw-route-authorization": {Properties: rules.Config{"publicRoutes": []any{"POST /submit"}}}}
+		if vs := rules.Evaluate(rules.All(), rulestest.Stack(), cfg, rules.Env{Stack: stack}); len(vs) != 0 {
+			t.Fatalf("%s with POST /submit allow-listed: got %+v, want none", stack, vs)
+		}
+	}
+}
+
+// CheckMutations applies each mutation to resources and asserts that the
+// policy meant to catch it reports it and no other policy changes its
+// verdict. It returns how many mutations applied and were caught.
+func checkMutations(t *testing.T, base map[string][]rules.Resource) (applied, caught int) {
+	t.Helper()
+	for _, m := range rulestest.Mutations() {
+		stack := m.Stack
+		if stack == "" {
+			stack = "dev"
+		}
+		resources, ok := base[stack]
+		if !ok {
+			t.Errorf("%s: no %s stack to mutate", m.Name, stack)
+			continue
+		}
+		env := rules.Env{Stack: stack}
+		before := policyNames(rules.Evaluate(rules.All(), resources, nil, env))
+		mutated, err := m.Apply(resources)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		applied++
+		after := rules.Evaluate(rules.All(), mutated, nil, env)
+		var fresh []rules.Violation
+		remaining := slices.Clone(before)
+		for _, v := range after {
+			if i := slices.Index(remaining, v.Policy); i >= 0 {
+				remaining = slices.Delete(remaining, i, i+1)
+				continue
+			}
+			fresh = append(fresh, v)
+		}
+		if len(fresh) == 0 {
+			t.Errorf("%s: not caught (want %s)", m.Name, m.Policy)
+			continue
+		}
+		others := slices.DeleteFunc(slices.Clone(fresh), func(v rules.Violation) bool { return v.Policy == m.Policy })
+		if len(others) > 0 {
+			t.Errorf("%s: also reported by other policies: %+v", m.Name, others)
+			continue
+		}
+		for _, v := range fresh {
+			if !strings.HasPrefix(v.Message, "[") || !strings.Contains(v.Message, "Fix:") {
+				t.Errorf("%s: message lacks severity or fix: %q", m.Name, v.Message)
+			}
+		}
+		caught++
+	}
+	return applied, caught
+}
+
+func TestMutationsOfHandBuiltStack(t *testing.T) {
+	base := map[string][]rules.Resource{"dev": rulestest.Stack(), "prod": rulestest.Stack()}
+	applied, caught := checkMutations(t, base)
+	t.Logf("%d mutations applied, %d caught by the intended policy alone", applied, caught)
+	if applied < 25 {
+		t.Errorf("only %d mutations applied, want at least 25", applied)
+	}
+}
+
+func TestPanicInPolicyBecomesViolation(t *testing.T) {
+	p := rules.Policy{
+		Name: "boom", EnforcementLevel: rules.Mandatory, Severity: rules.High,
+		ValidateResource: func(rules.Check, rules.Resource) { panic("nil map") },
+	}
+	vs := p.CheckResource(rules.Resource{Type: "t", Name: "n"}, nil, rules.Env{})
+	if len(vs) != 1 || vs[0].Policy != "boom" || !strings.Contains(vs[0].Message, "nil map") {
+		t.Fatalf("got %+v", vs)
+	}
+	s := rules.Policy{Name: "boom-stack", ValidateStack: func(rules.Check, *rules.Stack) { panic("bad") }}
+	if vs := s.CheckStack(nil, nil, rules.Env{}); len(vs) != 1 || vs[0].EnforcementLevel != rules.Advisory {
+		t.Fatalf("got %+v", vs)
+	}
+}
+
+func TestEnforcementConfig(t *testing.T) {
+	mandatory, disabled := rules.Mandatory, rules.Disabled
+	stack := rulestest.Stack()
+	cfg := rules.PackConfig{"all": {EnforcementLevel: &mandatory}}
+	vs := rules.Evaluate(rules.All(), stack, cfg, rules.Env{Stack: "dev"})
+	if len(vs) != 1 || vs[0].EnforcementLevel != rules.Mandatory {
+		t.Fatalf("all=mandatory: got %+v", vs)
+	}
+	cfg["apigw-route-authorization"] = rules.PolicyConfig{EnforcementLevel: &disabled}
+	if vs := rules.Evaluate(rules.All(), stack, cfg, rules.Env{Stack: "dev"}); len(vs) != 0 {
+		t.Fatalf("policy disabled: got %+v", vs)
+	}
+	if !rules.HasMandatory([]rules.Violation{{EnforcementLevel: rules.Mandatory}}) || rules.HasMandatory(nil) {
+		t.Fatal("HasMandatory is wrong")
+	}
+}
+
+func TestPoliciesAreWellFormed(t *testing.T) {
+	seen := map[string]bool{}
+	for _, p := range rules.All() {
+		if seen[p.Name] || p.Name == "all" || p.Description == "" || p.Severity == 0 {
+			t.Errorf("policy %q: duplicate, reserved or missing description/severity", p.Name)
+		}
+		seen[p.Name] = true
+		if (p.ValidateResource == nil) == (p.ValidateStack == nil) {
+			t.Errorf("policy %q must set exactly one validator", p.Name)
+		}
+		for k := range p.Defaults {
+			if _, ok := p.ConfigSchema[k]; !ok {
+				t.Errorf("policy %q: default %q has no schema", p.Name, k)
+			}
+		}
+	}
+}
+
+// props builds a property map; values may be rulestest.Computed() or
+// rulestest.Secret(...).
+func props(m map[string]any) resource.PropertyMap { return resource.NewPropertyMapFromMap(m) }

@@ -1,0 +1,385 @@
+// Package rulestest provides what the policy tests share: a hand-built
+// stack shaped exactly as pulumi-aws v6 sends its resources to an analyzer,
+// and the single-property mutations that each break one safety property.
+// The same mutations run against the real program's resources.
+package rulestest
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/sluicehq/sluice/policy/rules"
+)
+
+const (
+	region  = "ap-northeast-1"
+	account = "123456789012"
+)
+
+// Computed is a value that is unknown during preview.
+func Computed() resource.PropertyValue { return resource.MakeComputed(resource.NewProperty("")) }
+
+// Secret wraps v as a secret, as the engine sends secret inputs.
+func Secret(v any) resource.PropertyValue { return resource.MakeSecret(resource.NewPropertyValue(v)) }
+
+// URN builds the URN of a resource of the dev stack.
+func URN(typ, name string) string {
+	return fmt.Sprintf("urn:pulumi:dev::sluice::%s::%s", typ, name)
+}
+
+func res(typ, name, id string, props map[string]any) rules.Resource {
+	return rules.Resource{Type: typ, Name: name, URN: URN(typ, name), ID: id, Properties: resource.NewPropertyMapFromMap(props)}
+}
+
+func arn(service, rest string) string {
+	return fmt.Sprintf("arn:aws:%s:%s:%s:%s", service, region, account, rest)
+}
+
+func mustJSON(doc string) string { return strings.Join(strings.Fields(doc), " ") }
+
+// Stack returns a compliant stack of the Sluice shape: a private VPC, MySQL
+// behind an IAM-auth proxy, a queue with its DLQ, the consumer and the API.
+// Each call returns fresh maps, so callers may mutate them.
+func Stack() []rules.Resource {
+	queueARN := arn("sqs", "sluice-dev-submissions")
+	dlqARN := arn("sqs", "sluice-dev-submissions-dlq")
+	return []rules.Resource{
+		res("aws:ec2/vpc:Vpc", "vpc", "vpc-0a1", map[string]any{"cidrBlock": "10.40.0.0/16", "enableDnsHostnames": true}),
+		res("aws:ec2/subnet:Subnet", "private-a", "subnet-0a1", map[string]any{"vpcId": "vpc-0a1", "cidrBlock": "10.40.1.0/24", "availabilityZone": "ap-northeast-1a", "mapPublicIpOnLaunch": false}),
+		res("aws:ec2/subnet:Subnet", "private-c", "subnet-0c1", map[string]any{"vpcId": "vpc-0a1", "cidrBlock": "10.40.2.0/24", "availabilityZone": "ap-northeast-1c", "mapPublicIpOnLaunch": false}),
+		res("aws:ec2/routeTable:RouteTable", "private", "rtb-0p1", map[string]any{"vpcId": "vpc-0a1"}),
+		res("aws:ec2/routeTableAssociation:RouteTableAssociation", "private-a", "rtbassoc-1", map[string]any{"subnetId": "subnet-0a1", "routeTableId": "rtb-0p1"}),
+		res("aws:ec2/routeTableAssociation:RouteTableAssociation", "private-c", "rtbassoc-2", map[string]any{"subnetId": "subnet-0c1", "routeTableId": "rtb-0p1"}),
+		res("aws:ec2/securityGroup:SecurityGroup", "app", "sg-0app", map[string]any{"vpcId": "vpc-0a1", "description": "consumer",
+			"egress": []any{map[string]any{"protocol": "tcp", "fromPort": 3306, "toPort": 3306, "cidrBlocks": []any{"10.40.0.0/16"}}}}),
+		res("aws:ec2/securityGroup:SecurityGroup", "db", "sg-0db", map[string]any{"vpcId": "vpc-0a1", "description": "proxy and database",
+			"ingress": []any{map[string]any{"protocol": "tcp", "fromPort": 3306, "toPort": 3306, "securityGroups": []any{"sg-0app"}, "self": true}}}),
+		res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-from-vpc", "sgr-1", map[string]any{
+			"securityGroupId": "sg-0db", "ipProtocol": "tcp", "fromPort": 3306, "toPort": 3306, "cidrIpv4": "10.40.0.0/16"}),
+		res("aws:rds/subnetGroup:SubnetGroup", "db", "sluice-dev-db", map[string]any{"name": "sluice-dev-db", "subnetIds": []any{"subnet-0a1", "subnet-0c1"}}),
+		res("aws:rds/parameterGroup:ParameterGroup", "mysql", "sluice-dev-mysql8", map[string]any{"name": "sluice-dev-mysql8", "family": "mysql8.0",
+			"parameters": []any{
+				map[string]any{"name": "character_set_server", "value": "utf8mb4"},
+				map[string]any{"name": "require_secure_transport", "value": "1"},
+			}}),
+		res("aws:rds/instance:Instance", "db", "sluice-dev", map[string]any{
+			"identifier": "sluice-dev", "engine": "mysql", "engineVersion": "8.0", "instanceClass": "db.t4g.micro",
+			"allocatedStorage": 20, "dbSubnetGroupName": "sluice-dev-db", "vpcSecurityGroupIds": []any{"sg-0db"},
+			"parameterGroupName": "sluice-dev-mysql8", "publiclyAccessible": false, "storageEncrypted": true,
+			"iamDatabaseAuthenticationEnabled": true, "username": "sluice_admin", "password": Secret("s3cr3t-password"),
+			"deletionProtection": true, "multiAz": true, "backupRetentionPeriod": 7, "skipFinalSnapshot": false,
+		}),
+		res("aws:rds/proxy:Proxy", "proxy", "sluice-dev", map[string]any{
+			"name": "sluice-dev", "engineFamily": "MYSQL", "requireTls": true, "roleArn": arn("iam", "role/sluice-dev-proxy"),
+			"vpcSubnetIds": []any{"subnet-0a1", "subnet-0c1"}, "vpcSecurityGroupIds": []any{"sg-0db"},
+			"auths": []any{
+				map[string]any{"authScheme": "SECRETS", "iamAuth": "REQUIRED", "secretArn": arn("secretsmanager", "secret:sluice-dev-app")},
+				map[string]any{"authScheme": "SECRETS", "iamAuth": "REQUIRED", "secretArn": arn("secretsmanager", "secret:sluice-dev-admin")},
+			},
+		}),
+		res("aws:sqs/queue:Queue", "dlq", dlqARN, map[string]any{
+			"name": "sluice-dev-submissions-dlq", "messageRetentionSeconds": 1209600, "sqsManagedSseEnabled": true,
+			"redriveAllowPolicy": `{"redrivePermission":"byQueue","sourceQueueArns":["` + queueARN + `"]}`,
+		}),
+		res("aws:sqs/queue:Queue", "queue", queueARN, map[string]any{
+			"name": "sluice-dev-submissions", "visibilityTimeoutSeconds": 180, "messageRetentionSeconds": 345600,
+			"sqsManagedSseEnabled": true,
+			"redrivePolicy":        `{"deadLetterTargetArn":"` + dlqARN + `","maxReceiveCount":5}`,
+		}),
+		res("aws:sqs/queuePolicy:QueuePolicy", "queue-tls", "qp-1", map[string]any{
+			"queueUrl": "https://sqs.ap-northeast-1.amazonaws.com/123456789012/sluice-dev-submissions",
+			"policy":   mustJSON(`{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"sqs:*","Resource":"` + queueARN + `","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`),
+		}),
+		res("aws:sqs/queuePolicy:QueuePolicy", "dlq-tls", "qp-2", map[string]any{
+			"queueUrl": "https://sqs.ap-northeast-1.amazonaws.com/123456789012/sluice-dev-submissions-dlq",
+			"policy":   mustJSON(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"sqs:*","Resource":"` + dlqARN + `","Condition":{"Bool":{"aws:SecureTransport":false}}}]}`),
+		}),
+		res("aws:cloudwatch/logGroup:LogGroup", "consumer-logs", "/aws/lambda/sluice-dev-consumer", map[string]any{"name": "/aws/lambda/sluice-dev-consumer", "retentionInDays": 30}),
+		res("aws:cloudwatch/logGroup:LogGroup", "api-logs", "/aws/apigateway/sluice-dev", map[string]any{"name": "/aws/apigateway/sluice-dev", "retentionInDays": 30}),
+		res("aws:iam/role:Role", "consumer-role", "sluice-dev-consumer", map[string]any{
+			"name":             "sluice-dev-consumer",
+			"assumeRolePolicy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":["sts:AssumeRole"]}]}`,
+		}),
+		res("aws:iam/rolePolicy:RolePolicy", "consumer-policy", "sluice-dev-consumer:policy", map[string]any{
+			"role": "sluice-dev-consumer",
+			"policy": `{"Version":"2012-10-17","Statement":[` +
+				`{"Sid":"WriteOwnLogGroup","Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":["` + arn("logs", "log-group:/aws/lambda/sluice-dev-consumer:log-stream:*") + `"]},` +
+				`{"Sid":"ManageVpcNetworkInterfaces","Effect":"Allow","Action":["ec2:CreateNetworkInterface","ec2:DescribeNetworkInterfaces","ec2:DescribeSubnets","ec2:DeleteNetworkInterface","ec2:AssignPrivateIpAddresses","ec2:UnassignPrivateIpAddresses"],"Resource":["*"]},` +
+				`{"Sid":"ConnectThroughProxyAsDBUser","Effect":"Allow","Action":["rds-db:connect"],"Resource":["` + arn("rds-db", "dbuser:prx-0a1b2c3d4e5f67890/sluice_app") + `"]}]}`,
+		}),
+		res("aws:iam/rolePolicy:RolePolicy", "consumer-queue-policy", "sluice-dev-consumer:queue", map[string]any{
+			"role":   "sluice-dev-consumer",
+			"policy": `{"Version":"2012-10-17","Statement":[{"Sid":"ConsumeOwnQueue","Effect":"Allow","Action":["sqs:ReceiveMessage","sqs:DeleteMessage","sqs:GetQueueAttributes","sqs:ChangeMessageVisibility"],"Resource":["` + queueARN + `"]}]}`,
+		}),
+		res("aws:lambda/function:Function", "consumer", arn("lambda", "function:sluice-dev-consumer"), map[string]any{
+			"name": "sluice-dev-consumer", "runtime": "provided.al2023", "handler": "bootstrap", "timeout": 25, "memorySize": 256,
+			"reservedConcurrentExecutions": 5, "role": arn("iam", "role/sluice-dev-consumer"),
+			"environment": map[string]any{"variables": map[string]any{"SLUICE_DB_AUTH": "iam", "SLUICE_DB_USER": "sluice_app"}},
+			"vpcConfig":   map[string]any{"subnetIds": []any{"subnet-0a1", "subnet-0c1"}, "securityGroupIds": []any{"sg-0app"}},
+		}),
+		res("aws:lambda/eventSourceMapping:EventSourceMapping", "consumer-mapping", "esm-1", map[string]any{
+			"eventSourceArn": queueARN, "functionName": arn("lambda", "function:sluice-dev-consumer"), "batchSize": 10,
+			"maximumBatchingWindowInSeconds": 5, "functionResponseTypes": []any{"ReportBatchItemFailures"},
+			"scalingConfig": map[string]any{"maximumConcurrency": 5}, "enabled": true,
+		}),
+		res("aws:apigatewayv2/api:Api", "api", "api-1", map[string]any{"name": "sluice-dev", "protocolType": "HTTP"}),
+		res("aws:apigatewayv2/route:Route", "submit", "route-1", map[string]any{"apiId": "api-1", "routeKey": "POST /submit", "authorizationType": "NONE", "target": "integrations/int-1"}),
+		res("aws:apigatewayv2/stage:Stage", "stage", "$default", map[string]any{
+			"apiId": "api-1", "name": "$default", "autoDeploy": true,
+			"accessLogSettings":    map[string]any{"destinationArn": arn("logs", "log-group:/aws/apigateway/sluice-dev"), "format": `{"requestId":"$context.requestId","status":"$context.status"}`},
+			"defaultRouteSettings": map[string]any{"throttlingBurstLimit": 200, "throttlingRateLimit": 100, "detailedMetricsEnabled": true},
+		}),
+	}
+}
+
+// Mutation changes one property of one resource so that exactly one
+// safety property breaks.
+type Mutation struct {
+	// Name says what is broken.
+	Name string
+	// Type and Match pick the resource to change (the first that matches).
+	Type  string
+	Match func(r rules.Resource) bool
+	// Path is the dotted property path. Value nil deletes the property; a
+	// func(resource.PropertyValue) resource.PropertyValue rewrites it.
+	Path  string
+	Value any
+	// Policy is the policy meant to catch the mutation.
+	Policy string
+	// Stack is the stack the mutation needs: "" for any, "prod" for the
+	// production-only checks.
+	Stack string
+}
+
+// HasProp picks resources where the property is present.
+func HasProp(key string) func(rules.Resource) bool {
+	return func(r rules.Resource) bool { _, ok := r.Properties[resource.PropertyKey(key)]; return ok }
+}
+
+// LacksProp picks resources where the property is absent.
+func LacksProp(key string) func(rules.Resource) bool {
+	return func(r rules.Resource) bool { _, ok := r.Properties[resource.PropertyKey(key)]; return !ok }
+}
+
+// PolicyMentions picks IAM resources whose policy document contains s.
+func PolicyMentions(s string) func(rules.Resource) bool {
+	return func(r rules.Resource) bool {
+		v, ok := r.Properties["policy"]
+		return ok && v.IsString() && strings.Contains(v.StringValue(), s)
+	}
+}
+
+// Apply returns a copy of resources with m applied, or an error if no
+// resource matches.
+func (m Mutation) Apply(resources []rules.Resource) ([]rules.Resource, error) {
+	out := slices.Clone(resources)
+	for i, r := range out {
+		if r.Type != m.Type || m.Match != nil && !m.Match(r) {
+			continue
+		}
+		props := r.Properties.Copy()
+		if err := setPath(props, strings.Split(m.Path, "."), m.Value); err != nil {
+			return nil, fmt.Errorf("mutation %q on %s: %w", m.Name, r.Name, err)
+		}
+		out[i].Properties = props
+		return out, nil
+	}
+	return nil, fmt.Errorf("mutation %q: no %s resource matches", m.Name, m.Type)
+}
+
+func setPath(m resource.PropertyMap, path []string, value any) error {
+	key := resource.PropertyKey(path[0])
+	if len(path) == 1 {
+		if value == nil {
+			delete(m, key)
+			return nil
+		}
+		if f, ok := value.(func(resource.PropertyValue) resource.PropertyValue); ok {
+			m[key] = f(m[key])
+			return nil
+		}
+		m[key] = resource.NewPropertyValue(value)
+		return nil
+	}
+	child, ok := m[key]
+	if !ok || !child.IsObject() {
+		return fmt.Errorf("%s is not an object", key)
+	}
+	obj := child.ObjectValue().Copy()
+	if err := setPath(obj, path[1:], value); err != nil {
+		return err
+	}
+	m[key] = resource.NewProperty(obj)
+	return nil
+}
+
+// Replace returns a value function that rewrites a string property, for
+// mutations inside JSON documents.
+func Replace(old, new string) func(resource.PropertyValue) resource.PropertyValue {
+	return func(v resource.PropertyValue) resource.PropertyValue {
+		if v.IsSecret() {
+			v = v.SecretValue().Element
+		}
+		if !v.IsString() {
+			return v
+		}
+		return resource.NewProperty(strings.Replace(v.StringValue(), old, new, 1))
+	}
+}
+
+// EachAuth rewrites property key of every element of the list at the
+// mutation path (the proxy's auths).
+func EachAuth(key string, value any) func(resource.PropertyValue) resource.PropertyValue {
+	return func(v resource.PropertyValue) resource.PropertyValue {
+		if !v.IsArray() {
+			return v
+		}
+		var out []resource.PropertyValue
+		for _, e := range v.ArrayValue() {
+			if e.IsObject() {
+				o := e.ObjectValue().Copy()
+				o[resource.PropertyKey(key)] = resource.NewPropertyValue(value)
+				e = resource.NewProperty(o)
+			}
+			out = append(out, e)
+		}
+		return resource.NewProperty(out)
+	}
+}
+
+// ReplaceRegexp rewrites every match of pattern in a string property, for
+// mutations inside JSON documents.
+func ReplaceRegexp(pattern, repl string) func(resource.PropertyValue) resource.PropertyValue {
+	re := regexp.MustCompile(pattern)
+	return func(v resource.PropertyValue) resource.PropertyValue {
+		if v.IsSecret() {
+			v = v.SecretValue().Element
+		}
+		if !v.IsString() {
+			return v
+		}
+		return resource.NewProperty(re.ReplaceAllString(v.StringValue(), repl))
+	}
+}
+
+// SetJSON sets a top-level key of a JSON object held in a string property.
+func SetJSON(key string, value any) func(resource.PropertyValue) resource.PropertyValue {
+	return func(v resource.PropertyValue) resource.PropertyValue {
+		if !v.IsString() {
+			return v
+		}
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(v.StringValue()), &doc); err != nil {
+			return v
+		}
+		doc[key] = value
+		b, err := json.Marshal(doc)
+		if err != nil {
+			return v
+		}
+		return resource.NewProperty(string(b))
+	}
+}
+
+// EachElem sets key to value in every object of a list property whose
+// matchKey equals matchValue ("" matches every element).
+func EachElem(matchKey, matchValue, key string, value any) func(resource.PropertyValue) resource.PropertyValue {
+	return func(v resource.PropertyValue) resource.PropertyValue {
+		if !v.IsArray() {
+			return v
+		}
+		var out []resource.PropertyValue
+		for _, e := range v.ArrayValue() {
+			if e.IsObject() {
+				o := e.ObjectValue()
+				if mv, ok := o[resource.PropertyKey(matchKey)]; matchKey == "" || ok && mv.IsString() && mv.StringValue() == matchValue {
+					o = o.Copy()
+					o[resource.PropertyKey(key)] = resource.NewPropertyValue(value)
+					e = resource.NewProperty(o)
+				}
+			}
+			out = append(out, e)
+		}
+		return resource.NewProperty(out)
+	}
+}
+
+// allowsMySQL picks security groups with an inline ingress rule covering 3306.
+func allowsMySQL(r rules.Resource) bool {
+	v, ok := r.Properties["ingress"]
+	if !ok || !v.IsArray() {
+		return false
+	}
+	for _, e := range v.ArrayValue() {
+		if !e.IsObject() {
+			continue
+		}
+		from, to := e.ObjectValue()["fromPort"], e.ObjectValue()["toPort"]
+		if from.IsNumber() && to.IsNumber() && from.NumberValue() <= 3306 && 3306 <= to.NumberValue() {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	instance = "aws:rds/instance:Instance"
+	proxy    = "aws:rds/proxy:Proxy"
+	queue    = "aws:sqs/queue:Queue"
+	esm      = "aws:lambda/eventSourceMapping:EventSourceMapping"
+	stage    = "aws:apigatewayv2/stage:Stage"
+	rolePol  = "aws:iam/rolePolicy:RolePolicy"
+)
+
+// Mutations returns the single-property mutations, each meant to be caught
+// by one policy.
+func Mutations() []Mutation {
+	source, dlq := HasProp("redrivePolicy"), LacksProp("redrivePolicy")
+	open := []any{map[string]any{"protocol": "tcp", "fromPort": 3306, "toPort": 3306, "cidrBlocks": []any{"0.0.0.0/0"}}}
+	return []Mutation{
+		{Name: "public database", Type: instance, Path: "publiclyAccessible", Value: true, Policy: "rds-instance-not-public"},
+		{Name: "computed publiclyAccessible", Type: instance, Path: "publiclyAccessible", Value: Computed(), Policy: "rds-instance-not-public"},
+		{Name: "database without subnet group", Type: instance, Path: "dbSubnetGroupName", Value: nil, Policy: "rds-network-private"},
+		{Name: "database subnet assigns public IPs", Type: "aws:ec2/subnet:Subnet", Path: "mapPublicIpOnLaunch", Value: true, Policy: "rds-network-private"},
+		{Name: "database security group open to the internet", Type: "aws:ec2/securityGroup:SecurityGroup", Match: allowsMySQL, Path: "ingress", Value: open, Policy: "rds-network-private"},
+		{Name: "database ingress rule from the internet", Type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", Path: "cidrIpv4", Value: "0.0.0.0/0", Policy: "rds-network-private"},
+		{Name: "database without security groups", Type: instance, Path: "vpcSecurityGroupIds", Value: nil, Policy: "rds-network-private"},
+		{Name: "queue without redrive policy", Type: queue, Match: source, Path: "redrivePolicy", Value: nil, Policy: "sqs-queue-has-dlq"},
+		{Name: "maxReceiveCount 0", Type: queue, Match: source, Path: "redrivePolicy", Value: SetJSON("maxReceiveCount", 0), Policy: "sqs-queue-has-dlq"},
+		{Name: "maxReceiveCount 50", Type: queue, Match: source, Path: "redrivePolicy", Value: SetJSON("maxReceiveCount", 50), Policy: "sqs-queue-has-dlq"},
+		{Name: "redrive policy is malformed JSON", Type: queue, Match: source, Path: "redrivePolicy", Value: `{"deadLetterTargetArn": `, Policy: "sqs-queue-has-dlq"},
+		{Name: "redrive to a queue outside the stack", Type: queue, Match: source, Path: "redrivePolicy", Value: SetJSON("deadLetterTargetArn", "arn:aws:sqs:ap-northeast-1:123456789012:elsewhere"), Policy: "sqs-queue-has-dlq"},
+		{Name: "DLQ keeps messages for a minute", Type: queue, Match: dlq, Path: "messageRetentionSeconds", Value: 60, Policy: "sqs-queue-has-dlq"},
+		{Name: "FIFO DLQ for a standard queue", Type: queue, Match: dlq, Path: "fifoQueue", Value: true, Policy: "sqs-queue-has-dlq"},
+		{Name: "proxy auth iamAuth DISABLED", Type: proxy, Path: "auths", Value: EachAuth("iamAuth", "DISABLED"), Policy: "rds-iam-auth"},
+		{Name: "proxy requireTls false", Type: proxy, Path: "requireTls", Value: false, Policy: "rds-iam-auth"},
+		{Name: "instance without IAM database auth", Type: instance, Path: "iamDatabaseAuthenticationEnabled", Value: false, Policy: "rds-iam-auth"},
+		{Name: "rds-db:connect on *", Type: rolePol, Match: PolicyMentions("rds-db:connect"), Path: "policy", Value: ReplaceRegexp(`"arn:aws:rds-db:[^"]+"`, `"*"`), Policy: "rds-iam-auth"},
+		{Name: "rds-db:connect for every DB user", Type: rolePol, Match: PolicyMentions("rds-db:connect"), Path: "policy", Value: ReplaceRegexp(`(dbuser:[^/"]+)/[^"]+"`, `$1/*"`), Policy: "rds-iam-auth"},
+		{Name: "unencrypted database storage", Type: instance, Path: "storageEncrypted", Value: false, Policy: "encryption-at-rest"},
+		{Name: "unencrypted queue", Type: queue, Match: source, Path: "sqsManagedSseEnabled", Value: false, Policy: "encryption-at-rest"},
+		{Name: "require_secure_transport off", Type: "aws:rds/parameterGroup:ParameterGroup", Path: "parameters", Value: EachElem("name", "require_secure_transport", "value", "0"), Policy: "transport-tls-required"},
+		{Name: "database on the default parameter group", Type: instance, Path: "parameterGroupName", Value: nil, Policy: "transport-tls-required"},
+		{Name: "queue policy allows plaintext", Type: "aws:sqs/queuePolicy:QueuePolicy", Path: "policy", Value: ReplaceRegexp(`"aws:SecureTransport":\s*"?false"?`, `"aws:SecureTransport":"true"`), Policy: "transport-tls-required"},
+		{Name: "mapping without ReportBatchItemFailures", Type: esm, Path: "functionResponseTypes", Value: nil, Policy: "lambda-sqs-esm-safe"},
+		{Name: "mapping without maximum concurrency", Type: esm, Path: "scalingConfig", Value: nil, Policy: "lambda-sqs-esm-safe"},
+		{Name: "maximum concurrency above reserved concurrency", Type: esm, Path: "scalingConfig.maximumConcurrency", Value: 1000, Policy: "lambda-sqs-esm-safe"},
+		{Name: "visibility timeout too short", Type: queue, Match: source, Path: "visibilityTimeoutSeconds", Value: 30, Policy: "lambda-sqs-esm-safe"},
+		{Name: "function timeout longer than the visibility timeout allows", Type: "aws:lambda/function:Function", Match: HasProp("reservedConcurrentExecutions"), Path: "timeout", Value: 600, Policy: "lambda-sqs-esm-safe"},
+		{Name: "stage without burst limit", Type: stage, Path: "defaultRouteSettings.throttlingBurstLimit", Value: nil, Policy: "apigw-stage-throttling-logging"},
+		{Name: "stage with rate limit 0", Type: stage, Path: "defaultRouteSettings.throttlingRateLimit", Value: 0, Policy: "apigw-stage-throttling-logging"},
+		{Name: "stage without access logs", Type: stage, Path: "accessLogSettings", Value: nil, Policy: "apigw-stage-throttling-logging"},
+		{Name: "wildcard SQS action", Type: rolePol, Match: PolicyMentions("sqs:ReceiveMessage"), Path: "policy", Value: ReplaceRegexp(`"sqs:ReceiveMessage"`, `"sqs:*"`), Policy: "iam-no-wildcards"},
+		{Name: "queue permissions on every resource", Type: rolePol, Match: PolicyMentions("sqs:ReceiveMessage"), Path: "policy", Value: ReplaceRegexp(`"arn:aws:sqs:[^"]+"`, `"*"`), Policy: "iam-no-wildcards"},
+		{Name: "role trusts any principal", Type: "aws:iam/role:Role", Path: "assumeRolePolicy", Value: ReplaceRegexp(`"Principal":\{[^}]*\}`, `"Principal":"*"`), Policy: "iam-no-wildcards"},
+		{Name: "production database without deletion protection", Type: instance, Path: "deletionProtection", Value: false, Policy: "production-safeguards", Stack: "prod"},
+		{Name: "production database in one AZ", Type: instance, Path: "multiAz", Value: false, Policy: "production-safeguards", Stack: "prod"},
+		{Name: "production database with 1 day of backups", Type: instance, Path: "backupRetentionPeriod", Value: 1, Policy: "production-safeguards", Stack: "prod"},
+		{Name: "log group kept forever", Type: "aws:cloudwatch/logGroup:LogGroup", Path: "retentionInDays", Value: nil, Policy: "log-group-retention"},
+	}
+}

@@ -1,0 +1,343 @@
+package rules
+
+import (
+	"strconv"
+	"strings"
+)
+
+// redrive is a parsed SQS redrive policy and where it came from.
+type redrive struct {
+	holder *Resource // the queue or the aws.sqs.RedrivePolicy resource
+	state  State
+	target string
+	count  float64
+	countS State
+}
+
+// redrivesOf finds the redrive policies attached to queue q: its own
+// redrivePolicy property and aws.sqs.RedrivePolicy resources naming it.
+func redrivesOf(s *Stack, q *Resource) []redrive {
+	var out []redrive
+	if _, st := lookup(q.Properties, "redrivePolicy"); st != Absent {
+		out = append(out, parseRedrive(q))
+	}
+	for _, rp := range s.OfType(typeQueueRedrive) {
+		if target, _ := s.Ref(rp, "queueUrl", typeQueue); target == q {
+			out = append(out, parseRedrive(rp))
+		}
+	}
+	return out
+}
+
+func parseRedrive(holder *Resource) redrive {
+	rd := redrive{holder: holder}
+	doc, st := jsonAt(holder.Properties, "redrivePolicy")
+	rd.state = st
+	if st != Known {
+		return rd
+	}
+	m, ok := doc.(map[string]any)
+	if !ok {
+		rd.state = Invalid
+		return rd
+	}
+	rd.target, _ = m["deadLetterTargetArn"].(string)
+	switch v := m["maxReceiveCount"].(type) {
+	case float64:
+		rd.count, rd.countS = v, Known
+	case string:
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			rd.count, rd.countS = n, Known
+		} else {
+			rd.countS = Invalid
+		}
+	case nil:
+		rd.countS = Absent
+	default:
+		rd.countS = Invalid
+	}
+	return rd
+}
+
+// dlqTargets returns the queues some redrive policy of the stack points at,
+// by value or, while the policy is computed, by property dependency.
+func dlqTargets(s *Stack) map[*Resource]bool {
+	targets := map[*Resource]bool{}
+	holders := append(s.OfType(typeQueue), s.OfType(typeQueueRedrive)...)
+	for _, h := range holders {
+		if _, st := lookup(h.Properties, "redrivePolicy"); st == Absent {
+			continue
+		}
+		for _, d := range s.DependsOn(h, "redrivePolicy", typeQueue) {
+			if d != h {
+				targets[d] = true
+			}
+		}
+		if rd := parseRedrive(h); rd.state == Known {
+			if t := s.Find(rd.target, typeQueue); t != nil && t != h {
+				targets[t] = true
+			}
+		}
+	}
+	return targets
+}
+
+// isDeclaredDLQ reports whether a queue declares itself a dead-letter target
+// through a redriveAllowPolicy that lets other queues use it.
+func isDeclaredDLQ(q *Resource) bool {
+	doc, st := jsonAt(q.Properties, "redriveAllowPolicy")
+	if st == Unknown {
+		return true
+	}
+	m, ok := doc.(map[string]any)
+	if st != Known || !ok {
+		return false
+	}
+	p, _ := m["redrivePermission"].(string)
+	return p == "byQueue" || p == "allowAll"
+}
+
+// SQSQueueHasDLQ: the redrive policy is usually computed in preview (it
+// holds the new DLQ's ARN). Then the DLQ is found through the engine's
+// property dependencies and checked, and maxReceiveCount is checked at `up`,
+// where a still-unknown redrive policy is a violation.
+var SQSQueueHasDLQ = Policy{
+	Name: "sqs-queue-has-dlq",
+	Description: "Every SQS queue that is not itself a dead-letter queue must redrive to a DLQ of this stack after " +
+		"a bounded number of receives; the DLQ keeps messages longer and has the same type (standard/FIFO).",
+	EnforcementLevel: Mandatory,
+	Severity:         High,
+	ConfigSchema: map[string]map[string]any{
+		"minMaxReceiveCount": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "Lowest allowed maxReceiveCount."},
+		"maxMaxReceiveCount": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "Highest allowed maxReceiveCount."},
+	},
+	Defaults: Config{"minMaxReceiveCount": float64(3), "maxMaxReceiveCount": float64(20)},
+	ValidateStack: func(c Check, s *Stack) {
+		lo, hi := c.number("minMaxReceiveCount"), c.number("maxMaxReceiveCount")
+		dlqs := dlqTargets(s)
+		for _, q := range s.OfType(typeQueue) {
+			if dlqs[q] || isDeclaredDLQ(q) {
+				continue
+			}
+			rds := redrivesOf(s, q)
+			if len(rds) == 0 {
+				c.Report(*q, "the queue has no redrive policy, so a message that always fails is retried until it "+
+					"expires and is lost. Fix: create a dead-letter queue and set redrivePolicy "+
+					"{\"deadLetterTargetArn\": dlq.arn, \"maxReceiveCount\": %v..%v}.", lo, hi)
+				continue
+			}
+			for _, rd := range rds {
+				checkRedrive(c, s, q, rd, lo, hi)
+			}
+		}
+	},
+}
+
+func checkRedrive(c Check, s *Stack, q *Resource, rd redrive, lo, hi float64) {
+	var dlq *Resource
+	switch rd.state {
+	case Invalid:
+		c.Report(*rd.holder, "redrivePolicy is not a JSON object. Fix: set it to "+
+			"{\"deadLetterTargetArn\": <dlq arn>, \"maxReceiveCount\": %v..%v}.", lo, hi)
+		return
+	case Unknown:
+		deps := s.DependsOn(rd.holder, "redrivePolicy", typeQueue)
+		if !c.Env.DryRun || len(deps) == 0 {
+			c.Report(*rd.holder, "redrivePolicy is unknown and does not come from a queue of this stack, so the "+
+				"DLQ and maxReceiveCount cannot be verified. Fix: build it from a DLQ created in this stack.")
+			return
+		}
+		dlq = deps[0]
+	case Known:
+		if rd.countS != Known || rd.count < lo || rd.count > hi {
+			c.Report(*rd.holder, "maxReceiveCount is %s, outside %v..%v: too low sends messages to the DLQ on a "+
+				"transient error, too high retries a poison message for hours. Fix: set maxReceiveCount between "+
+				"%v and %v.", countText(rd), lo, hi, lo, hi)
+		}
+		dlq = s.Find(rd.target, typeQueue)
+		if dlq == nil || dlq == q {
+			c.Report(*rd.holder, "deadLetterTargetArn %q is not a queue of this stack. Fix: point it at the "+
+				"ARN of a DLQ created in this stack.", rd.target)
+			return
+		}
+	}
+	srcRet := numberOr(q, "messageRetentionSeconds", defaultQueueRetentionSeconds)
+	dlqRet := numberOr(dlq, "messageRetentionSeconds", defaultQueueRetentionSeconds)
+	if dlqRet <= srcRet {
+		c.Report(*q, "its DLQ %q keeps messages %v s, not longer than the queue's %v s, so a message can expire "+
+			"in the DLQ before anyone redrives it. Fix: give the DLQ a longer messageRetentionSeconds "+
+			"(e.g. 1209600, 14 days).", dlq.Name, dlqRet, srcRet)
+	}
+	if isFIFO(q) != isFIFO(dlq) {
+		c.Report(*q, "the queue and its DLQ %q differ in type (FIFO %v vs %v); SQS rejects such a redrive. Fix: "+
+			"make both standard or both FIFO.", dlq.Name, isFIFO(q), isFIFO(dlq))
+	}
+}
+
+func countText(rd redrive) string {
+	if rd.countS == Known {
+		return strconv.FormatFloat(rd.count, 'f', -1, 64)
+	}
+	return rd.countS.String()
+}
+
+func numberOr(r *Resource, key string, def float64) float64 {
+	if v, st := numberAt(r.Properties, key); st == Known {
+		return v
+	}
+	return def
+}
+
+func isFIFO(q *Resource) bool {
+	if v, st := boolAt(q.Properties, "fifoQueue"); st == Known {
+		return v
+	}
+	name, _ := stringAt(q.Properties, "name")
+	return strings.HasSuffix(name, ".fifo")
+}
+
+// EncryptionAtRest: storageEncrypted and sqsManagedSseEnabled are literal
+// booleans and fail closed when computed or absent; a KMS key id computed
+// from a key of the stack is accepted.
+var EncryptionAtRest = Policy{
+	Name:             "encryption-at-rest",
+	Description:      "RDS storage and SQS queues must be encrypted at rest.",
+	EnforcementLevel: Mandatory,
+	Severity:         High,
+	ValidateResource: func(c Check, r Resource) {
+		switch r.Type {
+		case typeDBInstance:
+			if v, st := boolAt(r.Properties, "storageEncrypted"); st != Known || !v {
+				c.Report(r, "storageEncrypted is %s, not true, so the database's storage, backups and snapshots "+
+					"are unencrypted. Fix: set storageEncrypted: true (optionally with kmsKeyId).",
+					describe(r.Properties, "storageEncrypted"))
+			}
+		case typeQueue:
+			if k, st := stringAt(r.Properties, "kmsMasterKeyId"); st == Unknown || st == Known && k != "" {
+				return
+			}
+			if v, st := boolAt(r.Properties, "sqsManagedSseEnabled"); st != Known || !v {
+				c.Report(r, "sqsManagedSseEnabled is %s and no kmsMasterKeyId is set, so messages (names and "+
+					"e-mail addresses) are not explicitly encrypted at rest. Fix: set sqsManagedSseEnabled: true "+
+					"or a kmsMasterKeyId.", describe(r.Properties, "sqsManagedSseEnabled"))
+			}
+		}
+	},
+}
+
+// TransportTLSRequired: the database parameter group and every queue's
+// policy must refuse plaintext connections. Queue policies are usually
+// computed in preview (they name the queue's ARN) and are checked when known.
+var TransportTLSRequired = Policy{
+	Name: "transport-tls-required",
+	Description: "Connections must use TLS: MySQL instances use a parameter group with require_secure_transport " +
+		"ON, and every SQS queue has a policy denying requests without aws:SecureTransport.",
+	EnforcementLevel: Mandatory,
+	Severity:         High,
+	ValidateStack: func(c Check, s *Stack) {
+		for _, db := range s.OfType(typeDBInstance) {
+			if engine, st := stringAt(db.Properties, "engine"); st == Known && engine != "mysql" && engine != "mariadb" {
+				continue
+			}
+			checkSecureTransport(c, s, db)
+		}
+		for _, q := range s.OfType(typeQueue) {
+			checkQueueTLS(c, s, q)
+		}
+	},
+}
+
+func checkSecureTransport(c Check, s *Stack, db *Resource) {
+	if _, st := lookup(db.Properties, "parameterGroupName"); st == Absent {
+		c.Report(*db, "no parameterGroupName, so the default parameter group (require_secure_transport OFF) "+
+			"applies. Fix: create an aws.rds.ParameterGroup with require_secure_transport = 1 and set "+
+			"parameterGroupName.")
+		return
+	}
+	pg, _ := s.Ref(db, "parameterGroupName", typeDBParameterGroup)
+	if pg == nil {
+		c.Report(*db, "the parameter group is not managed in this stack, so require_secure_transport cannot be "+
+			"verified. Fix: manage the aws.rds.ParameterGroup in this stack.")
+		return
+	}
+	params, _ := arrayAt(pg.Properties, "parameters")
+	for _, p := range params {
+		m, st := asObject(p)
+		if st != Known {
+			continue
+		}
+		if name, _ := stringAt(m, "name"); name != "require_secure_transport" {
+			continue
+		}
+		if v, st := stringAt(m, "value"); st == Known && (v == "1" || strings.EqualFold(v, "ON")) {
+			return
+		}
+	}
+	c.Report(*pg, "parameter group %q of instance %q does not set require_secure_transport to 1, so MySQL "+
+		"accepts plaintext connections. Fix: add parameter {name: require_secure_transport, value: \"1\"}.",
+		pg.Name, db.Name)
+}
+
+func checkQueueTLS(c Check, s *Stack, q *Resource) {
+	var docs []iamDocument
+	if v, st := lookup(q.Properties, "policy"); st != Absent {
+		docs = append(docs, iamDocument{where: "policy", value: v})
+	}
+	for _, qp := range s.OfType(typeQueuePolicy) {
+		if target, _ := s.Ref(qp, "queueUrl", typeQueue); target == q {
+			v, _ := lookup(qp.Properties, "policy")
+			docs = append(docs, iamDocument{where: "queue policy " + qp.Name, value: v})
+		}
+	}
+	for _, d := range docs {
+		doc, st := asJSON(d.value)
+		if st == Unknown {
+			if c.Env.DryRun {
+				return // analysed again at `up`, when the document is known
+			}
+			continue
+		}
+		if st != Known {
+			continue
+		}
+		stmts, err := parseStatements(doc)
+		if err != nil {
+			continue
+		}
+		for _, stmt := range stmts {
+			if strings.EqualFold(stmt.Effect, "Deny") && deniesInsecureTransport(stmt.Condition) {
+				return
+			}
+		}
+	}
+	c.Report(*q, "no queue policy denies requests made without TLS. Fix: attach an aws.sqs.QueuePolicy with "+
+		"{Effect: Deny, Principal: \"*\", Action: \"sqs:*\", Resource: <queue arn>, "+
+		"Condition: {Bool: {\"aws:SecureTransport\": \"false\"}}}.")
+}
+
+func deniesInsecureTransport(cond map[string]any) bool {
+	for op, body := range cond {
+		if !strings.HasPrefix(op, "Bool") {
+			continue
+		}
+		m, ok := body.(map[string]any)
+		if !ok {
+			continue
+		}
+		for k, v := range m {
+			if !strings.EqualFold(k, "aws:SecureTransport") {
+				continue
+			}
+			vals, _ := stringOrList(v)
+			if b, ok := v.(bool); ok && !b {
+				return true
+			}
+			for _, s := range vals {
+				if strings.EqualFold(s, "false") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
