@@ -53,8 +53,11 @@ func (e Event) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
-// String keeps the password out of %v and %+v as well.
+// String and GoString keep the password out of fmt's %v, %+v and %#v.
 func (e Event) String() string { return e.LogValue().String() }
+
+// GoString implements fmt.GoStringer; see String.
+func (e Event) GoString() string { return "migrations.Event" + e.String() }
 
 // Result is the migrator Lambda's output: the schema state after the
 // action.

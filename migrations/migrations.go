@@ -193,7 +193,8 @@ func state(m *migrate.Migrate) (State, error) {
 }
 
 // withMigrate runs op on a fresh migrate instance, retrying while another
-// migrator holds the lock, and turns dirty states into a DirtyError.
+// migrator holds the lock (up to LockWait, or until ctx is done), and turns
+// dirty states into a DirtyError.
 func withMigrate(ctx context.Context, cfg dbconn.Config, op func(*migrate.Migrate) error) error {
 	start := time.Now()
 	for {
@@ -201,14 +202,15 @@ func withMigrate(ctx context.Context, cfg dbconn.Config, op func(*migrate.Migrat
 		if !errors.Is(err, database.ErrLocked) && !errors.Is(err, migrate.ErrLockTimeout) {
 			return err
 		}
-		waited := time.Since(start)
-		if waited >= LockWait {
-			return fmt.Errorf("migrations: %v: %w", cfg, &LockError{Database: cfg.Name, LockName: lockName(cfg.Name), Waited: waited})
+		lockErr := &LockError{Database: cfg.Name, LockName: lockName(cfg.Name), Waited: time.Since(start)}
+		if lockErr.Waited >= LockWait || ctx.Err() != nil {
+			return fmt.Errorf("migrations: %v: %w", cfg, lockErr)
 		}
-		slog.InfoContext(ctx, "migration lock held by another migrator; waiting", "database", cfg.Name, "waited", waited.Round(time.Second).String())
+		slog.InfoContext(ctx, "migration lock held by another migrator; waiting", "database", cfg.Name, "waited", lockErr.Waited.Round(time.Second).String())
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("migrations: waiting for the migration lock of %q: %w", cfg.Name, ctx.Err())
+			lockErr.Waited = time.Since(start)
+			return fmt.Errorf("migrations: %v: %w", cfg, lockErr)
 		case <-time.After(lockRetryPause):
 		}
 	}
@@ -247,17 +249,19 @@ func attempt(ctx context.Context, cfg dbconn.Config, op func(*migrate.Migrate) e
 	}
 	var dirty migrate.ErrDirty
 	if errors.As(err, &dirty) {
-		return fmt.Errorf("migrations: %v: %w", cfg, newDirtyError(dirty.Version))
+		return fmt.Errorf("migrations: %v: %w", cfg, DirtyAt(dirty.Version))
 	}
 	// A failed migration leaves the version dirty; say so with the repair
 	// command instead of leaving the next run to discover it.
 	if st, verr := state(m); verr == nil && st.Dirty {
-		return fmt.Errorf("migrations: %v: %w; %w", cfg, err, newDirtyError(st.Version))
+		return fmt.Errorf("migrations: %v: %w; %w", cfg, err, DirtyAt(st.Version))
 	}
 	return fmt.Errorf("migrations: %v: %w", cfg, err)
 }
 
-func newDirtyError(version int) *DirtyError {
+// DirtyAt describes a database recorded as dirty at version, naming the
+// version to force it back to.
+func DirtyAt(version int) *DirtyError {
 	e := &DirtyError{Version: version}
 	for _, v := range Versions() {
 		if v < version {

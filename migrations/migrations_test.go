@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/internal/dbconn"
 	"github.com/sluicehq/sluice/internal/testdb"
@@ -378,4 +379,101 @@ func TestForceRejectsUnknownVersion(t *testing.T) {
 			t.Errorf("Force(%d) = %v, want no such migration", v, err)
 		}
 	}
+}
+
+func TestDirtyStateNamesTheRepair(t *testing.T) {
+	ctx := context.Background()
+	cfg, db := newLatin1DB(t)
+	if err := Up(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := Down(ctx, cfg, 3); err != nil {
+		t.Fatal(err)
+	}
+	checkSchema(t, db, cfg, 2)
+	// A column someone added by hand makes migration 3 fail half-way
+	// through golang-migrate's bookkeeping: version 3, dirty.
+	if _, err := db.Exec("ALTER TABLE users ADD COLUMN submission_id INT"); err != nil {
+		t.Fatal(err)
+	}
+	const repair = "run `migrator force 2` and `migrator up`"
+
+	err := Up(ctx, cfg)
+	var dirty *DirtyError
+	if !errors.As(err, &dirty) || *dirty != (DirtyError{Version: 3, Previous: 2}) {
+		t.Fatalf("Up over a conflicting column = %v, want a DirtyError at 3", err)
+	}
+	if !strings.Contains(err.Error(), "Duplicate column name 'submission_id'") || !strings.Contains(err.Error(), repair) {
+		t.Errorf("Up error should carry the cause and %q: %v", repair, err)
+	}
+	if st, err := Version(ctx, cfg); err != nil || st != (State{Version: 3, Dirty: true}) {
+		t.Fatalf("Version = %+v, %v; want 3, dirty", st, err)
+	}
+	for name, op := range map[string]func() error{
+		"up again": func() error { return Up(ctx, cfg) },
+		"down":     func() error { return Down(ctx, cfg, 1) },
+	} {
+		err := op()
+		if !errors.As(err, &dirty) || dirty.Version != 3 || !strings.Contains(err.Error(), repair) {
+			t.Errorf("%s on a dirty database = %v, want the repair command", name, err)
+		}
+	}
+
+	// The runbook: migration 3 is not applied (the column is the stray
+	// one), so undo the stray change, force 2, up.
+	if _, err := db.Exec("ALTER TABLE users DROP COLUMN submission_id"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Force(ctx, cfg, 2); err != nil {
+		t.Fatalf("Force(2): %v", err)
+	}
+	if err := Up(ctx, cfg); err != nil {
+		t.Fatalf("Up after the repair: %v", err)
+	}
+	checkSchema(t, db, cfg, Latest())
+}
+
+func TestDirtyAtNamesThePreviousVersion(t *testing.T) {
+	for _, tc := range []struct {
+		version int
+		want    string
+	}{
+		{1, "run `migrator force 0` and `migrator up`; if it is fully applied, run `migrator force 1`"},
+		{3, "run `migrator force 2` and `migrator up`; if it is fully applied, run `migrator force 3`"},
+		{Latest(), fmt.Sprintf("run `migrator force %d` and `migrator up`", Latest()-1)},
+	} {
+		if got := DirtyAt(tc.version).Error(); !strings.Contains(got, tc.want) {
+			t.Errorf("DirtyAt(%d) = %q, want it to contain %q", tc.version, got, tc.want)
+		}
+	}
+}
+
+func TestLockHeldElsewhereGivesUpReadably(t *testing.T) {
+	cfg, db := newLatin1DB(t)
+	holder, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	var got sql.NullInt64
+	if err := holder.QueryRowContext(context.Background(), "SELECT GET_LOCK(?, 0)", lockName(cfg.Name)).Scan(&got); err != nil || got.Int64 != 1 {
+		t.Fatalf("take the migration lock: %v, %v", got, err)
+	}
+	// The deadline bounds how long Up keeps retrying; each attempt still
+	// waits golang-migrate's 10 s inside GET_LOCK.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	err = Up(ctx, cfg)
+	var lockErr *LockError
+	if !errors.As(err, &lockErr) {
+		t.Fatalf("Up while the lock is held = %v, want a LockError", err)
+	}
+	want := fmt.Sprintf("another migrator holds the migration lock of database %q", cfg.Name)
+	if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "IS_USED_LOCK('"+lockName(cfg.Name)+"')") {
+		t.Errorf("error = %q, want it to say %q and how to find the holder", err, want)
+	}
+	if _, err := holder.ExecContext(context.Background(), "SELECT RELEASE_LOCK(?)", lockName(cfg.Name)); err != nil {
+		t.Fatal(err)
+	}
+	checkSchema(t, db, cfg, 0)
 }
