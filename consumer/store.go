@@ -36,7 +36,7 @@ var (
 func (s insertStatement) text(rows int) string {
 	row := "(" + strings.Repeat("?, ", len(s.columns)-1) + "?)"
 	var b strings.Builder
-	b.Grow(s.fixedLen() + rows*(len(row)+2))
+	b.Grow(128 + rows*(len(row)+2))
 	b.WriteString("INSERT INTO ")
 	b.WriteString(s.table)
 	b.WriteString(" (")
