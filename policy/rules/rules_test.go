@@ -147,3 +147,22 @@ func TestPoliciesAreWellFormed(t *testing.T) {
 // props builds a property map; values may be rulestest.Computed() or
 // rulestest.Secret(...).
 func props(m map[string]any) resource.PropertyMap { return resource.NewPropertyMapFromMap(m) }
+
+func TestCompliantStackInPreview(t *testing.T) {
+	preview := rulestest.Preview(rulestest.Stack())
+	vs := rules.Evaluate(rules.All(), preview, nil, rules.Env{Stack: "dev", DryRun: true})
+	if rules.HasMandatory(vs) {
+		t.Fatalf("preview of the compliant stack: %+v", vs)
+	}
+	// At `up` a still-unknown policy document or redrive policy is reported.
+	vs = rules.Evaluate(rules.All(), preview, nil, rules.Env{Stack: "dev"})
+	got := map[string]bool{}
+	for _, v := range vs {
+		got[v.Policy] = true
+	}
+	for _, want := range []string{"sqs-queue-has-dlq", "iam-no-wildcards", "rds-iam-auth"} {
+		if !got[want] {
+			t.Errorf("unknown values at up: %s reported nothing (got %v)", want, got)
+		}
+	}
+}

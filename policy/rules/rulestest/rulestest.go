@@ -383,3 +383,81 @@ func Mutations() []Mutation {
 		{Name: "log group kept forever", Type: "aws:cloudwatch/logGroup:LogGroup", Path: "retentionInDays", Value: nil, Policy: "log-group-retention"},
 	}
 }
+
+// Preview returns resources as the engine sends them during the preview of
+// a new stack: no ids, and every value that refers to another resource
+// computed, with the engine's property dependency (on the top-level key) on
+// that resource instead. References are found by id or name, also inside
+// JSON documents, which then become computed as a whole.
+func Preview(resources []rules.Resource) []rules.Resource {
+	out := make([]rules.Resource, len(resources))
+	for i, r := range resources {
+		props := resource.PropertyMap{}
+		deps := map[string][]string{}
+		for k, v := range r.Properties {
+			nv, refs := unknownRefs(v, resources, i)
+			props[k] = nv
+			if len(refs) > 0 {
+				deps[string(k)] = refs
+			}
+		}
+		out[i] = rules.Resource{Type: r.Type, Name: r.Name, URN: r.URN, Parent: r.Parent, Properties: props,
+			PropertyDependencies: deps}
+	}
+	return out
+}
+
+// unknownRefs replaces the leaves of v that refer to other resources than
+// resources[self] with computed values and returns the URNs referred to.
+func unknownRefs(v resource.PropertyValue, resources []rules.Resource, self int) (resource.PropertyValue, []string) {
+	switch {
+	case v.IsSecret():
+		nv, refs := unknownRefs(v.SecretValue().Element, resources, self)
+		return resource.MakeSecret(nv), refs
+	case v.IsArray():
+		var all []string
+		var elems []resource.PropertyValue
+		for _, e := range v.ArrayValue() {
+			ne, refs := unknownRefs(e, resources, self)
+			elems = append(elems, ne)
+			all = append(all, refs...)
+		}
+		return resource.NewProperty(elems), all
+	case v.IsObject():
+		var all []string
+		obj := resource.PropertyMap{}
+		for k, e := range v.ObjectValue() {
+			ne, refs := unknownRefs(e, resources, self)
+			obj[k] = ne
+			all = append(all, refs...)
+		}
+		return resource.NewProperty(obj), all
+	case v.IsString():
+		var refs []string
+		for j, o := range resources {
+			if j != self && refersTo(v.StringValue(), o) {
+				refs = append(refs, o.URN)
+			}
+		}
+		if len(refs) > 0 {
+			return Computed(), refs
+		}
+	}
+	return v, nil
+}
+
+func refersTo(s string, o rules.Resource) bool {
+	var names []string
+	if o.ID != "" {
+		names = append(names, o.ID)
+	}
+	if n, ok := o.Properties["name"]; ok && n.IsString() && n.StringValue() != "" {
+		names = append(names, n.StringValue())
+	}
+	for _, n := range names {
+		if s == n || strings.HasSuffix(s, "/"+n) || strings.HasSuffix(s, ":"+n) || strings.Contains(s, `"`+n+`"`) {
+			return true
+		}
+	}
+	return false
+}
