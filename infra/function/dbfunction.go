@@ -1,0 +1,269 @@
+// Package function defines the Go Lambda functions of Sluice that run in
+// the VPC and log in to MySQL through the RDS Proxy with IAM
+// authentication: DBFunction (function, role, log group) and Consumer
+// (a DBFunction fed by the SQS queue through an event source mapping).
+package function
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/sluicehq/sluice/infra/function/iamdoc"
+	"github.com/sluicehq/sluice/infra/lambdabuild"
+)
+
+// Sids of the statements in a DBFunction role policy. VPCNetworkInterfacesSid
+// is the one statement with Resource "*": see the comment where it is built.
+const (
+	LogsSid                 = "WriteOwnLogGroup"
+	VPCNetworkInterfacesSid = "ManageVpcNetworkInterfaces"
+	DBConnectSid            = "ConnectThroughProxyAsDBUser"
+)
+
+// ProxyPort is the MySQL port of the RDS Proxy endpoint.
+const ProxyPort = 3306
+
+// LogRetentionDays lists the retention periods CloudWatch Logs accepts.
+var LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+var functionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// DBFunctionArgs configures a DBFunction. Plain fields are validated by
+// Validate; pulumi inputs must be set.
+type DBFunctionArgs struct {
+	// Name is the Lambda function name (1–64 of A-Z a-z 0-9 _ -); the log
+	// group is /aws/lambda/<Name>.
+	Name string
+	// Description is shown in the Lambda console.
+	Description string
+	// Archive is the built deployment package (see lambdabuild.Build).
+	Archive lambdabuild.Archive
+	// SubnetIDs are the private subnets the function's ENIs live in.
+	SubnetIDs pulumi.StringArrayInput
+	// SecurityGroupIDs are the function's security groups (allowed to
+	// reach the proxy on 3306).
+	SecurityGroupIDs pulumi.StringArrayInput
+	// ProxyARN is the RDS Proxy ARN (arn:aws:rds:…:db-proxy:prx-…); the
+	// rds-db:connect permission is derived from it.
+	ProxyARN pulumi.StringInput
+	// ProxyEndpoint is the proxy's host name; the function connects to
+	// <ProxyEndpoint>:3306.
+	ProxyEndpoint pulumi.StringInput
+	// DBName is the MySQL database (schema) name.
+	DBName string
+	// DBUser is the MySQL user the function logs in as with an IAM token.
+	DBUser string
+	// Env holds extra environment variables; keys must start with SLUICE_
+	// and must not be one of the SLUICE_DB_* variables set here.
+	Env map[string]string
+	// TimeoutSeconds is the function timeout, 1–900.
+	TimeoutSeconds int
+	// MemoryMB is the function memory, 128–10240.
+	MemoryMB int
+	// ReservedConcurrency caps the function's concurrent executions; 0
+	// means unreserved.
+	ReservedConcurrency int
+	// LogRetentionDays is the log group retention, one of LogRetentionDays.
+	LogRetentionDays int
+	// Tags are added to every taggable resource.
+	Tags map[string]string
+}
+
+// Validate reports the first invalid field by name.
+func (a DBFunctionArgs) Validate() error {
+	switch {
+	case !functionName.MatchString(a.Name):
+		return invalid("Name", "%q: want 1–64 characters of A-Z a-z 0-9 _ -", a.Name)
+	case a.Archive.Path == "" || a.Archive.SourceCodeHash == "":
+		return invalid("Archive", "Path and SourceCodeHash are required (build it with lambdabuild.Build)")
+	case a.SubnetIDs == nil:
+		return invalid("SubnetIDs", "required")
+	case a.SecurityGroupIDs == nil:
+		return invalid("SecurityGroupIDs", "required")
+	case a.ProxyARN == nil:
+		return invalid("ProxyARN", "required")
+	case a.ProxyEndpoint == nil:
+		return invalid("ProxyEndpoint", "required")
+	case a.DBName == "":
+		return invalid("DBName", "required")
+	case a.DBUser == "" || strings.ContainsAny(a.DBUser, "/*?:"):
+		return invalid("DBUser", "%q: want a non-empty MySQL user name without the characters / * ? or a colon", a.DBUser)
+	case a.TimeoutSeconds < 1 || a.TimeoutSeconds > 900:
+		return invalid("TimeoutSeconds", "%d: want 1–900", a.TimeoutSeconds)
+	case a.MemoryMB < 128 || a.MemoryMB > 10240:
+		return invalid("MemoryMB", "%d: want 128–10240", a.MemoryMB)
+	case a.ReservedConcurrency < 0:
+		return invalid("ReservedConcurrency", "%d: want 0 (unreserved) or more", a.ReservedConcurrency)
+	case !slices.Contains(LogRetentionDays, a.LogRetentionDays):
+		return invalid("LogRetentionDays", "%d: want one of %v", a.LogRetentionDays, LogRetentionDays)
+	}
+	for k := range a.Env {
+		if !strings.HasPrefix(k, "SLUICE_") || strings.HasPrefix(k, "SLUICE_DB_") {
+			return invalid("Env", "key %q: want SLUICE_* other than SLUICE_DB_* (those come from the DB fields)", k)
+		}
+	}
+	return nil
+}
+
+// invalid returns a validation error that names the field first, so the
+// caller sees which Args field to fix.
+func invalid(field, format string, a ...any) error {
+	return fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...))
+}
+
+// DBFunction is a Lambda function in the VPC that logs in to MySQL through
+// the RDS Proxy as one database user, with its role and log group.
+type DBFunction struct {
+	pulumi.ResourceState
+
+	Function *lambda.Function
+	Role     *iam.Role
+	// Policy is the role's inline policy; resources that need the function
+	// to hold its permissions depend on it.
+	Policy   *iam.RolePolicy
+	LogGroup *cloudwatch.LogGroup
+
+	FunctionName pulumi.StringOutput `pulumi:"functionName"`
+	FunctionARN  pulumi.StringOutput `pulumi:"functionArn"`
+	RoleARN      pulumi.StringOutput `pulumi:"roleArn"`
+	LogGroupName pulumi.StringOutput `pulumi:"logGroupName"`
+	// DBConnectARN is the only resource rds-db:connect is allowed on.
+	DBConnectARN pulumi.StringOutput `pulumi:"dbConnectArn"`
+}
+
+// NewDBFunction registers a DBFunction (type sluice:function:DBFunction).
+func NewDBFunction(ctx *pulumi.Context, name string, args DBFunctionArgs, opts ...pulumi.ResourceOption) (*DBFunction, error) {
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("function %s: %w", name, err)
+	}
+	c := &DBFunction{}
+	if err := ctx.RegisterComponentResource("sluice:function:DBFunction", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+	tags := pulumi.ToStringMap(args.Tags)
+
+	// The log group exists before the function, so Lambda never creates
+	// one without retention, and the role can be limited to it.
+	logGroup, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String("/aws/lambda/" + args.Name),
+		RetentionInDays: pulumi.Int(args.LogRetentionDays),
+		Tags:            tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
+		Description:      pulumi.Sprintf("Execution role of Lambda %s", args.Name),
+		AssumeRolePolicy: pulumi.String(iamdoc.AssumeRole("lambda.amazonaws.com")),
+		Tags:             tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	dbConnectARN := args.ProxyARN.ToStringOutput().ApplyT(func(proxyARN string) (string, error) {
+		return ProxyDBUserARN(proxyARN, args.DBUser)
+	}).(pulumi.StringOutput)
+
+	policyJSON := pulumi.All(logGroup.Arn, dbConnectARN).ApplyT(func(v []any) (string, error) {
+		logGroupARN, connectARN := v[0].(string), v[1].(string)
+		return iamdoc.New(
+			iamdoc.Allow(LogsSid, []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+				logGroupARN+":log-stream:*"),
+			// Named exception to "no Resource *": Lambda creates and
+			// deletes the function's ENIs in the VPC with these actions
+			// before any ENI id exists, and the Describe actions support
+			// no resource-level permissions. This is the statement of
+			// the AWS-managed AWSLambdaVPCAccessExecutionRole.
+			iamdoc.Allow(VPCNetworkInterfacesSid, []string{
+				"ec2:CreateNetworkInterface",
+				"ec2:DescribeNetworkInterfaces",
+				"ec2:DescribeSubnets",
+				"ec2:DeleteNetworkInterface",
+				"ec2:AssignPrivateIpAddresses",
+				"ec2:UnassignPrivateIpAddresses",
+			}, "*"),
+			iamdoc.Allow(DBConnectSid, []string{"rds-db:connect"}, connectARN),
+		).JSON()
+	}).(pulumi.StringOutput)
+
+	policy, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
+		Role:   role.ID(),
+		Policy: policyJSON,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	env := pulumi.StringMap{
+		"SLUICE_DB_ENDPOINT": pulumi.Sprintf("%s:%d", args.ProxyEndpoint, ProxyPort),
+		"SLUICE_DB_NAME":     pulumi.String(args.DBName),
+		"SLUICE_DB_USER":     pulumi.String(args.DBUser),
+		"SLUICE_DB_AUTH":     pulumi.String("iam"),
+		"SLUICE_DB_TLS":      pulumi.String("true"),
+	}
+	for k, v := range args.Env {
+		env[k] = pulumi.String(v)
+	}
+	var reserved pulumi.IntPtrInput
+	if args.ReservedConcurrency > 0 {
+		reserved = pulumi.Int(args.ReservedConcurrency)
+	}
+
+	fn, err := lambda.NewFunction(ctx, name, &lambda.FunctionArgs{
+		Name:                         pulumi.String(args.Name),
+		Description:                  pulumi.String(args.Description),
+		Runtime:                      pulumi.String("provided.al2023"),
+		Architectures:                pulumi.StringArray{pulumi.String("arm64")},
+		Handler:                      pulumi.String("bootstrap"),
+		Code:                         pulumi.NewFileArchive(args.Archive.Path),
+		SourceCodeHash:               pulumi.String(args.Archive.SourceCodeHash),
+		Role:                         role.Arn,
+		Timeout:                      pulumi.Int(args.TimeoutSeconds),
+		MemorySize:                   pulumi.Int(args.MemoryMB),
+		ReservedConcurrentExecutions: reserved,
+		Environment:                  &lambda.FunctionEnvironmentArgs{Variables: env},
+		VpcConfig: &lambda.FunctionVpcConfigArgs{
+			SubnetIds:        args.SubnetIDs,
+			SecurityGroupIds: args.SecurityGroupIDs,
+		},
+		LoggingConfig: &lambda.FunctionLoggingConfigArgs{
+			LogFormat: pulumi.String("JSON"),
+			LogGroup:  logGroup.Name,
+		},
+		Tags: tags,
+	},
+		parent,
+		// Without its ENI permissions the function cannot be created in
+		// the VPC, and without the log permissions its first logs are lost.
+		pulumi.DependsOn([]pulumi.Resource{policy, logGroup}),
+		// The name is fixed, so a replacement must delete the old function
+		// first.
+		pulumi.DeleteBeforeReplace(true))
+	if err != nil {
+		return nil, err
+	}
+
+	c.Function, c.Role, c.Policy, c.LogGroup = fn, role, policy, logGroup
+	c.FunctionName, c.FunctionARN = fn.Name, fn.Arn
+	c.RoleARN, c.LogGroupName, c.DBConnectARN = role.Arn, logGroup.Name, dbConnectARN
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"functionName": fn.Name,
+		"functionArn":  fn.Arn,
+		"roleArn":      role.Arn,
+		"logGroupName": logGroup.Name,
+		"dbConnectArn": dbConnectARN,
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
