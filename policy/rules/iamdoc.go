@@ -34,13 +34,13 @@ func parseStatements(doc any) ([]statement, error) {
 	case map[string]any:
 		list = []any{v}
 	default:
-		return nil, fmt.Errorf("Statement is a %s, not an object or a list", jsonKind(raw))
+		return nil, fmt.Errorf("the Statement is a %s, not an object or a list", jsonKind(raw))
 	}
 	out := make([]statement, 0, len(list))
 	for i, e := range list {
 		sm, ok := e.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("Statement[%d] is a %s, not an object", i, jsonKind(e))
+			return nil, fmt.Errorf("the Statement[%d] is a %s, not an object", i, jsonKind(e))
 		}
 		st := statement{}
 		st.Effect, _ = sm["Effect"].(string)
@@ -49,7 +49,7 @@ func parseStatements(doc any) ([]statement, error) {
 			"Action": &st.Action, "NotAction": &st.NotAction, "Resource": &st.Resource, "NotResource": &st.NotResource,
 		} {
 			if *dst, err = stringOrList(sm[key]); err != nil {
-				return nil, fmt.Errorf("Statement[%d].%s: %w", i, key, err)
+				return nil, fmt.Errorf("the Statement[%d].%s %w", i, key, err)
 			}
 		}
 		st.Principal = principals(sm["Principal"])

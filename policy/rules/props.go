@@ -149,14 +149,6 @@ func arrayAt(m resource.PropertyMap, path string) ([]resource.PropertyValue, Sta
 	return v.ArrayValue(), Known
 }
 
-func objectAt(m resource.PropertyMap, path string) (resource.PropertyMap, State) {
-	v, st := lookup(m, path)
-	if st != Known {
-		return nil, st
-	}
-	return asObject(v)
-}
-
 func asObject(v resource.PropertyValue) (resource.PropertyMap, State) {
 	v, st := unwrap(v)
 	if st != Known {
