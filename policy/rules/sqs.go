@@ -82,10 +82,23 @@ func dlqTargets(s *Stack) map[*Resource]bool {
 	return targets
 }
 
-// isDeclaredDLQ reports whether a queue declares itself a dead-letter target
-// through a redriveAllowPolicy that lets other queues use it.
-func isDeclaredDLQ(q *Resource) bool {
-	doc, st := jsonAt(q.Properties, "redriveAllowPolicy")
+// isDeclaredDLQ reports whether a queue is declared a dead-letter target
+// through a redriveAllowPolicy (its own property or an
+// aws.sqs.RedriveAllowPolicy resource) that lets other queues use it.
+func isDeclaredDLQ(s *Stack, q *Resource) bool {
+	if allowsRedrive(q) {
+		return true
+	}
+	for _, ap := range s.OfType(typeQueueRedriveAllow) {
+		if target, _ := s.Ref(ap, "queueUrl", typeQueue); target == q && allowsRedrive(ap) {
+			return true
+		}
+	}
+	return false
+}
+
+func allowsRedrive(holder *Resource) bool {
+	doc, st := jsonAt(holder.Properties, "redriveAllowPolicy")
 	if st == Unknown {
 		return true
 	}
@@ -116,7 +129,7 @@ var SQSQueueHasDLQ = Policy{
 		lo, hi := c.number("minMaxReceiveCount"), c.number("maxMaxReceiveCount")
 		dlqs := dlqTargets(s)
 		for _, q := range s.OfType(typeQueue) {
-			if dlqs[q] || isDeclaredDLQ(q) {
+			if dlqs[q] || isDeclaredDLQ(s, q) {
 				continue
 			}
 			rds := redrivesOf(s, q)

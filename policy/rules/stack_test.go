@@ -69,6 +69,22 @@ func TestStackPolicyCases(t *testing.T) {
 			delete(q.Properties, "redrivePolicy")
 			return append(rs, rp)
 		}, rules.Env{}, 0},
+		{"DLQ declared by an aws.sqs.RedriveAllowPolicy resource is not a source", rules.SQSQueueHasDLQ, func(rs []rules.Resource) []rules.Resource {
+			dlq, q := find(rs, queueT, dlqName), find(rs, queueT, "queue")
+			allow := add("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", "allow", map[string]any{
+				"queueUrl": "https://sqs.ap-northeast-1.amazonaws.com/123456789012/sluice-dev-submissions-dlq", "redriveAllowPolicy": dlq.Properties["redriveAllowPolicy"]})
+			dlq.Properties, q.Properties = dlq.Properties.Copy(), q.Properties.Copy()
+			delete(dlq.Properties, "redriveAllowPolicy")
+			delete(q.Properties, "redrivePolicy")
+			return append(rs, allow)
+		}, rules.Env{}, 1},
+		{"undeclared DLQ that lost its source counts as a queue without DLQ", rules.SQSQueueHasDLQ, func(rs []rules.Resource) []rules.Resource {
+			dlq, q := find(rs, queueT, dlqName), find(rs, queueT, "queue")
+			dlq.Properties, q.Properties = dlq.Properties.Copy(), q.Properties.Copy()
+			delete(dlq.Properties, "redriveAllowPolicy")
+			delete(q.Properties, "redrivePolicy")
+			return rs
+		}, rules.Env{}, 2},
 		{"maxReceiveCount as a string", rules.SQSQueueHasDLQ, func(rs []rules.Resource) []rules.Resource {
 			q := find(rs, queueT, "queue")
 			q.Properties = q.Properties.Copy()

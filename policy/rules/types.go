@@ -10,6 +10,7 @@ const (
 	typeQueue              = "aws:sqs/queue:Queue"
 	typeQueuePolicy        = "aws:sqs/queuePolicy:QueuePolicy"
 	typeQueueRedrive       = "aws:sqs/redrivePolicy:RedrivePolicy"
+	typeQueueRedriveAllow  = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
 	typeFunction           = "aws:lambda/function:Function"
 	typeEventSourceMapping = "aws:lambda/eventSourceMapping:EventSourceMapping"
 	typeStage              = "aws:apigatewayv2/stage:Stage"
