@@ -1,0 +1,177 @@
+// Package migration defines the migration step of `pulumi up`: the
+// migrator Lambda (built from ./migrations/cmd/migrator) in the VPC, and
+// the aws.lambda.Invocation that runs {"action":"up"} through it.
+//
+// The step runs again whenever the migrator's code or the SQL files
+// change, or the application user's password does. A failed migration
+// makes the migrator return an error; Lambda reports it as a function
+// error, the provider fails the Invocation, and `pulumi up` stops before
+// anything that depends on the step (the consumer's event source mapping)
+// is created or updated.
+package migration
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/sluicehq/sluice/infra/function"
+	"github.com/sluicehq/sluice/migrations"
+)
+
+// MinTimeoutSeconds is the smallest migrator timeout Validate accepts: an
+// ALTER TABLE that rebuilds a large users table, plus the lock wait, must
+// finish well inside the timeout.
+const MinTimeoutSeconds = 300
+
+// Args configures the migration step.
+type Args struct {
+	// Function configures the migrator Lambda. Its DBUser is the master
+	// user (the one that may run DDL and create users); its Archive is
+	// built from ./migrations/cmd/migrator; TimeoutSeconds must be at
+	// least MinTimeoutSeconds; ReservedConcurrency must be 1 so that two
+	// migrations never run at once.
+	Function function.DBFunctionArgs
+	// AppUser is the application user the migrator creates or updates.
+	AppUser string
+	// AppPassword is the application user's password: the value of the
+	// Secrets Manager secret the RDS Proxy logs in with. It must be a
+	// Pulumi secret; the invocation input that carries it is marked
+	// secret either way.
+	AppPassword pulumi.StringInput
+	// SQLDir holds the migration files (migrations/sql); a hash of its
+	// *.sql files re-runs the step when they change.
+	SQLDir string
+	// DependsOn lists what must exist before the migrator runs: the proxy
+	// target (so the proxy can reach the database) and the app user's
+	// secret version.
+	DependsOn []pulumi.Resource
+}
+
+// Validate reports the first invalid field by name.
+func (a Args) Validate() error {
+	if err := a.Function.Validate(); err != nil {
+		return fmt.Errorf("%s.%w", "Function", err)
+	}
+	switch {
+	case a.Function.TimeoutSeconds < MinTimeoutSeconds:
+		return fmt.Errorf("%s: %d: want at least %d s, well above the slowest DDL", "Function.TimeoutSeconds", a.Function.TimeoutSeconds, MinTimeoutSeconds)
+	case a.Function.ReservedConcurrency != 1:
+		return fmt.Errorf("%s: %d: want 1, one migration at a time", "Function.ReservedConcurrency", a.Function.ReservedConcurrency)
+	case a.AppUser == "":
+		return fmt.Errorf("%s: required", "AppUser")
+	case a.AppUser == a.Function.DBUser:
+		return fmt.Errorf("%s: %q is the migrator's own (master) user; the application needs its own least-privileged user", "AppUser", a.AppUser)
+	case a.AppPassword == nil:
+		return fmt.Errorf("%s: required", "AppPassword")
+	case a.SQLDir == "":
+		return fmt.Errorf("%s: required", "SQLDir")
+	}
+	return nil
+}
+
+// Migration is the migrator Lambda and its invocation.
+type Migration struct {
+	pulumi.ResourceState
+
+	Function *function.DBFunction
+	// Invocation is what the consumer's event source mapping depends on.
+	Invocation *lambda.Invocation
+
+	FunctionName pulumi.StringOutput `pulumi:"functionName"`
+	// Result is the migrator's answer, {"action":"up","version":N,...}.
+	Result pulumi.StringOutput `pulumi:"result"`
+	// SQLHash is the hash of the migration files the step last ran with.
+	SQLHash pulumi.StringOutput `pulumi:"sqlHash"`
+}
+
+// New registers the migration step (type sluice:migration:Migration).
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Migration, error) {
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("migration %s: %w", name, err)
+	}
+	sqlHash, err := HashSQL(args.SQLDir)
+	if err != nil {
+		return nil, fmt.Errorf("migration %s: %w", name, err)
+	}
+	c := &Migration{}
+	if err := ctx.RegisterComponentResource("sluice:migration:Migration", name, c, opts...); err != nil {
+		return nil, err
+	}
+	parent := pulumi.Parent(c)
+
+	fn, err := function.NewDBFunction(ctx, name+"-migrator", args.Function, parent)
+	if err != nil {
+		return nil, err
+	}
+
+	input := args.AppPassword.ToStringOutput().ApplyT(func(password string) (string, error) {
+		b, err := json.Marshal(migrations.Event{Action: migrations.ActionUp, AppUser: args.AppUser, AppPassword: password})
+		if err != nil {
+			return "", fmt.Errorf("migration event: %w", err)
+		}
+		return string(b), nil
+	}).(pulumi.StringOutput)
+
+	// The provider creates the function and waits for it to leave the
+	// Pending state (VPC network interfaces ready) before the create
+	// returns, and waits for LastUpdateStatus=Successful after an update;
+	// the invocation takes the function's name as an input, so the engine
+	// invokes only after that wait.
+	invocation, err := lambda.NewInvocation(ctx, name+"-up", &lambda.InvocationArgs{
+		FunctionName: fn.FunctionName,
+		Input:        pulumi.ToSecret(input).(pulumi.StringOutput),
+		// A changed trigger replaces the invocation, which invokes again.
+		Triggers: pulumi.StringMap{
+			"code":       pulumi.String(args.Function.Archive.SourceCodeHash),
+			"migrations": pulumi.String(sqlHash),
+		},
+	}, parent, pulumi.DependsOn(append([]pulumi.Resource{fn}, args.DependsOn...)))
+	if err != nil {
+		return nil, err
+	}
+
+	c.Function, c.Invocation = fn, invocation
+	c.FunctionName, c.Result, c.SQLHash = fn.FunctionName, invocation.Result, pulumi.String(sqlHash).ToStringOutput()
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"functionName": fn.FunctionName,
+		"result":       invocation.Result,
+		"sqlHash":      pulumi.String(sqlHash),
+	}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// HashSQL returns the hex SHA-256 over the names and contents of the *.sql
+// files in dir, in name order. It fails when there are none, since a
+// migration step without migrations is a wiring mistake.
+func HashSQL(dir string) (string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+	if err != nil {
+		return "", fmt.Errorf("list migrations: %w", err)
+	}
+	if len(files) == 0 {
+		return "", fmt.Errorf("no *.sql files in %s", dir)
+	}
+	sort.Strings(files)
+	h := sha256.New()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("read migration: %w", err)
+		}
+		// Length-prefix each part so that moving bytes between a name and
+		// a body cannot give the same hash.
+		fmt.Fprintf(h, "%d:%s\n%d:", len(filepath.Base(f)), filepath.Base(f), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

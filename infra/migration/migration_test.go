@@ -1,0 +1,240 @@
+package migration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/sluicehq/sluice/infra/function"
+	"github.com/sluicehq/sluice/infra/function/iamdoc"
+	"github.com/sluicehq/sluice/infra/lambdabuild"
+	"github.com/sluicehq/sluice/migrations"
+)
+
+const testPassword = "c0rrect-h0rse-battery-staple"
+
+func validArgs() Args {
+	return Args{
+		Function: function.DBFunctionArgs{
+			Name:                "sluice-dev-migrator",
+			Archive:             lambdabuild.Archive{Path: "/tmp/migrator.zip", SourceCodeHash: "mIgRaToRhAsH0000000000000000000000000000000="},
+			SubnetIDs:           pulumi.ToStringArray([]string{"subnet-0a1", "subnet-0b2"}),
+			SecurityGroupIDs:    pulumi.ToStringArray([]string{"sg-0c3"}),
+			ProxyARN:            pulumi.String(testProxyARN),
+			ProxyEndpoint:       pulumi.String("sluice-dev.proxy-c0ffee.ap-northeast-1.rds.amazonaws.com"),
+			DBName:              "sluice",
+			DBUser:              "sluice_admin",
+			TimeoutSeconds:      900,
+			MemoryMB:            256,
+			ReservedConcurrency: 1,
+			LogRetentionDays:    30,
+			Tags:                map[string]string{"project": "sluice", "stack": "dev"},
+		},
+		AppUser:     "sluice_app",
+		AppPassword: pulumi.ToSecret(pulumi.String(testPassword)).(pulumi.StringOutput),
+		SQLDir:      filepath.Join("testdata", "sql"),
+	}
+}
+
+func TestArgsValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Args)
+		field  string
+	}{
+		{"valid", func(*Args) {}, ""},
+		{"function", func(a *Args) { a.Function.DBName = "" }, "Function.DBName"},
+		{"short timeout", func(a *Args) { a.Function.TimeoutSeconds = 60 }, "Function.TimeoutSeconds"},
+		{"concurrent migrators", func(a *Args) { a.Function.ReservedConcurrency = 2 }, "Function.ReservedConcurrency"},
+		{"unreserved", func(a *Args) { a.Function.ReservedConcurrency = 0 }, "Function.ReservedConcurrency"},
+		{"no app user", func(a *Args) { a.AppUser = "" }, "AppUser"},
+		{"app user is master", func(a *Args) { a.AppUser = "sluice_admin" }, "AppUser"},
+		{"no password", func(a *Args) { a.AppPassword = nil }, "AppPassword"},
+		{"no sql dir", func(a *Args) { a.SQLDir = "" }, "SQLDir"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := validArgs()
+			tt.modify(&a)
+			err := a.Validate()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.field+":") {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestHashSQL(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := HashSQL(dir); err == nil {
+		t.Fatal("HashSQL of an empty directory succeeded")
+	}
+	write("000001_a.up.sql", "CREATE TABLE a (id INT);")
+	first, err := HashSQL(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("README.md", "not a migration")
+	if again, _ := HashSQL(dir); again != first {
+		t.Error("a non-SQL file changed the hash")
+	}
+	write("000002_b.up.sql", "CREATE TABLE b (id INT);")
+	second, _ := HashSQL(dir)
+	if second == first {
+		t.Error("a new migration did not change the hash")
+	}
+	write("000002_b.up.sql", "CREATE TABLE b (id BIGINT);")
+	if third, _ := HashSQL(dir); third == second {
+		t.Error("an edited migration did not change the hash")
+	}
+}
+
+// The real migration files hash without error.
+func TestHashSQLRepository(t *testing.T) {
+	if _, err := HashSQL(filepath.Join("..", "..", "migrations", "sql")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMigration(t *testing.T) {
+	var proxyTargetURN string
+	m, err := run(t, func(ctx *pulumi.Context) error {
+		target, err := rds.NewProxyTarget(ctx, "proxy-target", &rds.ProxyTargetArgs{
+			DbProxyName:          pulumi.String("sluice-dev"),
+			TargetGroupName:      pulumi.String("default"),
+			DbInstanceIdentifier: pulumi.String("sluice-dev"),
+		})
+		if err != nil {
+			return err
+		}
+		target.URN().ApplyT(func(u pulumi.URN) string { proxyTargetURN = string(u); return "" })
+		a := validArgs()
+		a.DependsOn = []pulumi.Resource{target}
+		_, err = New(ctx, "migration", a)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	inv := m.one(t, "aws:lambda/invocation:Invocation", "migration-up")
+	input := inv.Inputs["input"]
+	if !input.IsSecret() {
+		t.Fatalf("invocation input is not secret: %v", input)
+	}
+	var ev migrations.Event
+	if err := json.Unmarshal([]byte(input.SecretValue().Element.StringValue()), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Action != migrations.ActionUp || ev.AppUser != "sluice_app" || ev.AppPassword != testPassword {
+		t.Errorf("event %v (password set %v), want up for sluice_app with the given password", ev, ev.AppPassword == testPassword)
+	}
+
+	fn := m.one(t, "aws:lambda/function:Function", "migration-migrator")
+	if got := inv.Inputs["functionName"].StringValue(); got != fn.Inputs["name"].StringValue() {
+		t.Errorf("invocation targets %q, want the migrator %q", got, fn.Inputs["name"].StringValue())
+	}
+	triggers := inv.Inputs["triggers"].ObjectValue()
+	wantSQL, _ := HashSQL(filepath.Join("testdata", "sql"))
+	if triggers["code"].StringValue() != fn.Inputs["sourceCodeHash"].StringValue() || triggers["migrations"].StringValue() != wantSQL {
+		t.Errorf("triggers %v, want the migrator's sourceCodeHash and the SQL hash %s", triggers, wantSQL)
+	}
+	if !dependsOn(inv, proxyTargetURN) || !dependsOnName(inv, "migration-migrator") {
+		t.Errorf("invocation deps %v: want the proxy target and the migrator function", inv.Deps)
+	}
+
+	env := fn.Inputs["environment"].ObjectValue()["variables"].ObjectValue()
+	for k, want := range map[string]string{
+		"SLUICE_DB_USER": "sluice_admin", "SLUICE_DB_AUTH": "iam", "SLUICE_DB_TLS": "true",
+		"SLUICE_DB_ENDPOINT": "sluice-dev.proxy-c0ffee.ap-northeast-1.rds.amazonaws.com:3306",
+	} {
+		if got := env[resource.PropertyKey(k)].StringValue(); got != want {
+			t.Errorf("migrator env %s = %q, want %q", k, got, want)
+		}
+	}
+	for k, v := range env {
+		if strings.Contains(v.String(), testPassword) {
+			t.Errorf("migrator env %s carries the app password", k)
+		}
+	}
+	if fn.Inputs["timeout"].NumberValue() < MinTimeoutSeconds {
+		t.Errorf("migrator timeout %v", fn.Inputs["timeout"])
+	}
+	if fn.Inputs["reservedConcurrentExecutions"].NumberValue() != 1 {
+		t.Errorf("migrator reserved concurrency %v, want 1", fn.Inputs["reservedConcurrentExecutions"])
+	}
+
+	policy, err := iamdoc.Parse(m.one(t, "aws:iam/rolePolicy:RolePolicy", "migration-migrator-policy").Inputs["policy"].StringValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := policy.CheckWildcards(function.VPCNetworkInterfacesSid); err != nil {
+		t.Error(err)
+	}
+	connect, _ := policy.Find(function.DBConnectSid)
+	want := "arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:prx-0f1e2d3c4b5a69788/sluice_admin"
+	if len(connect.Resource) != 1 || connect.Resource[0] != want {
+		t.Errorf("migrator may connect as %v, want only %s", connect.Resource, want)
+	}
+	if n := len(m.all("aws:iam/rolePolicy:RolePolicy")); n != 1 {
+		t.Errorf("%d role policies, want 1 (the migrator needs no queue access)", n)
+	}
+
+	for _, r := range m.got {
+		if strings.HasPrefix(r.Type, "aws:") && r.Name != "proxy-target" && !strings.Contains(r.Parent, "sluice:migration:Migration") {
+			t.Errorf("%s %s has parent %q, want the migration component", r.Type, r.Name, r.Parent)
+		}
+	}
+}
+
+// A SQL directory without migrations stops the program before anything is
+// registered.
+func TestMigrationWithoutSQL(t *testing.T) {
+	a := validArgs()
+	a.SQLDir = t.TempDir()
+	m, err := run(t, func(ctx *pulumi.Context) error {
+		_, err := New(ctx, "migration", a)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "no *.sql files") {
+		t.Fatalf("error = %v", err)
+	}
+	if len(m.got) != 0 {
+		t.Errorf("%d resources registered", len(m.got))
+	}
+}
+
+func dependsOn(r registered, urn string) bool {
+	for _, d := range r.Deps {
+		if d == urn && urn != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func dependsOnName(r registered, suffix string) bool {
+	for _, d := range r.Deps {
+		if strings.HasSuffix(d, "::"+suffix) {
+			return true
+		}
+	}
+	return false
+}
