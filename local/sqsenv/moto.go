@@ -5,6 +5,7 @@ package sqsenv
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net"
@@ -35,18 +36,37 @@ type Moto struct {
 	stopOnce sync.Once
 }
 
+// launcher runs moto's own server with its O(n)-per-message helpers made
+// O(1); see the file for what it changes and why.
+//
+//go:embed moto_launcher.py
+var launcher string
+
 // StartMoto starts moto_server on a free 127.0.0.1 port and returns once it
 // answers HTTP. Its output goes to logFile when that is non-nil.
+//
+// moto is started through the embedded launcher with the python3 that has
+// moto installed, which makes a 10,000-message queue usable; when that
+// interpreter cannot run it, moto_server is started as is.
 func StartMoto(ctx context.Context, logFile *os.File) (*Moto, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
 		return nil, ErrMotoNotInstalled
 	}
+	if py, err := exec.LookPath("python3"); err == nil {
+		if m, err := startMoto(ctx, logFile, py, "-c", launcher); err == nil {
+			return m, nil
+		}
+	}
+	return startMoto(ctx, logFile, bin)
+}
+
+func startMoto(ctx context.Context, logFile *os.File, name string, args ...string) (*Moto, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd := exec.Command(name, append(args, "-H", "127.0.0.1", "-p", strconv.Itoa(port))...)
 	if logFile != nil {
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 	}
@@ -55,7 +75,7 @@ func StartMoto(ctx context.Context, logFile *os.File) (*Moto, error) {
 	// pipeline has drained.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("sqsenv: start %s: %w", bin, err)
+		return nil, fmt.Errorf("sqsenv: start %s: %w", name, err)
 	}
 	m := &Moto{endpoint: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd, done: make(chan struct{})}
 	go func() {
