@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,17 +27,32 @@ import (
 	"github.com/sluicehq/sluice/policy/rules/rulestest"
 )
 
-// startPack builds this package into a binary named as the engine looks
-// for a prebuilt Go pack, starts it with the arguments the engine passes,
-// and connects to the port it prints.
+// packBinary is the pack built once for all tests, named as the engine
+// looks for a prebuilt Go pack on PATH.
+var packBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sluice-policy")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	packBinary = filepath.Join(dir, "pulumi-analyzer-policy-go")
+	build := exec.Command("go", "build", "-o", packBinary, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// startPack starts the built pack with the arguments the engine passes and
+// connects to the port it prints.
 func startPack(t *testing.T) pulumirpc.AnalyzerClient {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "pulumi-analyzer-policy-go")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "--logtostderr", "-v=9", "127.0.0.1:1", ".")
+	cmd := exec.Command(packBinary, "--logtostderr", "-v=9", "127.0.0.1:1", ".")
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
