@@ -92,29 +92,25 @@ func Decode(body []byte) (Record, error) {
 	if !utf8.Valid(body) {
 		return reject(ReasonInvalidUTF8, "body is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var value json.RawMessage
-	if err := dec.Decode(&value); err != nil {
-		return reject(ReasonInvalidJSON, "%s", jsonErrorDetail(err))
+	if !json.Valid(body) {
+		return Record{}, invalid(body)
 	}
-	if rest := body[dec.InputOffset():]; len(bytes.TrimLeft(rest, " \t\r\n")) > 0 {
-		return reject(ReasonTrailingData, "data after the JSON object at byte %d", dec.InputOffset())
-	}
+	value := bytes.Trim(body, jsonSpace)
 	if value[0] != '{' {
 		return reject(ReasonNotObject, "body is a JSON %s, not an object", jsonKind(value[0]))
 	}
-	fields, err := members(value)
+	rawName, rawEmail, err := members(value)
 	if err != nil {
 		return Record{}, err
 	}
-	name, err := stringField(fields, "name", ReasonNameRequired, ReasonNameNotString)
+	name, err := stringField("name", rawName, ReasonNameRequired, ReasonNameNotString)
 	if err != nil {
 		return Record{}, err
 	}
 	if err := checkName(name); err != nil {
 		return Record{}, err
 	}
-	email, err := stringField(fields, "email", ReasonEmailRequired, ReasonEmailNotString)
+	email, err := stringField("email", rawEmail, ReasonEmailRequired, ReasonEmailNotString)
 	if err != nil {
 		return Record{}, err
 	}
@@ -122,6 +118,21 @@ func Decode(body []byte) (Record, error) {
 		return Record{}, err
 	}
 	return Record{Name: name, Email: email}, nil
+}
+
+// jsonSpace is the white space JSON allows between tokens.
+const jsonSpace = " \t\r\n"
+
+// invalid explains why body, which json.Valid refused, is not one JSON
+// value: either it is not JSON at all, or a JSON value is followed by
+// more data.
+func invalid(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var value json.RawMessage
+	if err := dec.Decode(&value); err != nil {
+		return &Error{Reason: ReasonInvalidJSON, Detail: jsonErrorDetail(err)}
+	}
+	return &Error{Reason: ReasonTrailingData, Detail: fmt.Sprintf("data after the JSON value at byte %d", dec.InputOffset())}
 }
 
 // ReasonOf returns the Reason of a Decode error, or "" if err is not one.
@@ -133,50 +144,111 @@ func ReasonOf(err error) Reason {
 	return ""
 }
 
-// members walks an object that is already known to be well-formed JSON and
-// returns its members by exact name. json.Unmarshal into a struct would
-// match names case-insensitively and let a later duplicate win silently.
-func members(object json.RawMessage) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(object))
-	if _, err := dec.Token(); err != nil { // the opening brace
-		return nil, &Error{Reason: ReasonInvalidJSON, Detail: jsonErrorDetail(err)}
+// members returns the raw values of "name" and "email" (nil when absent)
+// from object, which json.Valid has accepted. It scans the members itself
+// because json.Unmarshal into a struct or map would match names
+// case-insensitively or let a later duplicate win silently, and
+// json.Decoder's token API costs more than the rest of Decode together.
+func members(object []byte) (name, email []byte, err error) {
+	i := 1 // past the opening brace
+	for {
+		i = skipSpace(object, i)
+		switch object[i] {
+		case '}':
+			return name, email, nil
+		case ',':
+			i = skipSpace(object, i+1)
+		}
+		keyEnd := stringEnd(object, i)
+		key := unquote(object[i:keyEnd])
+		i = skipSpace(object, keyEnd) + 1 // past the colon
+		i = skipSpace(object, i)
+		valueEnd := valueEnd(object, i)
+		value := object[i:valueEnd]
+		i = valueEnd
+
+		var slot *[]byte
+		switch key {
+		case "name":
+			slot = &name
+		case "email":
+			slot = &email
+		default:
+			return nil, nil, &Error{Reason: ReasonUnknownField, Detail: fmt.Sprintf("unknown member %q (allowed: name, email)", truncate(key, 64))}
+		}
+		if *slot != nil {
+			return nil, nil, &Error{Reason: ReasonDuplicateField, Detail: fmt.Sprintf("member %q occurs more than once", key)}
+		}
+		*slot = value
 	}
-	fields := make(map[string]json.RawMessage, 2)
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, &Error{Reason: ReasonInvalidJSON, Detail: jsonErrorDetail(err)}
-		}
-		key, _ := tok.(string) // object keys are always strings
-		if _, seen := fields[key]; seen {
-			return nil, &Error{Reason: ReasonDuplicateField, Detail: fmt.Sprintf("member %q occurs more than once", key)}
-		}
-		if key != "name" && key != "email" {
-			return nil, &Error{Reason: ReasonUnknownField, Detail: fmt.Sprintf("unknown member %q (allowed: name, email)", truncate(key, 64))}
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, &Error{Reason: ReasonInvalidJSON, Detail: jsonErrorDetail(err)}
-		}
-		fields[key] = v
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && strings.IndexByte(jsonSpace, b[i]) >= 0 {
+		i++
 	}
-	return fields, nil
+	return i
+}
+
+// stringEnd returns the index just past the string that starts at b[i].
+func stringEnd(b []byte, i int) int {
+	for j := i + 1; ; j++ {
+		switch b[j] {
+		case '\\':
+			j++ // skip the escaped character
+		case '"':
+			return j + 1
+		}
+	}
+}
+
+// valueEnd returns the index just past the value that starts at b[i].
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; ; j++ {
+			switch b[j] {
+			case '"':
+				j = stringEnd(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+	default: // a number, true, false or null
+		j := i
+		for j < len(b) && strings.IndexByte(",}] \t\r\n", b[j]) < 0 {
+			j++
+		}
+		return j
+	}
+}
+
+// unquote returns the value of a well-formed JSON string literal.
+func unquote(literal []byte) string {
+	if bytes.IndexByte(literal, '\\') < 0 {
+		return string(literal[1 : len(literal)-1])
+	}
+	var s string
+	_ = json.Unmarshal(literal, &s) // cannot fail: json.Valid accepted it
+	return s
 }
 
 // stringField returns the trimmed string value of a member.
-func stringField(fields map[string]json.RawMessage, key string, required, notString Reason) (string, error) {
-	raw, ok := fields[key]
-	if !ok || string(raw) == "null" {
+func stringField(key string, raw []byte, required, notString Reason) (string, error) {
+	if raw == nil || string(raw) == "null" {
 		return "", &Error{Reason: required, Detail: fmt.Sprintf("%q is required", key)}
 	}
 	if raw[0] != '"' {
 		return "", &Error{Reason: notString, Detail: fmt.Sprintf("%q must be a JSON string, not a %s", key, jsonKind(raw[0]))}
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", &Error{Reason: ReasonInvalidJSON, Detail: jsonErrorDetail(err)}
-	}
-	s = strings.TrimSpace(s)
+	s := strings.TrimSpace(unquote(raw))
 	if s == "" {
 		return "", &Error{Reason: required, Detail: fmt.Sprintf("%q is empty", key)}
 	}

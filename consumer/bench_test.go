@@ -1,0 +1,111 @@
+package consumer_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sluicehq/sluice/consumer"
+	"github.com/sluicehq/sluice/internal/dbconn"
+	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/migrations"
+)
+
+// BenchmarkHandler measures records per second through Handle (decode,
+// validate, one transaction of chunked upserts) and, interleaved in the
+// same loop on the same table, a raw multi-row INSERT of the same rows in
+// one statement over one connection: the ceiling for this database on
+// this machine. It reports both rates and the handler's share of the raw
+// rate.
+func BenchmarkHandler(b *testing.B) {
+	for _, size := range []int{10, 100, 1000} {
+		b.Run("batch="+strconv.Itoa(size), func(b *testing.B) {
+			ctx := context.Background()
+			cfg := testdb.New(b)
+			if err := migrations.Up(ctx, cfg); err != nil {
+				b.Fatal(err)
+			}
+			handlerDB := openOne(b, cfg)
+			rawDB := openOne(b, cfg)
+			h := consumer.New(handlerDB, consumer.Options{Logger: slog.New(slog.DiscardHandler), Metrics: io.Discard})
+
+			var handlerTime, rawTime time.Duration
+			iterations := 0
+			for b.Loop() {
+				ev := benchEvent(size, iterations)
+				start := time.Now()
+				resp, err := h.Handle(ctx, ev)
+				handlerTime += time.Since(start)
+				if err != nil || len(resp.BatchItemFailures) != 0 {
+					b.Fatalf("Handle: %v, %d failures", err, len(resp.BatchItemFailures))
+				}
+
+				start = time.Now()
+				if err := rawInsert(ctx, rawDB, size, iterations); err != nil {
+					b.Fatal(err)
+				}
+				rawTime += time.Since(start)
+				iterations++
+			}
+			records := float64(size * iterations)
+			handlerRate, rawRate := records/handlerTime.Seconds(), records/rawTime.Seconds()
+			b.ReportMetric(handlerRate, "records/s")
+			b.ReportMetric(rawRate, "raw-records/s")
+			b.ReportMetric(100*handlerRate/rawRate, "%-of-raw")
+		})
+	}
+}
+
+func openOne(b *testing.B, cfg dbconn.Config) *sql.DB {
+	db, err := dbconn.Open(context.Background(), cfg, dbconn.PoolOptions{MaxOpenConns: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
+// benchRow is row j of iteration i: a realistic mix of Latin and Japanese
+// names.
+func benchRow(i, j int) (name, email string) {
+	if j%2 == 0 {
+		return fmt.Sprintf("山田 太郎 %d-%d", i, j), fmt.Sprintf("taro.%d.%d@example.jp", i, j)
+	}
+	return fmt.Sprintf("Alice Example %d-%d", i, j), fmt.Sprintf("alice.%d.%d@example.com", i, j)
+}
+
+func benchID(kind byte, i, j int) string {
+	return fmt.Sprintf("%08x-%c000-4000-8000-%012x", i, kind, j)
+}
+
+func benchEvent(size, i int) events.SQSEvent {
+	ev := events.SQSEvent{Records: make([]events.SQSMessage, size)}
+	for j := range size {
+		ev.Records[j] = msg(benchID('a', i, j), body(benchRow(i, j)))
+	}
+	return ev
+}
+
+func rawInsert(ctx context.Context, db *sql.DB, size, i int) error {
+	var q strings.Builder
+	q.WriteString("INSERT INTO users (submission_id, name, email, submitted_at) VALUES ")
+	args := make([]any, 0, 4*size)
+	for j := range size {
+		if j > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?)")
+		name, email := benchRow(i, j)
+		args = append(args, benchID('b', i, j), name, email, sentAt)
+	}
+	_, err := db.ExecContext(ctx, q.String(), args...)
+	return err
+}
