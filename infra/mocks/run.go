@@ -1,0 +1,132 @@
+package mocks
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+
+	"github.com/sluicehq/sluice/infra/settings"
+	"github.com/sluicehq/sluice/infra/stack"
+)
+
+// Result is one run of the program under mocks.
+type Result struct {
+	Project   string
+	Stack     string
+	Resources []Registration // in registration order, components included
+	// Outputs are the stack outputs; secret values are wrapped with
+	// resource.MakeSecret.
+	Outputs resource.PropertyMap
+}
+
+// Run executes the Sluice program for the stack file path
+// (…/Pulumi.<stack>.yaml) under mocks and returns every registered resource
+// and the stack outputs. Settings errors are returned as the program returns
+// them, after no resource was registered.
+func Run(path string) (*Result, error) {
+	name, err := StackName(path)
+	if err != nil {
+		return nil, err
+	}
+	config, err := settings.ReadStackConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return RunConfig(name, config)
+}
+
+// StackName returns <stack> of a path …/Pulumi.<stack>.yaml.
+func StackName(path string) (string, error) {
+	base := filepath.Base(path)
+	name, ok := strings.CutPrefix(base, "Pulumi.")
+	if ok {
+		name, ok = strings.CutSuffix(name, ".yaml")
+	}
+	if !ok || name == "" || strings.Contains(name, ".") {
+		return "", fmt.Errorf("mocks: %s is not a stack file named Pulumi.<stack>.yaml", path)
+	}
+	return name, nil
+}
+
+// RunConfig runs the program for stack with the complete configuration
+// config (full keys), as the engine would pass it.
+func RunConfig(stackName string, config map[string]string) (*Result, error) {
+	m := &Mocks{Project: settings.Namespace, Stack: stackName, Region: config[settings.RegionKey]}
+	outputs := resource.PropertyMap{}
+	body := func(ctx *pulumi.Context) error {
+		exported, err := stack.Run(ctx, config)
+		if err != nil {
+			return err
+		}
+		for name, value := range exported {
+			res, err := internals.UnsafeAwaitOutput(ctx.Context(), pulumi.ToOutput(value))
+			if err != nil {
+				return fmt.Errorf("output %s: %w", name, err)
+			}
+			v := resource.NewPropertyValue(res.Value)
+			if !res.Known {
+				v = resource.MakeComputed(resource.NewProperty(""))
+			}
+			if res.Secret {
+				v = resource.MakeSecret(v)
+			}
+			outputs[resource.PropertyKey(name)] = v
+		}
+		return nil
+	}
+	err := pulumi.RunErr(body, pulumi.WithMocks(settings.Namespace, stackName, m), withConfig(config))
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Project: settings.Namespace, Stack: stackName, Resources: m.Registrations(), Outputs: outputs}, nil
+}
+
+// withConfig hands the program the stack's configuration, as the engine does.
+func withConfig(config map[string]string) pulumi.RunOption {
+	return func(info *pulumi.RunInfo) { info.Config = config }
+}
+
+// ByType returns the custom resources of a type token, in registration order.
+func (r *Result) ByType(typ string) []Registration {
+	var out []Registration
+	for _, res := range r.Resources {
+		if res.Type == typ {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
+// ByURN returns the resource with the URN.
+func (r *Result) ByURN(urn string) (Registration, bool) {
+	for _, res := range r.Resources {
+		if res.URN == urn {
+			return res, true
+		}
+	}
+	return Registration{}, false
+}
+
+// CountByType returns how many resources of each type token were registered.
+func (r *Result) CountByType() map[string]int {
+	counts := map[string]int{}
+	for _, res := range r.Resources {
+		counts[res.Type]++
+	}
+	return counts
+}
+
+// Types returns the distinct type tokens, sorted.
+func (r *Result) Types() []string {
+	var types []string
+	for t := range r.CountByType() {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	return types
+}

@@ -1,0 +1,255 @@
+// Package network owns where Sluice runs in a VPC: private subnets in at
+// least two zones (a new VPC without internet or NAT gateway, or an existing
+// VPC's subnets) and the security-group chain client → proxy → database, on
+// MySQL's port only, in both directions.
+//
+// Nothing on the data path needs the internet: SQS is polled by the Lambda
+// service outside the VPC, IAM tokens are signed locally, and the proxy reads
+// its secrets through the RDS service, so no NAT gateway or endpoint is made.
+package network
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/sluicehq/sluice/infra/settings"
+)
+
+// MySQLPort is the only port any Sluice security group opens.
+const MySQLPort = 3306
+
+// Type is the component's Pulumi type token.
+const Type = "sluice:network:Network"
+
+// Args configures the network.
+type Args struct {
+	Settings settings.Network
+	Tags     pulumi.StringMap
+}
+
+// Network is the component; its outputs are what the other components need.
+type Network struct {
+	pulumi.ResourceState
+
+	VpcID     pulumi.StringOutput
+	SubnetIDs pulumi.StringArrayOutput
+	// ClientSecurityGroupID is for the Lambda functions that talk to the
+	// proxy (consumer and migrator): egress to the proxy on 3306 only.
+	ClientSecurityGroupID   pulumi.StringOutput
+	ProxySecurityGroupID    pulumi.StringOutput
+	DatabaseSecurityGroupID pulumi.StringOutput
+}
+
+// New creates the network component.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Network, error) {
+	n := &Network{}
+	if err := ctx.RegisterComponentResource(Type, name, n, opts...); err != nil {
+		return nil, err
+	}
+	child := pulumi.Parent(n)
+
+	var vpcID pulumi.StringOutput
+	var subnetIDs pulumi.StringArray
+	if args.Settings.UsesExistingVPC() {
+		vpcID = pulumi.String(args.Settings.ExistingVpcID).ToStringOutput()
+		for _, id := range args.Settings.ExistingSubnetIDs {
+			subnetIDs = append(subnetIDs, pulumi.String(id))
+		}
+	} else {
+		var err error
+		vpcID, subnetIDs, err = newVPC(ctx, name, args, child)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	groups, err := newSecurityGroups(ctx, name, vpcID, args.Tags, child)
+	if err != nil {
+		return nil, err
+	}
+
+	n.VpcID = vpcID
+	n.SubnetIDs = subnetIDs.ToStringArrayOutput()
+	n.ClientSecurityGroupID = groups.client
+	n.ProxySecurityGroupID = groups.proxy
+	n.DatabaseSecurityGroupID = groups.database
+	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
+		"vpcId":                   n.VpcID,
+		"subnetIds":               n.SubnetIDs,
+		"clientSecurityGroupId":   n.ClientSecurityGroupID,
+		"proxySecurityGroupId":    n.ProxySecurityGroupID,
+		"databaseSecurityGroupId": n.DatabaseSecurityGroupID,
+	}); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// newVPC creates a VPC with one private subnet per zone, a route table with
+// only the VPC-local route, and a default security group stripped of rules.
+func newVPC(ctx *pulumi.Context, name string, args Args, child pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringArray, error) {
+	cidrs, err := SubnetCIDRs(args.Settings.VpcCIDR, len(args.Settings.AvailabilityZones))
+	if err != nil {
+		return pulumi.StringOutput{}, nil, err
+	}
+	v, err := ec2.NewVpc(ctx, name+"-vpc", &ec2.VpcArgs{
+		CidrBlock:          pulumi.String(args.Settings.VpcCIDR),
+		EnableDnsSupport:   pulumi.Bool(true),
+		EnableDnsHostnames: pulumi.Bool(true),
+		Tags:               withName(args.Tags, name),
+	}, child)
+	if err != nil {
+		return pulumi.StringOutput{}, nil, fmt.Errorf("vpc: %w", err)
+	}
+	// The default security group would otherwise allow all traffic between
+	// its members and all egress; nothing of Sluice uses it.
+	if _, err := ec2.NewDefaultSecurityGroup(ctx, name+"-default-sg", &ec2.DefaultSecurityGroupArgs{
+		VpcId: v.ID(),
+		Tags:  withName(args.Tags, name+"-default"),
+	}, child); err != nil {
+		return pulumi.StringOutput{}, nil, fmt.Errorf("default security group: %w", err)
+	}
+	rt, err := ec2.NewRouteTable(ctx, name+"-private-rt", &ec2.RouteTableArgs{
+		VpcId: v.ID(),
+		Tags:  withName(args.Tags, name+"-private"),
+	}, child)
+	if err != nil {
+		return pulumi.StringOutput{}, nil, fmt.Errorf("route table: %w", err)
+	}
+	var ids pulumi.StringArray
+	for i, zone := range args.Settings.AvailabilityZones {
+		sn, err := ec2.NewSubnet(ctx, name+"-private-"+zone, &ec2.SubnetArgs{
+			VpcId:               v.ID(),
+			CidrBlock:           pulumi.String(cidrs[i]),
+			AvailabilityZone:    pulumi.String(zone),
+			MapPublicIpOnLaunch: pulumi.Bool(false),
+			Tags:                withName(args.Tags, name+"-private-"+zone),
+		}, child)
+		if err != nil {
+			return pulumi.StringOutput{}, nil, fmt.Errorf("subnet %s: %w", zone, err)
+		}
+		if _, err := ec2.NewRouteTableAssociation(ctx, name+"-private-"+zone, &ec2.RouteTableAssociationArgs{
+			SubnetId:     sn.ID(),
+			RouteTableId: rt.ID(),
+		}, child); err != nil {
+			return pulumi.StringOutput{}, nil, fmt.Errorf("route table association %s: %w", zone, err)
+		}
+		ids = append(ids, sn.ID().ToStringOutput())
+	}
+	return v.ID().ToStringOutput(), ids, nil
+}
+
+// SubnetCIDRs splits a VPC network into n equal subnets, 4 bits longer than
+// the VPC's prefix (16 subnets' room, so zones can be added later) but never
+// longer than /28, the smallest subnet AWS allows.
+func SubnetCIDRs(vpcCIDR string, n int) ([]string, error) {
+	p, err := netip.ParsePrefix(vpcCIDR)
+	if err != nil || !p.Addr().Is4() {
+		return nil, fmt.Errorf("vpc cidr %q: not an IPv4 network", vpcCIDR)
+	}
+	bits := min(p.Bits()+4, 28)
+	count := 1 << (bits - p.Bits())
+	if n > count {
+		return nil, fmt.Errorf("vpc cidr %q: room for %d subnets of /%d, need %d", vpcCIDR, count, bits, n)
+	}
+	base := p.Masked().Addr().As4()
+	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	size := uint32(1) << (32 - bits)
+	out := make([]string, n)
+	for i := range n {
+		a := start + uint32(i)*size
+		addr := netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+		out[i] = addr.String() + "/" + strconv.Itoa(bits)
+	}
+	return out, nil
+}
+
+type securityGroups struct{ client, proxy, database pulumi.StringOutput }
+
+// newSecurityGroups creates the chain client → proxy → database. Groups are
+// created without inline rules (the provider then also removes AWS's default
+// allow-all egress) and every rule is a separate resource naming its peer.
+func newSecurityGroups(ctx *pulumi.Context, name string, vpcID pulumi.StringOutput, tags pulumi.StringMap, child pulumi.ResourceOption) (securityGroups, error) {
+	group := func(role, description string) (*ec2.SecurityGroup, error) {
+		sg, err := ec2.NewSecurityGroup(ctx, name+"-"+role, &ec2.SecurityGroupArgs{
+			VpcId:               vpcID,
+			Description:         pulumi.String(description),
+			RevokeRulesOnDelete: pulumi.Bool(true),
+			Tags:                withName(tags, name+"-"+role),
+		}, child)
+		if err != nil {
+			return nil, fmt.Errorf("security group %s: %w", role, err)
+		}
+		return sg, nil
+	}
+	client, err := group("client", "Sluice Lambda functions: MySQL to the RDS Proxy only")
+	if err != nil {
+		return securityGroups{}, err
+	}
+	proxy, err := group("proxy", "Sluice RDS Proxy: MySQL from the functions, to the database")
+	if err != nil {
+		return securityGroups{}, err
+	}
+	database, err := group("database", "Sluice RDS MySQL: MySQL from the proxy only")
+	if err != nil {
+		return securityGroups{}, err
+	}
+
+	rules := []struct {
+		name       string
+		egress     bool
+		group, ref *ec2.SecurityGroup
+		desc       string
+	}{
+		{"client-to-proxy", true, client, proxy, "MySQL to the RDS Proxy"},
+		{"proxy-from-client", false, proxy, client, "MySQL from the Sluice functions"},
+		{"proxy-to-database", true, proxy, database, "MySQL to the database"},
+		{"database-from-proxy", false, database, proxy, "MySQL from the RDS Proxy"},
+	}
+	for _, r := range rules {
+		var err error
+		if r.egress {
+			_, err = vpc.NewSecurityGroupEgressRule(ctx, name+"-"+r.name, &vpc.SecurityGroupEgressRuleArgs{
+				SecurityGroupId:           r.group.ID(),
+				ReferencedSecurityGroupId: r.ref.ID(),
+				IpProtocol:                pulumi.String("tcp"),
+				FromPort:                  pulumi.Int(MySQLPort),
+				ToPort:                    pulumi.Int(MySQLPort),
+				Description:               pulumi.String(r.desc),
+				Tags:                      withName(tags, name+"-"+r.name),
+			}, child)
+		} else {
+			_, err = vpc.NewSecurityGroupIngressRule(ctx, name+"-"+r.name, &vpc.SecurityGroupIngressRuleArgs{
+				SecurityGroupId:           r.group.ID(),
+				ReferencedSecurityGroupId: r.ref.ID(),
+				IpProtocol:                pulumi.String("tcp"),
+				FromPort:                  pulumi.Int(MySQLPort),
+				ToPort:                    pulumi.Int(MySQLPort),
+				Description:               pulumi.String(r.desc),
+				Tags:                      withName(tags, name+"-"+r.name),
+			}, child)
+		}
+		if err != nil {
+			return securityGroups{}, fmt.Errorf("security group rule %s: %w", r.name, err)
+		}
+	}
+	return securityGroups{
+		client:   client.ID().ToStringOutput(),
+		proxy:    proxy.ID().ToStringOutput(),
+		database: database.ID().ToStringOutput(),
+	}, nil
+}
+
+// withName copies tags and adds the Name tag the EC2 console shows.
+func withName(tags pulumi.StringMap, name string) pulumi.StringMap {
+	out := pulumi.StringMap{"Name": pulumi.String(name)}
+	for k, v := range tags {
+		out[k] = v
+	}
+	return out
+}
