@@ -1,0 +1,245 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/sluicehq/sluice/infra/function/iamdoc"
+)
+
+func validArgs() Args {
+	return Args{
+		Name:             "sluice-dev",
+		QueueARN:         pulumi.String(testQueueARN),
+		QueueURL:         pulumi.String(testQueueURL),
+		Auth:             AuthNone,
+		ThrottleRate:     500,
+		ThrottleBurst:    2000,
+		LogRetentionDays: 14,
+		Tags:             map[string]string{"project": "sluice", "stack": "dev"},
+	}
+}
+
+func TestArgsValidate(t *testing.T) {
+	jwt := func(a *Args) {
+		a.Auth, a.JWTIssuer, a.JWTAudience = AuthJWT, "https://issuer.example.com/", []string{"sluice"}
+	}
+	tests := []struct {
+		name   string
+		modify func(*Args)
+		field  string
+	}{
+		{"valid none", func(*Args) {}, ""},
+		{"valid iam", func(a *Args) { a.Auth = AuthIAM }, ""},
+		{"valid jwt", jwt, ""},
+		{"valid cors", func(a *Args) { a.CORSAllowOrigins = []string{"https://app.example.com", "*"} }, ""},
+		{"no name", func(a *Args) { a.Name = "" }, "Name"},
+		{"no queue arn", func(a *Args) { a.QueueARN = nil }, "QueueARN"},
+		{"no queue url", func(a *Args) { a.QueueURL = nil }, "QueueURL"},
+		{"bad auth", func(a *Args) { a.Auth = "COGNITO" }, "Auth"},
+		{"jwt http issuer", func(a *Args) { jwt(a); a.JWTIssuer = "http://issuer" }, "JWTIssuer"},
+		{"jwt no audience", func(a *Args) { jwt(a); a.JWTAudience = nil }, "JWTAudience"},
+		{"issuer without jwt", func(a *Args) { a.JWTIssuer = "https://issuer" }, "JWTIssuer"},
+		{"zero rate", func(a *Args) { a.ThrottleRate = 0 }, "ThrottleRate"},
+		{"zero burst", func(a *Args) { a.ThrottleBurst = 0 }, "ThrottleBurst"},
+		{"retention", func(a *Args) { a.LogRetentionDays = 2 }, "LogRetentionDays"},
+		{"http origin", func(a *Args) { a.CORSAllowOrigins = []string{"http://app.example.com"} }, "CORSAllowOrigins"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := validArgs()
+			tt.modify(&a)
+			err := a.Validate()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.field+":") {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestAPI(t *testing.T) {
+	var endpoint, submit string
+	m, err := run(t, func(ctx *pulumi.Context) error {
+		a, err := New(ctx, "api", validArgs())
+		if err != nil {
+			return err
+		}
+		a.Endpoint.ApplyT(func(s string) string { endpoint = s; return s })
+		a.SubmitURL.ApplyT(func(s string) string { submit = s; return s })
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	apiRes := m.one(t, "aws:apigatewayv2/api:Api", "api")
+	if apiRes.Inputs["protocolType"].StringValue() != "HTTP" {
+		t.Errorf("protocolType %v", apiRes.Inputs["protocolType"])
+	}
+	if _, ok := apiRes.Inputs["corsConfiguration"]; ok {
+		t.Error("CORS configured without origins")
+	}
+
+	integ := m.one(t, "aws:apigatewayv2/integration:Integration", "api-sqs")
+	for k, want := range map[string]string{
+		"apiId": "a1b2c3d4e5", "integrationType": "AWS_PROXY", "integrationSubtype": "SQS-SendMessage", "payloadFormatVersion": "1.0",
+	} {
+		if got := integ.Inputs[resource.PropertyKey(k)].StringValue(); got != want {
+			t.Errorf("integration %s = %q, want %q", k, got, want)
+		}
+	}
+	params := integ.Inputs["requestParameters"].ObjectValue()
+	if params["QueueUrl"].StringValue() != testQueueURL || params["MessageBody"].StringValue() != "$request.body" || len(params) != 2 {
+		t.Errorf("requestParameters %v, want QueueUrl=%s and MessageBody=$request.body", params, testQueueURL)
+	}
+
+	// The integration's credentials are the role whose only permission is
+	// SendMessage on this queue.
+	role := m.one(t, "aws:iam/role:Role", "api-sqs-role")
+	wantRoleARN := "arn:aws:iam::123456789012:role/" + role.Name
+	if got := integ.Inputs["credentialsArn"].StringValue(); got != wantRoleARN {
+		t.Errorf("credentialsArn %q, want the API role %q", got, wantRoleARN)
+	}
+	trust, err := iamdoc.Parse(role.Inputs["assumeRolePolicy"].StringValue())
+	if err != nil || trust.Statement[0].Principal.Service != "apigateway.amazonaws.com" {
+		t.Errorf("trust policy %+v (%v), want apigateway.amazonaws.com", trust, err)
+	}
+	policy, err := iamdoc.Parse(m.one(t, "aws:iam/rolePolicy:RolePolicy", "api-sqs-policy").Inputs["policy"].StringValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := policy.CheckWildcards(); err != nil {
+		t.Error(err)
+	}
+	if len(policy.Statement) != 1 || strings.Join(policy.Statement[0].Action, ",") != "sqs:SendMessage" ||
+		strings.Join(policy.Statement[0].Resource, ",") != testQueueARN {
+		t.Errorf("API role policy %+v, want only sqs:SendMessage on %s", policy, testQueueARN)
+	}
+	if !dependsOnName(integ, "api-sqs-policy") {
+		t.Errorf("integration deps %v: want the role policy in place first", integ.Deps)
+	}
+
+	route := m.one(t, "aws:apigatewayv2/route:Route", "api-submit")
+	if route.Inputs["routeKey"].StringValue() != "POST /submit" || route.Inputs["target"].StringValue() != "integrations/int0abc" {
+		t.Errorf("route %v → %v", route.Inputs["routeKey"], route.Inputs["target"])
+	}
+	if route.Inputs["authorizationType"].StringValue() != "NONE" {
+		t.Errorf("authorizationType %v, want NONE", route.Inputs["authorizationType"])
+	}
+
+	stage := m.one(t, "aws:apigatewayv2/stage:Stage", "api-default")
+	if stage.Inputs["name"].StringValue() != "$default" || !stage.Inputs["autoDeploy"].BoolValue() {
+		t.Errorf("stage %v autoDeploy %v", stage.Inputs["name"], stage.Inputs["autoDeploy"])
+	}
+	rs := stage.Inputs["defaultRouteSettings"].ObjectValue()
+	if rs["throttlingRateLimit"].NumberValue() != 500 || rs["throttlingBurstLimit"].NumberValue() != 2000 {
+		t.Errorf("throttling %v", rs)
+	}
+	logs := stage.Inputs["accessLogSettings"].ObjectValue()
+	logGroup := m.one(t, "aws:cloudwatch/logGroup:LogGroup", "api-access-logs")
+	wantDest := "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/apigateway/sluice-dev/access"
+	if logs["destinationArn"].StringValue() != wantDest {
+		t.Errorf("access logs go to %v, want %s", logs["destinationArn"], wantDest)
+	}
+	if logGroup.Inputs["retentionInDays"].NumberValue() != 14 {
+		t.Errorf("access log retention %v", logGroup.Inputs["retentionInDays"])
+	}
+	var format map[string]string
+	if err := json.Unmarshal([]byte(logs["format"].StringValue()), &format); err != nil {
+		t.Fatalf("access log format is not JSON: %v", err)
+	}
+	if format["requestId"] != "$context.requestId" || format["integrationError"] == "" || format["status"] != "$context.status" {
+		t.Errorf("access log format %v", format)
+	}
+
+	if endpoint != "https://a1b2c3d4e5.execute-api.ap-northeast-1.amazonaws.com" || submit != endpoint+"/submit" {
+		t.Errorf("endpoint %q submit %q", endpoint, submit)
+	}
+
+	for _, r := range m.got {
+		if !strings.HasPrefix(r.Type, "aws:") {
+			continue
+		}
+		if !strings.Contains(r.Parent, "sluice:api:Api") {
+			t.Errorf("%s %s has parent %q", r.Type, r.Name, r.Parent)
+		}
+		if taggable[r.Type] && r.Inputs["tags"].ObjectValue()["stack"].StringValue() != "dev" {
+			t.Errorf("%s %s is not tagged with the stack", r.Type, r.Name)
+		}
+	}
+}
+
+var taggable = map[string]bool{
+	"aws:apigatewayv2/api:Api":         true,
+	"aws:apigatewayv2/stage:Stage":     true,
+	"aws:iam/role:Role":                true,
+	"aws:cloudwatch/logGroup:LogGroup": true,
+}
+
+func TestAuthModes(t *testing.T) {
+	tests := []struct {
+		name           string
+		modify         func(*Args)
+		wantType       string
+		wantAuthorizer bool
+	}{
+		{"iam", func(a *Args) { a.Auth = AuthIAM }, "AWS_IAM", false},
+		{"jwt", func(a *Args) {
+			a.Auth, a.JWTIssuer, a.JWTAudience = AuthJWT, "https://issuer.example.com/", []string{"sluice-clients"}
+		}, "JWT", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := validArgs()
+			tt.modify(&a)
+			a.CORSAllowOrigins = []string{"https://app.example.com"}
+			m, err := run(t, func(ctx *pulumi.Context) error {
+				_, err := New(ctx, "api", a)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			route := m.one(t, "aws:apigatewayv2/route:Route", "api-submit")
+			if got := route.Inputs["authorizationType"].StringValue(); got != tt.wantType {
+				t.Errorf("authorizationType %q, want %q", got, tt.wantType)
+			}
+			auths := m.all("aws:apigatewayv2/authorizer:Authorizer")
+			if (len(auths) == 1) != tt.wantAuthorizer {
+				t.Fatalf("%d authorizers, want one: %v", len(auths), tt.wantAuthorizer)
+			}
+			if tt.wantAuthorizer {
+				jwt := auths[0].Inputs["jwtConfiguration"].ObjectValue()
+				if jwt["issuer"].StringValue() != a.JWTIssuer || jwt["audiences"].ArrayValue()[0].StringValue() != "sluice-clients" {
+					t.Errorf("jwtConfiguration %v", jwt)
+				}
+				if route.Inputs["authorizerId"].StringValue() != "auth0abc" {
+					t.Errorf("route authorizerId %v, want the authorizer's id", route.Inputs["authorizerId"])
+				}
+			}
+			cors := m.one(t, "aws:apigatewayv2/api:Api", "api").Inputs["corsConfiguration"].ObjectValue()
+			if o := cors["allowOrigins"].ArrayValue(); len(o) != 1 || o[0].StringValue() != "https://app.example.com" {
+				t.Errorf("CORS origins %v", o)
+			}
+		})
+	}
+}
+
+func dependsOnName(r registered, suffix string) bool {
+	for _, d := range r.Deps {
+		if strings.HasSuffix(d, "::"+suffix) {
+			return true
+		}
+	}
+	return false
+}
