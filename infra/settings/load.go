@@ -47,7 +47,6 @@ const (
 	KeyMaxConcurrency      = "maxConcurrency"
 	KeyBatchSize           = "batchSize"
 	KeyBatchingWindow      = "batchingWindowSeconds"
-	KeyDBConnections       = "dbConnectionsPerInstance"
 
 	KeyAPIThrottleRate  = "apiThrottleRate"
 	KeyAPIThrottleBurst = "apiThrottleBurst"
@@ -177,7 +176,6 @@ func load(get func(string) (string, bool)) (Settings, map[string]bool, error) {
 	c.ReservedConcurrency = r.int(KeyReservedConcurrency, c.MaxConcurrency, 1, 10000)
 	c.BatchSize = r.int(KeyBatchSize, 10, 1, esmMaxBatchSize)
 	c.BatchingWindow = r.seconds(KeyBatchingWindow, 0, 0, esmMaxBatchingWindow)
-	c.DBConnections = r.int(KeyDBConnections, 1, 1, 10)
 
 	q := &s.Queue
 	q.VisibilityTimeout = r.seconds(KeyVisibilityTimeout, int(DefaultVisibilityTimeout(*c)/time.Second), 0, sqsMaxVisibility)

@@ -163,7 +163,6 @@ func TestRules(t *testing.T) {
 		{"cors origin with path", with(Key(KeyCORSAllowOrigins), "https://app.example.com/x"), Key(KeyCORSAllowOrigins), "https://app.example.com/x", "origins"},
 		{"alarm email malformed", with(Key(KeyAlarmEmail), "ops"), Key(KeyAlarmEmail), "ops", "email address"},
 		{"log retention not allowed by cloudwatch", with(Key(KeyLogRetentionDays), "10"), Key(KeyLogRetentionDays), "10", "one of 1, 3, 5, 7, 14"},
-		{"db connections", with(Key(KeyDBConnections), "11"), Key(KeyDBConnections), "11", "from 1 to 10"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

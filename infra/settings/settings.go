@@ -89,7 +89,6 @@ type Consumer struct {
 	MaxConcurrency      int // the database guard: at most this many batches at once
 	BatchSize           int
 	BatchingWindow      time.Duration
-	DBConnections       int // pool size per function instance
 }
 
 // AuthMode is the authorization of the POST /submit route.
@@ -126,10 +125,4 @@ type Observability struct {
 // DefaultVisibilityTimeout is the smallest visibility timeout the rule allows.
 func DefaultVisibilityTimeout(c Consumer) time.Duration {
 	return VisibilityFactor * (c.Timeout + c.BatchingWindow)
-}
-
-// InFlightConnections is the most client connections the consumer can hold
-// open to the proxy at once: every concurrent batch holds its own pool.
-func (s Settings) InFlightConnections() int {
-	return s.Consumer.MaxConcurrency * s.Consumer.DBConnections
 }

@@ -6,11 +6,18 @@
 package stack
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/database"
+	"github.com/sluicehq/sluice/infra/function"
+	"github.com/sluicehq/sluice/infra/lambdabuild"
+	"github.com/sluicehq/sluice/infra/migration"
 	"github.com/sluicehq/sluice/infra/network"
 	"github.com/sluicehq/sluice/infra/proxy"
 	"github.com/sluicehq/sluice/infra/queue"
@@ -53,6 +60,34 @@ func Run(ctx *pulumi.Context, config map[string]string) (pulumi.Map, error) {
 		ctx.Export(name, value)
 	}
 	return outputs, nil
+}
+
+// The Lambda functions' main packages, relative to the module root.
+const (
+	ConsumerPackage = "./consumer/cmd/consumer"
+	MigratorPackage = "./migrations/cmd/migrator"
+)
+
+// projectRoot is the directory of Pulumi.yaml: the engine says where it is;
+// under mocks it is found above the working directory.
+func projectRoot(ctx *pulumi.Context) (string, error) {
+	if dir := ctx.RootDirectory(); dir != "" {
+		return dir, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding Pulumi.yaml: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("finding Pulumi.yaml: not in this directory or any above it")
+		}
+		dir = parent
+	}
 }
 
 // Tags returns the tags every resource carries.
@@ -100,6 +135,69 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
+	}
+
+	root, err := projectRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	consumerZip, err := lambdabuild.Build(context.Background(), lambdabuild.Options{Package: ConsumerPackage, Dir: root})
+	if err != nil {
+		return nil, fmt.Errorf("building the consumer: %w", err)
+	}
+	migratorZip, err := lambdabuild.Build(context.Background(), lambdabuild.Options{Package: MigratorPackage, Dir: root})
+	if err != nil {
+		return nil, fmt.Errorf("building the migrator: %w", err)
+	}
+	plainTags := map[string]string{"project": ctx.Project(), "stack": ctx.Stack()}
+	dbFunction := func(name, description string, archive lambdabuild.Archive, user string) function.DBFunctionArgs {
+		return function.DBFunctionArgs{
+			Name:             name,
+			Description:      description,
+			Archive:          archive,
+			SubnetIDs:        net.SubnetIDs,
+			SecurityGroupIDs: pulumi.StringArray{net.ClientSecurityGroupID},
+			ProxyARN:         px.ARN,
+			ProxyEndpoint:    px.Endpoint,
+			DBName:           s.Database.Name,
+			DBUser:           user,
+			LogRetentionDays: s.Observability.LogRetentionDays,
+			Tags:             plainTags,
+		}
+	}
+
+	migratorFn := dbFunction(prefix+"-migrator", "Sluice: applies the schema migrations and sets up the application user", migratorZip, s.Database.MasterUser)
+	migratorFn.TimeoutSeconds = migration.MinTimeoutSeconds
+	migratorFn.MemoryMB = 256
+	migratorFn.ReservedConcurrency = 1
+	mig, err := migration.New(ctx, prefix+"-migration", migration.Args{
+		Function:    migratorFn,
+		AppUser:     s.Database.AppUser,
+		AppPassword: db.AppPassword,
+		SQLDir:      filepath.Join(root, "migrations", "sql"),
+		// The proxy's target must be registered (the database reachable)
+		// and the app user's secret must hold its value; depending on the
+		// components waits for all their children.
+		DependsOn: []pulumi.Resource{px, db},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("migration: %w", err)
+	}
+
+	consumerFn := dbFunction(prefix+"-consumer", "Sluice: stores queued submissions in MySQL", consumerZip, s.Database.AppUser)
+	consumerFn.TimeoutSeconds = int(s.Consumer.Timeout.Seconds())
+	consumerFn.MemoryMB = s.Consumer.MemoryMB
+	consumerFn.ReservedConcurrency = s.Consumer.ReservedConcurrency
+	if _, err := function.NewConsumer(ctx, prefix+"-consumer", function.ConsumerArgs{
+		Function:              consumerFn,
+		QueueARN:              q.ARN,
+		BatchSize:             s.Consumer.BatchSize,
+		BatchingWindowSeconds: int(s.Consumer.BatchingWindow.Seconds()),
+		MaximumConcurrency:    s.Consumer.MaxConcurrency,
+		// No message is consumed before the schema is in place.
+		DependsOn: []pulumi.Resource{mig.Invocation},
+	}); err != nil {
+		return nil, fmt.Errorf("consumer: %w", err)
 	}
 
 	return pulumi.Map{
