@@ -1,0 +1,244 @@
+package observability
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/sluicehq/sluice/infra/function/iamdoc"
+)
+
+func validArgs() Args {
+	return Args{
+		Name:                    "sluice-dev",
+		QueueARN:                pulumi.String(testQueueARN),
+		DLQARN:                  pulumi.String(testDLQARN),
+		FunctionName:            pulumi.String("sluice-dev-consumer"),
+		ProxyName:               pulumi.String("sluice-dev-proxy"),
+		DBInstanceID:            pulumi.String("sluice-dev-db"),
+		APIID:                   pulumi.String("a1b2c3d4e5"),
+		OldestMessageAgeSeconds: 600,
+		BorrowLatencyMillis:     100,
+		PinnedConnections:       10,
+		Tags:                    map[string]string{"project": "sluice", "stack": "dev"},
+	}
+}
+
+func TestArgsValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Args)
+		field  string
+	}{
+		{"valid", func(*Args) {}, ""},
+		{"valid email", func(a *Args) { a.AlarmEmail = "ops@example.com" }, ""},
+		{"bad name", func(a *Args) { a.Name = "sluice dev" }, "Name"},
+		{"no queue", func(a *Args) { a.QueueARN = nil }, "QueueARN"},
+		{"no dlq", func(a *Args) { a.DLQARN = nil }, "DLQARN"},
+		{"no function", func(a *Args) { a.FunctionName = nil }, "FunctionName"},
+		{"no proxy", func(a *Args) { a.ProxyName = nil }, "ProxyName"},
+		{"no db", func(a *Args) { a.DBInstanceID = nil }, "DBInstanceID"},
+		{"no api", func(a *Args) { a.APIID = nil }, "APIID"},
+		{"age", func(a *Args) { a.OldestMessageAgeSeconds = 0 }, "OldestMessageAgeSeconds"},
+		{"latency", func(a *Args) { a.BorrowLatencyMillis = 0 }, "BorrowLatencyMillis"},
+		{"pinned", func(a *Args) { a.PinnedConnections = 0 }, "PinnedConnections"},
+		{"email", func(a *Args) { a.AlarmEmail = "Ops <ops@example.com>" }, "AlarmEmail"},
+		{"not email", func(a *Args) { a.AlarmEmail = "ops" }, "AlarmEmail"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := validArgs()
+			tt.modify(&a)
+			err := a.Validate()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.field+":") {
+				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.field)
+			}
+		})
+	}
+}
+
+func TestObservability(t *testing.T) {
+	var url, topicARN string
+	m, err := run(t, func(ctx *pulumi.Context) error {
+		a := validArgs()
+		a.AlarmEmail = "ops@example.com"
+		o, err := New(ctx, "observability", a)
+		if err != nil {
+			return err
+		}
+		o.DashboardURL.ApplyT(func(s string) string { url = s; return s })
+		o.TopicARN.ApplyT(func(s string) string { topicARN = s; return s })
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Alarms: real metric names and dimensions, taken from the given
+	// resources, all notifying the topic.
+	want := map[string]struct{ namespace, metric, dim, value string }{
+		"sluice-dev-dlq-not-empty":         {"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "sluice-dev-submissions-dlq"},
+		"sluice-dev-oldest-message-age":    {"AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "sluice-dev-submissions"},
+		"sluice-dev-consumer-errors":       {"AWS/Lambda", "Errors", "FunctionName", "sluice-dev-consumer"},
+		"sluice-dev-consumer-throttles":    {"AWS/Lambda", "Throttles", "FunctionName", "sluice-dev-consumer"},
+		"sluice-dev-proxy-borrow-latency":  {"AWS/RDS", "DatabaseConnectionsBorrowLatency", "ProxyName", "sluice-dev-proxy"},
+		"sluice-dev-proxy-pinned-sessions": {"AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", "ProxyName", "sluice-dev-proxy"},
+	}
+	alarms := m.all("aws:cloudwatch/metricAlarm:MetricAlarm")
+	if len(alarms) != len(want) {
+		t.Fatalf("%d alarms, want %d", len(alarms), len(want))
+	}
+	topic := m.one(t, "aws:sns/topic:Topic", "observability-alarms")
+	wantTopicARN := "arn:aws:sns:ap-northeast-1:123456789012:sluice-dev-alarms"
+	if topicARN != wantTopicARN {
+		t.Errorf("TopicARN %q, want %q", topicARN, wantTopicARN)
+	}
+	for _, a := range alarms {
+		name := a.Inputs["name"].StringValue()
+		w, ok := want[name]
+		if !ok {
+			t.Errorf("unexpected alarm %s", name)
+			continue
+		}
+		dims := a.Inputs["dimensions"].ObjectValue()
+		if a.Inputs["namespace"].StringValue() != w.namespace || a.Inputs["metricName"].StringValue() != w.metric ||
+			len(dims) != 1 || dims[resource.PropertyKey(w.dim)].StringValue() != w.value {
+			t.Errorf("alarm %s watches %v %v %v, want %s %s %s=%s", name, a.Inputs["namespace"], a.Inputs["metricName"], dims, w.namespace, w.metric, w.dim, w.value)
+		}
+		acts := a.Inputs["alarmActions"].ArrayValue()
+		if len(acts) != 1 || acts[0].StringValue() != wantTopicARN {
+			t.Errorf("alarm %s actions %v, want the alarm topic", name, acts)
+		}
+	}
+	latency := m.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "proxy-borrow-latency")
+	if latency.Inputs["threshold"].NumberValue() != 100000 {
+		t.Errorf("borrow latency threshold %v µs, want 100 ms = 100000 µs", latency.Inputs["threshold"])
+	}
+
+	// The topic is encrypted with the key CloudWatch may use, and only
+	// from this account.
+	key := m.one(t, "aws:kms/key:Key", "observability-alarm-key")
+	if topic.Inputs["kmsMasterKeyId"].StringValue() != "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" {
+		t.Errorf("topic key %v, want the alarm key's ARN", topic.Inputs["kmsMasterKeyId"])
+	}
+	policy, err := iamdoc.Parse(key.Inputs["policy"].StringValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := policy.CheckWildcards(KeyAdministrationSid, KeyCloudWatchSid); err != nil {
+		t.Error(err)
+	}
+	if err := policy.CheckWildcards(); err == nil {
+		t.Error("the key policy's named exceptions were not detected as wildcards")
+	}
+	admin, _ := policy.Find(KeyAdministrationSid)
+	if admin.Principal == nil || admin.Principal.AWS != "arn:aws:iam::123456789012:root" {
+		t.Errorf("key administrator %+v, want this account's root", admin.Principal)
+	}
+	cw, _ := policy.Find(KeyCloudWatchSid)
+	if cw.Principal == nil || cw.Principal.Service != "cloudwatch.amazonaws.com" || cw.Condition["StringEquals"]["aws:SourceAccount"] != "123456789012" {
+		t.Errorf("CloudWatch key statement %+v", cw)
+	}
+	if !key.Inputs["enableKeyRotation"].BoolValue() {
+		t.Error("alarm key rotation off")
+	}
+
+	sub := m.one(t, "aws:sns/topicSubscription:TopicSubscription", "observability-alarm-email")
+	if sub.Inputs["protocol"].StringValue() != "email" || sub.Inputs["endpoint"].StringValue() != "ops@example.com" ||
+		sub.Inputs["topic"].StringValue() != wantTopicARN {
+		t.Errorf("subscription %v", sub.Inputs)
+	}
+
+	// The dashboard is valid JSON and covers every stage of the pipeline.
+	dash := m.one(t, "aws:cloudwatch/dashboard:Dashboard", "observability-dashboard")
+	var body struct {
+		Widgets []struct {
+			Properties struct {
+				Region  string  `json:"region"`
+				Metrics [][]any `json:"metrics"`
+			} `json:"properties"`
+		} `json:"widgets"`
+	}
+	if err := json.Unmarshal([]byte(dash.Inputs["dashboardBody"].StringValue()), &body); err != nil {
+		t.Fatalf("dashboard body: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, w := range body.Widgets {
+		if w.Properties.Region != "ap-northeast-1" {
+			t.Errorf("widget region %q", w.Properties.Region)
+		}
+		for _, mt := range w.Properties.Metrics {
+			seen[mt[0].(string)+" "+mt[1].(string)+" "+mt[3].(string)] = true
+		}
+	}
+	for _, k := range []string{
+		"AWS/ApiGateway 4xx a1b2c3d4e5", "AWS/ApiGateway 5xx a1b2c3d4e5", "AWS/ApiGateway Count a1b2c3d4e5",
+		"AWS/SQS ApproximateNumberOfMessagesVisible sluice-dev-submissions",
+		"AWS/SQS ApproximateAgeOfOldestMessage sluice-dev-submissions",
+		"AWS/SQS ApproximateNumberOfMessagesVisible sluice-dev-submissions-dlq",
+		"AWS/Lambda Invocations sluice-dev-consumer", "AWS/Lambda Errors sluice-dev-consumer",
+		"AWS/Lambda Throttles sluice-dev-consumer", "AWS/Lambda Duration sluice-dev-consumer",
+		"AWS/Lambda ConcurrentExecutions sluice-dev-consumer",
+		"AWS/RDS ClientConnections sluice-dev-proxy", "AWS/RDS DatabaseConnections sluice-dev-proxy",
+		"AWS/RDS CPUUtilization sluice-dev-db", "AWS/RDS DatabaseConnections sluice-dev-db",
+	} {
+		if !seen[k] {
+			t.Errorf("dashboard lacks %s", k)
+		}
+	}
+	if url != "https://ap-northeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-northeast-1#dashboards:name=sluice-dev" {
+		t.Errorf("dashboard URL %q", url)
+	}
+
+	for _, r := range m.got {
+		if !strings.HasPrefix(r.Type, "aws:") {
+			continue
+		}
+		if !strings.Contains(r.Parent, "sluice:observability:Observability") {
+			t.Errorf("%s %s has parent %q", r.Type, r.Name, r.Parent)
+		}
+		if taggable[r.Type] && r.Inputs["tags"].ObjectValue()["stack"].StringValue() != "dev" {
+			t.Errorf("%s %s is not tagged", r.Type, r.Name)
+		}
+	}
+}
+
+var taggable = map[string]bool{
+	"aws:kms/key:Key":                        true,
+	"aws:sns/topic:Topic":                    true,
+	"aws:cloudwatch/metricAlarm:MetricAlarm": true,
+}
+
+func TestNoEmailNoSubscription(t *testing.T) {
+	m, err := run(t, func(ctx *pulumi.Context) error {
+		_, err := New(ctx, "observability", validArgs())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(m.all("aws:sns/topicSubscription:TopicSubscription")); n != 0 {
+		t.Errorf("%d subscriptions without AlarmEmail", n)
+	}
+}
+
+func TestBadQueueARN(t *testing.T) {
+	a := validArgs()
+	a.QueueARN = pulumi.String("sluice-dev-submissions")
+	_, err := run(t, func(ctx *pulumi.Context) error {
+		_, err := New(ctx, "observability", a)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "not a regional ARN") {
+		t.Fatalf("error = %v, want the ARN rejected", err)
+	}
+}
