@@ -1,7 +1,6 @@
 package rules_test
 
 import (
-	"slices"
 	"strings"
 	"testing"
 
@@ -10,14 +9,6 @@ import (
 	"github.com/sluicehq/sluice/policy/rules"
 	"github.com/sluicehq/sluice/policy/rules/rulestest"
 )
-
-func policyNames(vs []rules.Violation) []string {
-	var out []string
-	for _, v := range vs {
-		out = append(out, v.Policy)
-	}
-	return out
-}
 
 func TestCompliantStackHasNoViolations(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
@@ -33,61 +24,9 @@ func TestCompliantStackHasNoViolations(t *testing.T) {
 	}
 }
 
-// CheckMutations applies each mutation to resources and asserts that the
-// policy meant to catch it reports it and no other policy changes its
-// verdict. It returns how many mutations applied and were caught.
-func checkMutations(t *testing.T, base map[string][]rules.Resource) (applied, caught int) {
-	t.Helper()
-	for _, m := range rulestest.Mutations() {
-		stack := m.Stack
-		if stack == "" {
-			stack = "dev"
-		}
-		resources, ok := base[stack]
-		if !ok {
-			t.Errorf("%s: no %s stack to mutate", m.Name, stack)
-			continue
-		}
-		env := rules.Env{Stack: stack}
-		before := policyNames(rules.Evaluate(rules.All(), resources, nil, env))
-		mutated, err := m.Apply(resources)
-		if err != nil {
-			t.Errorf("%v", err)
-			continue
-		}
-		applied++
-		after := rules.Evaluate(rules.All(), mutated, nil, env)
-		var fresh []rules.Violation
-		remaining := slices.Clone(before)
-		for _, v := range after {
-			if i := slices.Index(remaining, v.Policy); i >= 0 {
-				remaining = slices.Delete(remaining, i, i+1)
-				continue
-			}
-			fresh = append(fresh, v)
-		}
-		if len(fresh) == 0 {
-			t.Errorf("%s: not caught (want %s)", m.Name, m.Policy)
-			continue
-		}
-		others := slices.DeleteFunc(slices.Clone(fresh), func(v rules.Violation) bool { return v.Policy == m.Policy })
-		if len(others) > 0 {
-			t.Errorf("%s: also reported by other policies: %+v", m.Name, others)
-			continue
-		}
-		for _, v := range fresh {
-			if !strings.HasPrefix(v.Message, "[") || !strings.Contains(v.Message, "Fix:") {
-				t.Errorf("%s: message lacks severity or fix: %q", m.Name, v.Message)
-			}
-		}
-		caught++
-	}
-	return applied, caught
-}
-
 func TestMutationsOfHandBuiltStack(t *testing.T) {
 	base := map[string][]rules.Resource{"dev": rulestest.Stack(), "prod": rulestest.Stack()}
-	applied, caught := checkMutations(t, base)
+	applied, caught := rulestest.CheckMutations(t, base, true)
 	t.Logf("%d mutations applied, %d caught by the intended policy alone", applied, caught)
 	if applied < 25 {
 		t.Errorf("only %d mutations applied, want at least 25", applied)

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
@@ -116,6 +117,14 @@ func Stack() []rules.Resource {
 			"role":   "sluice-dev-consumer",
 			"policy": `{"Version":"2012-10-17","Statement":[{"Sid":"ConsumeOwnQueue","Effect":"Allow","Action":["sqs:ReceiveMessage","sqs:DeleteMessage","sqs:GetQueueAttributes","sqs:ChangeMessageVisibility"],"Resource":["` + queueARN + `"]}]}`,
 		}),
+		res("aws:iam/role:Role", "proxy-role", "sluice-dev-proxy", map[string]any{
+			"assumeRolePolicy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"rds.amazonaws.com"},"Action":["sts:AssumeRole"]}]}`,
+		}),
+		res("aws:iam/rolePolicy:RolePolicy", "proxy-secrets", "sluice-dev-proxy:secrets", map[string]any{
+			"role": "sluice-dev-proxy",
+			"policy": `{"Version":"2012-10-17","Statement":[{"Sid":"ReadLoginSecrets","Effect":"Allow","Action":["secretsmanager:GetSecretValue"],"Resource":["` +
+				arn("secretsmanager", "secret:sluice-dev-admin") + `","` + arn("secretsmanager", "secret:sluice-dev-app") + `"]}]}`,
+		}),
 		res("aws:lambda/function:Function", "consumer", arn("lambda", "function:sluice-dev-consumer"), map[string]any{
 			"name": "sluice-dev-consumer", "runtime": "provided.al2023", "handler": "bootstrap", "timeout": 25, "memorySize": 256,
 			"reservedConcurrentExecutions": 5, "role": arn("iam", "role/sluice-dev-consumer"),
@@ -145,6 +154,8 @@ type Mutation struct {
 	// Type and Match pick the resource to change (the first that matches).
 	Type  string
 	Match func(r rules.Resource) bool
+	// MatchIn, if set, also picks the resource, knowing the whole stack.
+	MatchIn func(s *rules.Stack, r rules.Resource) bool
 	// Path is the dotted property path. Value nil deletes the property; a
 	// func(resource.PropertyValue) resource.PropertyValue rewrites it.
 	Path  string
@@ -154,6 +165,9 @@ type Mutation struct {
 	// Stack is the stack the mutation needs: "" for any, "prod" for the
 	// production-only checks.
 	Stack string
+	// Needs is a resource type that must be in the stack for the mutation
+	// to break anything (the mapping that ties the queue to a function).
+	Needs string
 }
 
 // HasProp picks resources where the property is present.
@@ -164,6 +178,16 @@ func HasProp(key string) func(rules.Resource) bool {
 // LacksProp picks resources where the property is absent.
 func LacksProp(key string) func(rules.Resource) bool {
 	return func(r rules.Resource) bool { _, ok := r.Properties[resource.PropertyKey(key)]; return !ok }
+}
+
+// MappingTarget picks the function an event source mapping invokes.
+func MappingTarget(s *rules.Stack, r rules.Resource) bool {
+	for _, m := range s.OfType(esm) {
+		if fn, _ := s.Ref(m, "functionName", r.Type); fn != nil && fn.URN == r.URN {
+			return true
+		}
+	}
+	return false
 }
 
 // PolicyMentions picks IAM resources whose policy document contains s.
@@ -178,8 +202,9 @@ func PolicyMentions(s string) func(rules.Resource) bool {
 // resource matches.
 func (m Mutation) Apply(resources []rules.Resource) ([]rules.Resource, error) {
 	out := slices.Clone(resources)
+	stack := rules.NewStack(resources)
 	for i, r := range out {
-		if r.Type != m.Type || m.Match != nil && !m.Match(r) {
+		if r.Type != m.Type || m.Match != nil && !m.Match(r) || m.MatchIn != nil && !m.MatchIn(stack, r) {
 			continue
 		}
 		props := r.Properties.Copy()
@@ -348,6 +373,8 @@ func Mutations() []Mutation {
 		{Name: "database subnet assigns public IPs", Type: "aws:ec2/subnet:Subnet", Path: "mapPublicIpOnLaunch", Value: true, Policy: "rds-network-private"},
 		{Name: "database security group open to the internet", Type: "aws:ec2/securityGroup:SecurityGroup", Match: allowsMySQL, Path: "ingress", Value: open, Policy: "rds-network-private"},
 		{Name: "database ingress rule from the internet", Type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", Path: "cidrIpv4", Value: "0.0.0.0/0", Policy: "rds-network-private"},
+		{Name: "database ingress rule from a public range", Type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", Path: "cidrIpv4", Value: "203.0.113.0/24", Policy: "rds-network-private"},
+		{Name: "database ingress rule from any IPv6 address", Type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", Path: "cidrIpv6", Value: "::/0", Policy: "rds-network-private"},
 		{Name: "database without security groups", Type: instance, Path: "vpcSecurityGroupIds", Value: nil, Policy: "rds-network-private"},
 		{Name: "queue without redrive policy", Type: queue, Match: source, Path: "redrivePolicy", Value: nil, Policy: "sqs-queue-has-dlq"},
 		{Name: "maxReceiveCount 0", Type: queue, Match: source, Path: "redrivePolicy", Value: SetJSON("maxReceiveCount", 0), Policy: "sqs-queue-has-dlq"},
@@ -358,10 +385,13 @@ func Mutations() []Mutation {
 		{Name: "FIFO DLQ for a standard queue", Type: queue, Match: dlq, Path: "fifoQueue", Value: true, Policy: "sqs-queue-has-dlq"},
 		{Name: "proxy auth iamAuth DISABLED", Type: proxy, Path: "auths", Value: EachAuth("iamAuth", "DISABLED"), Policy: "rds-iam-auth"},
 		{Name: "proxy requireTls false", Type: proxy, Path: "requireTls", Value: false, Policy: "rds-iam-auth"},
+		{Name: "proxy requireTls absent", Type: proxy, Path: "requireTls", Value: nil, Policy: "rds-iam-auth"},
+		{Name: "proxy auths computed", Type: proxy, Path: "auths", Value: Computed(), Policy: "rds-iam-auth"},
 		{Name: "instance without IAM database auth", Type: instance, Path: "iamDatabaseAuthenticationEnabled", Value: false, Policy: "rds-iam-auth"},
 		{Name: "rds-db:connect on *", Type: rolePol, Match: PolicyMentions("rds-db:connect"), Path: "policy", Value: ReplaceRegexp(`"arn:aws:rds-db:[^"]+"`, `"*"`), Policy: "rds-iam-auth"},
 		{Name: "rds-db:connect for every DB user", Type: rolePol, Match: PolicyMentions("rds-db:connect"), Path: "policy", Value: ReplaceRegexp(`(dbuser:[^/"]+)/[^"]+"`, `$1/*"`), Policy: "rds-iam-auth"},
 		{Name: "unencrypted database storage", Type: instance, Path: "storageEncrypted", Value: false, Policy: "encryption-at-rest"},
+		{Name: "computed storageEncrypted", Type: instance, Path: "storageEncrypted", Value: Computed(), Policy: "encryption-at-rest"},
 		{Name: "unencrypted queue", Type: queue, Match: source, Path: "sqsManagedSseEnabled", Value: false, Policy: "encryption-at-rest"},
 		{Name: "require_secure_transport off", Type: "aws:rds/parameterGroup:ParameterGroup", Path: "parameters", Value: EachElem("name", "require_secure_transport", "value", "0"), Policy: "transport-tls-required"},
 		{Name: "database on the default parameter group", Type: instance, Path: "parameterGroupName", Value: nil, Policy: "transport-tls-required"},
@@ -369,13 +399,15 @@ func Mutations() []Mutation {
 		{Name: "mapping without ReportBatchItemFailures", Type: esm, Path: "functionResponseTypes", Value: nil, Policy: "lambda-sqs-esm-safe"},
 		{Name: "mapping without maximum concurrency", Type: esm, Path: "scalingConfig", Value: nil, Policy: "lambda-sqs-esm-safe"},
 		{Name: "maximum concurrency above reserved concurrency", Type: esm, Path: "scalingConfig.maximumConcurrency", Value: 1000, Policy: "lambda-sqs-esm-safe"},
-		{Name: "visibility timeout too short", Type: queue, Match: source, Path: "visibilityTimeoutSeconds", Value: 30, Policy: "lambda-sqs-esm-safe"},
-		{Name: "function timeout longer than the visibility timeout allows", Type: "aws:lambda/function:Function", Match: HasProp("reservedConcurrentExecutions"), Path: "timeout", Value: 600, Policy: "lambda-sqs-esm-safe"},
+		{Name: "visibility timeout too short", Type: queue, Match: source, Path: "visibilityTimeoutSeconds", Value: 30, Policy: "lambda-sqs-esm-safe", Needs: esm},
+		{Name: "function timeout longer than the visibility timeout allows", Type: "aws:lambda/function:Function", MatchIn: MappingTarget, Path: "timeout", Value: 600, Policy: "lambda-sqs-esm-safe"},
 		{Name: "stage without burst limit", Type: stage, Path: "defaultRouteSettings.throttlingBurstLimit", Value: nil, Policy: "apigw-stage-throttling-logging"},
 		{Name: "stage with rate limit 0", Type: stage, Path: "defaultRouteSettings.throttlingRateLimit", Value: 0, Policy: "apigw-stage-throttling-logging"},
 		{Name: "stage without access logs", Type: stage, Path: "accessLogSettings", Value: nil, Policy: "apigw-stage-throttling-logging"},
 		{Name: "wildcard SQS action", Type: rolePol, Match: PolicyMentions("sqs:ReceiveMessage"), Path: "policy", Value: ReplaceRegexp(`"sqs:ReceiveMessage"`, `"sqs:*"`), Policy: "iam-no-wildcards"},
 		{Name: "queue permissions on every resource", Type: rolePol, Match: PolicyMentions("sqs:ReceiveMessage"), Path: "policy", Value: ReplaceRegexp(`"arn:aws:sqs:[^"]+"`, `"*"`), Policy: "iam-no-wildcards"},
+		{Name: "wildcard Secrets Manager action", Type: rolePol, Match: PolicyMentions("secretsmanager:GetSecretValue"), Path: "policy", Value: ReplaceRegexp(`"secretsmanager:GetSecretValue"`, `"secretsmanager:*"`), Policy: "iam-no-wildcards"},
+		{Name: "secret read on every secret", Type: rolePol, Match: PolicyMentions("secretsmanager:GetSecretValue"), Path: "policy", Value: ReplaceRegexp(`"arn:aws:secretsmanager:[^"]+"`, `"*"`), Policy: "iam-no-wildcards"},
 		{Name: "role trusts any principal", Type: "aws:iam/role:Role", Path: "assumeRolePolicy", Value: ReplaceRegexp(`"Principal":\{[^}]*\}`, `"Principal":"*"`), Policy: "iam-no-wildcards"},
 		{Name: "production database without deletion protection", Type: instance, Path: "deletionProtection", Value: false, Policy: "production-safeguards", Stack: "prod"},
 		{Name: "production database in one AZ", Type: instance, Path: "multiAz", Value: false, Policy: "production-safeguards", Stack: "prod"},
@@ -460,4 +492,107 @@ func refersTo(s string, o rules.Resource) bool {
 		}
 	}
 	return false
+}
+
+// CheckMutations applies each mutation to the base resources of its stack
+// ("dev" unless the mutation needs "prod") and asserts that the policy meant
+// to catch it reports it and that no other policy changes its verdict. A
+// mutation that matches no resource is an error when strict is set and
+// skipped otherwise. It returns how many mutations applied and how many of
+// those were caught by their policy alone.
+func CheckMutations(t *testing.T, base map[string][]rules.Resource, strict bool) (applied, caught int) {
+	t.Helper()
+	for _, m := range Mutations() {
+		stack := m.Stack
+		if stack == "" {
+			stack = "dev"
+		}
+		resources, ok := base[stack]
+		if !ok {
+			t.Errorf("%s: no %s stack to mutate", m.Name, stack)
+			continue
+		}
+		env := rules.Env{Stack: stack}
+		mutated, err := m.Apply(resources)
+		if err == nil && m.Needs != "" && !slices.ContainsFunc(resources, func(r rules.Resource) bool { return r.Type == m.Needs }) {
+			err = fmt.Errorf("mutation %q: the stack has no %s", m.Name, m.Needs)
+		}
+		if err != nil {
+			if strict {
+				t.Errorf("%v", err)
+			} else {
+				t.Logf("skipped: %v", err)
+			}
+			continue
+		}
+		applied++
+		before := rules.Evaluate(rules.All(), resources, nil, env)
+		after := rules.Evaluate(rules.All(), mutated, nil, env)
+		fresh := newViolations(before, after)
+		if len(fresh) == 0 {
+			t.Errorf("%s: not caught (want %s)", m.Name, m.Policy)
+			continue
+		}
+		var others []rules.Violation
+		for _, v := range fresh {
+			if v.Policy != m.Policy {
+				others = append(others, v)
+			}
+			if !strings.HasPrefix(v.Message, "[") || !strings.Contains(v.Message, "Fix:") {
+				t.Errorf("%s: message lacks severity or fix: %q", m.Name, v.Message)
+			}
+		}
+		if len(others) > 0 {
+			t.Errorf("%s: also reported by other policies: %+v", m.Name, others)
+			continue
+		}
+		caught++
+	}
+	return applied, caught
+}
+
+// newViolations returns the violations of after that before does not have,
+// matching by policy and resource.
+func newViolations(before, after []rules.Violation) []rules.Violation {
+	key := func(v rules.Violation) string { return v.Policy + "\x00" + v.URN }
+	remaining := map[string]int{}
+	for _, v := range before {
+		remaining[key(v)]++
+	}
+	var fresh []rules.Violation
+	for _, v := range after {
+		if remaining[key(v)] > 0 {
+			remaining[key(v)]--
+			continue
+		}
+		fresh = append(fresh, v)
+	}
+	return fresh
+}
+
+// PreviewOf returns resources of a mocked run as the engine would send them
+// in the preview of a new stack, as far as the mocks' property dependencies
+// tell: no ids or outputs, and every string (or list of strings) input that
+// was computed from another resource unknown. Objects holding such values
+// are kept, since the SDK sends their unknown fields individually.
+func PreviewOf(resources []rules.Resource) []rules.Resource {
+	out := make([]rules.Resource, len(resources))
+	for i, r := range resources {
+		props := r.Properties.Copy()
+		for k, deps := range r.PropertyDependencies {
+			v, ok := props[resource.PropertyKey(k)]
+			if !ok || len(deps) == 0 {
+				continue
+			}
+			if v.IsSecret() {
+				v = v.SecretValue().Element
+			}
+			if v.IsString() || v.IsArray() && slices.ContainsFunc(v.ArrayValue(), resource.PropertyValue.IsString) {
+				props[resource.PropertyKey(k)] = Computed()
+			}
+		}
+		out[i] = rules.Resource{Type: r.Type, Name: r.Name, URN: r.URN, Parent: r.Parent, Properties: props,
+			Dependencies: r.Dependencies, PropertyDependencies: r.PropertyDependencies}
+	}
+	return out
 }

@@ -1,0 +1,72 @@
+package program_test
+
+import (
+	"testing"
+
+	"github.com/sluicehq/sluice/infra/mocks"
+	"github.com/sluicehq/sluice/policy/program"
+	"github.com/sluicehq/sluice/policy/rules"
+	"github.com/sluicehq/sluice/policy/rules/rulestest"
+)
+
+var stackFiles = map[string]string{"dev": "../../Pulumi.dev.yaml", "prod": "../../Pulumi.prod.yaml"}
+
+// run executes the real program for each stack once per test.
+func run(t *testing.T) map[string]*mocks.Result {
+	t.Helper()
+	out := map[string]*mocks.Result{}
+	for stack, file := range stackFiles {
+		res, err := mocks.Run(file)
+		if err != nil {
+			t.Fatalf("run the program for %s: %v", stack, err)
+		}
+		out[stack] = res
+	}
+	return out
+}
+
+func TestRealProgramHasNoMandatoryViolations(t *testing.T) {
+	for stack, file := range stackFiles {
+		res, vs, err := program.Check(file, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(program.Resources(res)); n < 20 {
+			t.Fatalf("%s: only %d resources registered; is the program complete?", stack, n)
+		}
+		for _, v := range vs {
+			if v.EnforcementLevel == rules.Mandatory {
+				t.Errorf("%s: %s on %s %s: %s", stack, v.Policy, v.ResourceType, v.ResourceName, v.Message)
+			} else {
+				t.Logf("%s: advisory %s on %s: %s", stack, v.Policy, v.ResourceName, v.Message)
+			}
+		}
+	}
+}
+
+// TestRealProgramInPreview presents the real resources as a preview of a
+// new stack would: references computed, only property dependencies known.
+func TestRealProgramInPreview(t *testing.T) {
+	for stack, res := range run(t) {
+		preview := rulestest.PreviewOf(program.Resources(res))
+		vs := rules.Evaluate(rules.All(), preview, nil, rules.Env{Stack: stack, DryRun: true})
+		for _, v := range vs {
+			if v.EnforcementLevel == rules.Mandatory {
+				t.Errorf("%s preview: %s on %s %s: %s", stack, v.Policy, v.ResourceType, v.ResourceName, v.Message)
+			}
+		}
+	}
+}
+
+func TestMutationsOfRealProgram(t *testing.T) {
+	base := map[string][]rules.Resource{}
+	for stack, res := range run(t) {
+		base[stack] = program.Resources(res)
+	}
+	applied, caught := rulestest.CheckMutations(t, base, false)
+	t.Logf("%d of %d mutations applied to the real program, %d caught by the intended policy alone",
+		applied, len(rulestest.Mutations()), caught)
+	if applied < 25 {
+		t.Errorf("only %d mutations applied to the real program, want at least 25", applied)
+	}
+}
