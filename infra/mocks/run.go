@@ -37,7 +37,11 @@ func Run(path string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return RunConfig(name, config)
+	root, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("mocks: %w", err)
+	}
+	return RunConfig(root, name, config)
 }
 
 // StackName returns <stack> of a path …/Pulumi.<stack>.yaml.
@@ -54,8 +58,9 @@ func StackName(path string) (string, error) {
 }
 
 // RunConfig runs the program for stack with the complete configuration
-// config (full keys), as the engine would pass it.
-func RunConfig(stackName string, config map[string]string) (*Result, error) {
+// config (full keys), as the engine would pass it, in the project directory
+// root (where Pulumi.yaml is).
+func RunConfig(root, stackName string, config map[string]string) (*Result, error) {
 	m := &Mocks{Project: settings.Namespace, Stack: stackName, Region: config[settings.RegionKey]}
 	outputs := resource.PropertyMap{}
 	body := func(ctx *pulumi.Context) error {
@@ -79,16 +84,17 @@ func RunConfig(stackName string, config map[string]string) (*Result, error) {
 		}
 		return nil
 	}
-	err := pulumi.RunErr(body, pulumi.WithMocks(settings.Namespace, stackName, m), withConfig(config))
+	err := pulumi.RunErr(body, pulumi.WithMocks(settings.Namespace, stackName, m), withProject(root, config))
 	if err != nil {
 		return nil, err
 	}
 	return &Result{Project: settings.Namespace, Stack: stackName, Resources: m.Registrations(), Outputs: outputs}, nil
 }
 
-// withConfig hands the program the stack's configuration, as the engine does.
-func withConfig(config map[string]string) pulumi.RunOption {
-	return func(info *pulumi.RunInfo) { info.Config = config }
+// withProject hands the program the project directory and the stack's
+// configuration, as the engine does.
+func withProject(root string, config map[string]string) pulumi.RunOption {
+	return func(info *pulumi.RunInfo) { info.RootDirectory, info.Config = root, config }
 }
 
 // ByType returns the custom resources of a type token, in registration order.

@@ -68,8 +68,8 @@ const (
 	MigratorPackage = "./migrations/cmd/migrator"
 )
 
-// projectRoot is the directory of Pulumi.yaml: the engine says where it is;
-// under mocks it is found above the working directory.
+// projectRoot is the directory of Pulumi.yaml: the engine (and the mocks
+// runner) say where it is; otherwise it is found above the working directory.
 func projectRoot(ctx *pulumi.Context) (string, error) {
 	if dir := ctx.RootDirectory(); dir != "" {
 		return dir, nil
@@ -78,13 +78,19 @@ func projectRoot(ctx *pulumi.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("finding Pulumi.yaml: %w", err)
 	}
+	return FindProjectRoot(dir)
+}
+
+// FindProjectRoot returns the nearest directory at or above dir that holds
+// Pulumi.yaml.
+func FindProjectRoot(dir string) (string, error) {
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("finding Pulumi.yaml: not in this directory or any above it")
+			return "", errors.New("no Pulumi.yaml in this directory or any above it")
 		}
 		dir = parent
 	}
