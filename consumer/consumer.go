@@ -22,6 +22,7 @@ package consumer
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -64,7 +65,7 @@ type Options struct {
 	// DeadlineMargin is how long before the invocation deadline the
 	// handler gives up on the database and reports the batch for retry, so
 	// it answers before Lambda kills it (a timeout would retry the whole
-	// batch and count as a function error).
+	// batch and count as a function error). Zero means the default.
 	DeadlineMargin time.Duration
 	// MaxStatementBytes bounds the text of one INSERT statement (after
 	// the driver interpolates the values). A single row larger than this
@@ -91,8 +92,8 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 	var o Options
 	if v := strings.TrimSpace(getenv(EnvDeadlineMargin)); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return Options{}, fmt.Errorf("%s=%q: want a non-negative Go duration such as 2s or 1500ms", EnvDeadlineMargin, v)
+		if err != nil || d <= 0 {
+			return Options{}, fmt.Errorf("%s=%q: want a positive Go duration such as 2s or 1500ms", EnvDeadlineMargin, v)
 		}
 		o.DeadlineMargin = d
 	}
@@ -325,10 +326,11 @@ func (h *Handler) prepare(msgs []events.SQSMessage) (batch, error) {
 		at := submittedAt(m.Attributes)
 		rec, err := record.Decode([]byte(m.Body))
 		if err != nil {
-			re, _ := err.(*record.Error)
-			b.quarantine = append(b.quarantine, quarantineRow{
-				id: m.MessageId, body: []byte(m.Body), reason: string(re.Reason), detail: re.Detail, submittedAt: at,
-			})
+			q := quarantineRow{id: m.MessageId, body: []byte(m.Body), reason: string(record.ReasonOf(err)), detail: err.Error(), submittedAt: at}
+			if re := (*record.Error)(nil); errors.As(err, &re) {
+				q.detail = re.Detail
+			}
+			b.quarantine = append(b.quarantine, q)
 			continue
 		}
 		b.users = append(b.users, userRow{id: m.MessageId, name: rec.Name, email: rec.Email, submittedAt: at, body: m.Body})

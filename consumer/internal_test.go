@@ -26,6 +26,7 @@ func TestOptionsFromEnv(t *testing.T) {
 			want: Options{DeadlineMargin: 1500 * time.Millisecond, MaxStatementBytes: 65536, MetricsNamespace: "SluiceDev"}},
 		{name: "margin not a duration", env: map[string]string{EnvDeadlineMargin: "2"}, wantErr: EnvDeadlineMargin},
 		{name: "negative margin", env: map[string]string{EnvDeadlineMargin: "-1s"}, wantErr: EnvDeadlineMargin},
+		{name: "zero margin", env: map[string]string{EnvDeadlineMargin: "0s"}, wantErr: EnvDeadlineMargin},
 		{name: "statement too small", env: map[string]string{EnvMaxStatementBytes: "100"}, wantErr: EnvMaxStatementBytes},
 		{name: "statement above max_allowed_packet", env: map[string]string{EnvMaxStatementBytes: "67108864"}, wantErr: EnvMaxStatementBytes},
 	}
