@@ -81,16 +81,6 @@ func (m *awsMocks) one(t *testing.T, typ, nameSuffix string) registered {
 	return found[0]
 }
 
-func (m *awsMocks) all(typ string) []registered {
-	var found []registered
-	for _, r := range m.got {
-		if r.Type == typ {
-			found = append(found, r)
-		}
-	}
-	return found
-}
-
 // run runs program under the mocks and returns what it registered.
 func run(t *testing.T, program pulumi.RunFunc) (*awsMocks, error) {
 	t.Helper()
