@@ -141,6 +141,10 @@ func TestEnsureAppUserGrantsExactlyWhatTheConsumerNeeds(t *testing.T) {
 		`INSERT INTO quarantine (submission_id, body, reason, detail) VALUES ('m-2', X'FF00', 'invalid_json', 'not JSON')`,
 		`SELECT id, submission_id, body, reason, detail, submitted_at, quarantined_at FROM quarantine`,
 		`UPDATE quarantine SET detail = 'still not JSON' WHERE submission_id = 'm-2'`,
+		// The consumer's idempotent insert reads submission_id in its
+		// UPDATE clause, which is why SELECT is needed (MySQL error 1143
+		// without it).
+		`INSERT INTO quarantine (submission_id, body, reason) VALUES ('m-2', X'00', 'invalid_json') ON DUPLICATE KEY UPDATE submission_id = submission_id`,
 	}
 	for _, q := range allowed {
 		if _, err := app.Exec(q); err != nil {
