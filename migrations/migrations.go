@@ -251,12 +251,39 @@ func attempt(ctx context.Context, cfg dbconn.Config, op func(*migrate.Migrate) e
 	if errors.As(err, &dirty) {
 		return fmt.Errorf("migrations: %v: %w", cfg, DirtyAt(dirty.Version))
 	}
+	err = withoutMigrationText(err)
 	// A failed migration leaves the version dirty; say so with the repair
 	// command instead of leaving the next run to discover it.
 	if st, verr := state(m); verr == nil && st.Dirty {
-		return fmt.Errorf("migrations: %v: %w; %w", cfg, err, DirtyAt(st.Version))
+		return fmt.Errorf("migrations: %v: migration %d failed: %w; %w", cfg, st.Version, err, DirtyAt(st.Version))
 	}
 	return fmt.Errorf("migrations: %v: %w", cfg, err)
+}
+
+// withoutMigrationText rewrites golang-migrate's database.Error, whose
+// message embeds the whole migration file and which does not unwrap, into
+// its cause, keeping the statement only when it is one short line.
+func withoutMigrationText(err error) error {
+	var e database.Error
+	if pe := (*database.Error)(nil); errors.As(err, &pe) {
+		e = *pe
+	} else if !errors.As(err, &e) {
+		return err
+	}
+	if e.OrigErr == nil {
+		return err
+	}
+	var parts []string
+	if e.Err != "" && e.Err != "migration failed" { // the caller says which migration failed
+		parts = append(parts, e.Err)
+	}
+	if q := strings.TrimSpace(string(e.Query)); q != "" && len(q) <= 120 && !strings.Contains(q, "\n") {
+		parts = append(parts, q)
+	}
+	if len(parts) == 0 {
+		return e.OrigErr
+	}
+	return fmt.Errorf("%s: %w", strings.Join(parts, ": "), e.OrigErr)
 }
 
 // DirtyAt describes a database recorded as dirty at version, naming the

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/sluicehq/sluice/internal/dbconn"
 	"github.com/sluicehq/sluice/internal/testdb"
 )
@@ -403,8 +405,15 @@ func TestDirtyStateNamesTheRepair(t *testing.T) {
 	if !errors.As(err, &dirty) || *dirty != (DirtyError{Version: 3, Previous: 2}) {
 		t.Fatalf("Up over a conflicting column = %v, want a DirtyError at 3", err)
 	}
-	if !strings.Contains(err.Error(), "Duplicate column name 'submission_id'") || !strings.Contains(err.Error(), repair) {
+	if !strings.Contains(err.Error(), "migration 3 failed: Error 1060 (42S21): Duplicate column name 'submission_id'") || !strings.Contains(err.Error(), repair) {
 		t.Errorf("Up error should carry the cause and %q: %v", repair, err)
+	}
+	if strings.Contains(err.Error(), "ALTER TABLE") {
+		t.Errorf("Up error repeats the migration file: %v", err)
+	}
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) || me.Number != 1060 {
+		t.Errorf("Up error does not unwrap to the server's error 1060: %v", err)
 	}
 	if st, err := Version(ctx, cfg); err != nil || st != (State{Version: 3, Dirty: true}) {
 		t.Fatalf("Version = %+v, %v; want 3, dirty", st, err)
