@@ -57,12 +57,12 @@ func (s insertStatement) fixedLen() int { return len(s.text(0)) }
 
 // exec inserts rows and returns how many were new (with ON DUPLICATE KEY
 // UPDATE a no-op update counts 0 affected rows, an insert 1).
-func exec[T any](ctx context.Context, tx *sql.Tx, s insertStatement, rows []T, appendValues func([]any, T) []any) (int, error) {
+func exec[T any](ctx context.Context, db execer, s insertStatement, rows []T, appendValues func([]any, T) []any) (int, error) {
 	args := make([]any, 0, len(rows)*len(s.columns))
 	for _, r := range rows {
 		args = appendValues(args, r)
 	}
-	res, err := tx.ExecContext(ctx, s.text(len(rows)), args...)
+	res, err := db.ExecContext(ctx, s.text(len(rows)), args...)
 	if err != nil {
 		return 0, err
 	}
@@ -71,6 +71,11 @@ func exec[T any](ctx context.Context, tx *sql.Tx, s insertStatement, rows []T, a
 		return 0, fmt.Errorf("rows affected: %w", err)
 	}
 	return int(n), nil
+}
+
+// execer is a *sql.DB (autocommit) or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // chunks splits rows so that each statement's interpolated text stays
@@ -100,8 +105,9 @@ type storeResult struct {
 	rejected    []quarantineRow // valid records MySQL refused, now in quarantine
 }
 
-// store writes the batch in one transaction: either all of it commits, or
-// none of it does and the error says why.
+// store writes the batch in one transaction (or one autocommitted
+// statement): either all of it commits, or none of it does and the error
+// says why.
 func (h *Handler) store(ctx context.Context, b batch) (storeResult, error) {
 	var res storeResult
 	if len(b.users) == 0 && len(b.quarantine) == 0 {
@@ -109,6 +115,20 @@ func (h *Handler) store(ctx context.Context, b batch) (storeResult, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("consumer: within %v of the invocation deadline before starting: %w", h.opts.DeadlineMargin, err)
+	}
+	userChunks := chunks(b.users, usersInsert, h.opts.MaxStatementBytes, userRow.literalLen)
+	if len(userChunks) == 1 && len(b.quarantine) == 0 {
+		// The common case, one statement of valid records: InnoDB makes
+		// a single autocommitted statement atomic, which saves the
+		// BEGIN and COMMIT round trips. A data error rolled the statement
+		// back, so the transaction below starts from nothing.
+		n, err := exec(ctx, h.db, usersInsert, userChunks[0], appendUser)
+		if err == nil {
+			return storeResult{stored: n}, nil
+		}
+		if _, ok := dataError(err); !ok {
+			return storeResult{}, fmt.Errorf("consumer: insert %d users rows: %w", len(b.users), err)
+		}
 	}
 	tx, err := h.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -121,7 +141,7 @@ func (h *Handler) store(ctx context.Context, b batch) (storeResult, error) {
 		}
 	}()
 
-	for _, c := range chunks(b.users, usersInsert, h.opts.MaxStatementBytes, userRow.literalLen) {
+	for _, c := range userChunks {
 		if err := h.insertUsers(ctx, tx, c, &res); err != nil {
 			return storeResult{}, err
 		}
