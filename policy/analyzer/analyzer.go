@@ -159,8 +159,12 @@ func ParseConfig(policies []rules.Policy, in map[string]*pulumirpc.PolicyConfig)
 			if p == nil {
 				return nil, fmt.Errorf("policy config \"all\" takes only an enforcement level, not %q", k)
 			}
-			if _, ok := p.ConfigSchema[k]; !ok {
+			schema, ok := p.ConfigSchema[k]
+			if !ok {
 				return nil, fmt.Errorf("policy %q has no config property %q", name, k)
+			}
+			if err := checkType(schema, v); err != nil {
+				return nil, fmt.Errorf("policy %q config %q: %w", name, k, err)
 			}
 			entry.Properties[k] = v
 		}
@@ -275,4 +279,34 @@ func fromProto(typ, name, urn, parent string, props *structpb.Struct, deps []str
 		Type: typ, Name: name, URN: urn, Parent: parent, Properties: pm,
 		Dependencies: deps, PropertyDependencies: propDeps,
 	}, nil
+}
+
+// checkType checks a config value against the "type" of its JSON schema, so
+// that a wrong type is refused at Configure instead of surfacing as a policy
+// failure on every resource.
+func checkType(schema map[string]any, v any) error {
+	ok := true
+	switch schema["type"] {
+	case "integer":
+		f, isNum := v.(float64)
+		ok = isNum && f == float64(int64(f))
+	case "number":
+		_, ok = v.(float64)
+	case "boolean":
+		_, ok = v.(bool)
+	case "string":
+		_, ok = v.(string)
+	case "array":
+		list, isList := v.([]any)
+		ok = isList
+		for _, e := range list {
+			if _, isString := e.(string); !isString {
+				ok = false
+			}
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%v is not of type %v", v, schema["type"])
+	}
+	return nil
 }

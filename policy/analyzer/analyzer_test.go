@@ -29,6 +29,10 @@ func TestParseConfig(t *testing.T) {
 		{"unknown policy", map[string]*pulumirpc.PolicyConfig{"no-such-policy": {}}, "unknown policy"},
 		{"unknown property", map[string]*pulumirpc.PolicyConfig{"sqs-queue-has-dlq": {Properties: props(map[string]any{"maxReceiveCount": 3})}}, "no config property"},
 		{"remediate is not supported", map[string]*pulumirpc.PolicyConfig{"sqs-queue-has-dlq": {EnforcementLevel: pulumirpc.EnforcementLevel_REMEDIATE}}, "not supported"},
+		{"integer expected", map[string]*pulumirpc.PolicyConfig{"sqs-queue-has-dlq": {Properties: props(map[string]any{"maxMaxReceiveCount": "ten"})}}, "not of type integer"},
+		{"fraction for an integer", map[string]*pulumirpc.PolicyConfig{"sqs-queue-has-dlq": {Properties: props(map[string]any{"maxMaxReceiveCount": 2.5})}}, "not of type integer"},
+		{"list of strings expected", map[string]*pulumirpc.PolicyConfig{"apigw-route-authorization": {Properties: props(map[string]any{"publicRoutes": []any{1}})}}, "not of type array"},
+		{"boolean expected", map[string]*pulumirpc.PolicyConfig{"production-safeguards": {Properties: props(map[string]any{"production": "yes"})}}, "not of type boolean"},
 		{"known property", map[string]*pulumirpc.PolicyConfig{"sqs-queue-has-dlq": {EnforcementLevel: pulumirpc.EnforcementLevel_ADVISORY, Properties: props(map[string]any{"maxMaxReceiveCount": 8})}}, ""},
 	}
 	for _, tc := range cases {
