@@ -101,7 +101,7 @@ type Poller struct {
 	log       *slog.Logger
 
 	received, inFlight, invocations, invocationErrors atomic.Int64
-	itemFailures, deleted, busy, maxBusy               atomic.Int64
+	itemFailures, deleted, busy, maxBusy              atomic.Int64
 }
 
 // New returns a poller with one sandbox per handler: len(sandboxes) is the
