@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"encoding/json"
@@ -8,15 +8,16 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/sluicehq/sluice/infra/api"
 	"github.com/sluicehq/sluice/infra/function/iamdoc"
 )
 
-func validArgs() Args {
-	return Args{
+func validArgs() api.Args {
+	return api.Args{
 		Name:             "sluice-dev",
 		QueueARN:         pulumi.String(testQueueARN),
 		QueueURL:         pulumi.String(testQueueURL),
-		Auth:             AuthNone,
+		Auth:             api.AuthNone,
 		ThrottleRate:     500,
 		ThrottleBurst:    2000,
 		LogRetentionDays: 14,
@@ -25,29 +26,29 @@ func validArgs() Args {
 }
 
 func TestArgsValidate(t *testing.T) {
-	jwt := func(a *Args) {
-		a.Auth, a.JWTIssuer, a.JWTAudience = AuthJWT, "https://issuer.example.com/", []string{"sluice"}
+	jwt := func(a *api.Args) {
+		a.Auth, a.JWTIssuer, a.JWTAudience = api.AuthJWT, "https://issuer.example.com/", []string{"sluice"}
 	}
 	tests := []struct {
 		name   string
-		modify func(*Args)
+		modify func(*api.Args)
 		field  string
 	}{
-		{"valid none", func(*Args) {}, ""},
-		{"valid iam", func(a *Args) { a.Auth = AuthIAM }, ""},
+		{"valid none", func(*api.Args) {}, ""},
+		{"valid iam", func(a *api.Args) { a.Auth = api.AuthIAM }, ""},
 		{"valid jwt", jwt, ""},
-		{"valid cors", func(a *Args) { a.CORSAllowOrigins = []string{"https://app.example.com", "*"} }, ""},
-		{"no name", func(a *Args) { a.Name = "" }, "Name"},
-		{"no queue arn", func(a *Args) { a.QueueARN = nil }, "QueueARN"},
-		{"no queue url", func(a *Args) { a.QueueURL = nil }, "QueueURL"},
-		{"bad auth", func(a *Args) { a.Auth = "COGNITO" }, "Auth"},
-		{"jwt http issuer", func(a *Args) { jwt(a); a.JWTIssuer = "http://issuer" }, "JWTIssuer"},
-		{"jwt no audience", func(a *Args) { jwt(a); a.JWTAudience = nil }, "JWTAudience"},
-		{"issuer without jwt", func(a *Args) { a.JWTIssuer = "https://issuer" }, "JWTIssuer"},
-		{"zero rate", func(a *Args) { a.ThrottleRate = 0 }, "ThrottleRate"},
-		{"zero burst", func(a *Args) { a.ThrottleBurst = 0 }, "ThrottleBurst"},
-		{"retention", func(a *Args) { a.LogRetentionDays = 2 }, "LogRetentionDays"},
-		{"http origin", func(a *Args) { a.CORSAllowOrigins = []string{"http://app.example.com"} }, "CORSAllowOrigins"},
+		{"valid cors", func(a *api.Args) { a.CORSAllowOrigins = []string{"https://app.example.com", "*"} }, ""},
+		{"no name", func(a *api.Args) { a.Name = "" }, "Name"},
+		{"no queue arn", func(a *api.Args) { a.QueueARN = nil }, "QueueARN"},
+		{"no queue url", func(a *api.Args) { a.QueueURL = nil }, "QueueURL"},
+		{"bad auth", func(a *api.Args) { a.Auth = "COGNITO" }, "Auth"},
+		{"jwt http issuer", func(a *api.Args) { jwt(a); a.JWTIssuer = "http://issuer" }, "JWTIssuer"},
+		{"jwt no audience", func(a *api.Args) { jwt(a); a.JWTAudience = nil }, "JWTAudience"},
+		{"issuer without jwt", func(a *api.Args) { a.JWTIssuer = "https://issuer" }, "JWTIssuer"},
+		{"zero rate", func(a *api.Args) { a.ThrottleRate = 0 }, "ThrottleRate"},
+		{"zero burst", func(a *api.Args) { a.ThrottleBurst = 0 }, "ThrottleBurst"},
+		{"retention", func(a *api.Args) { a.LogRetentionDays = 2 }, "LogRetentionDays"},
+		{"http origin", func(a *api.Args) { a.CORSAllowOrigins = []string{"http://app.example.com"} }, "CORSAllowOrigins"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +71,7 @@ func TestArgsValidate(t *testing.T) {
 func TestAPI(t *testing.T) {
 	var endpoint, submit string
 	m, err := run(t, func(ctx *pulumi.Context) error {
-		a, err := New(ctx, "api", validArgs())
+		a, err := api.New(ctx, "api", validArgs())
 		if err != nil {
 			return err
 		}
@@ -92,7 +93,7 @@ func TestAPI(t *testing.T) {
 
 	integ := m.one(t, "aws:apigatewayv2/integration:Integration", "api-sqs")
 	for k, want := range map[string]string{
-		"apiId": "a1b2c3d4e5", "integrationType": "AWS_PROXY", "integrationSubtype": "SQS-SendMessage", "payloadFormatVersion": "1.0",
+		"apiId": apiRes.ID, "integrationType": "AWS_PROXY", "integrationSubtype": "SQS-SendMessage", "payloadFormatVersion": "1.0",
 	} {
 		if got := integ.Inputs[resource.PropertyKey(k)].StringValue(); got != want {
 			t.Errorf("integration %s = %q, want %q", k, got, want)
@@ -106,7 +107,10 @@ func TestAPI(t *testing.T) {
 	// The integration's credentials are the role whose only permission is
 	// SendMessage on this queue.
 	role := m.one(t, "aws:iam/role:Role", "api-sqs-role")
-	wantRoleARN := "arn:aws:iam::123456789012:role/" + role.Name
+	wantRoleARN := role.Outputs["arn"].StringValue()
+	if !strings.HasPrefix(wantRoleARN, "arn:aws:iam::123456789012:role/") {
+		t.Fatalf("mocked role ARN %q", wantRoleARN)
+	}
 	if got := integ.Inputs["credentialsArn"].StringValue(); got != wantRoleARN {
 		t.Errorf("credentialsArn %q, want the API role %q", got, wantRoleARN)
 	}
@@ -126,11 +130,11 @@ func TestAPI(t *testing.T) {
 		t.Errorf("API role policy %+v, want only sqs:SendMessage on %s", policy, testQueueARN)
 	}
 	if !dependsOnName(integ, "api-sqs-policy") {
-		t.Errorf("integration deps %v: want the role policy in place first", integ.Deps)
+		t.Errorf("integration deps %v: want the role policy in place first", integ.Dependencies)
 	}
 
 	route := m.one(t, "aws:apigatewayv2/route:Route", "api-submit")
-	if route.Inputs["routeKey"].StringValue() != "POST /submit" || route.Inputs["target"].StringValue() != "integrations/int0abc" {
+	if route.Inputs["routeKey"].StringValue() != "POST /submit" || route.Inputs["target"].StringValue() != "integrations/"+integ.ID {
 		t.Errorf("route %v → %v", route.Inputs["routeKey"], route.Inputs["target"])
 	}
 	if route.Inputs["authorizationType"].StringValue() != "NONE" {
@@ -138,6 +142,9 @@ func TestAPI(t *testing.T) {
 	}
 
 	stage := m.one(t, "aws:apigatewayv2/stage:Stage", "api-default")
+	if stage.Inputs["apiId"].StringValue() != apiRes.ID || route.Inputs["apiId"].StringValue() != apiRes.ID {
+		t.Errorf("stage and route belong to %v / %v, want the API %s", stage.Inputs["apiId"], route.Inputs["apiId"], apiRes.ID)
+	}
 	if stage.Inputs["name"].StringValue() != "$default" || !stage.Inputs["autoDeploy"].BoolValue() {
 		t.Errorf("stage %v autoDeploy %v", stage.Inputs["name"], stage.Inputs["autoDeploy"])
 	}
@@ -162,11 +169,11 @@ func TestAPI(t *testing.T) {
 		t.Errorf("access log format %v", format)
 	}
 
-	if endpoint != "https://a1b2c3d4e5.execute-api.ap-northeast-1.amazonaws.com" || submit != endpoint+"/submit" {
+	if endpoint != apiRes.Outputs["apiEndpoint"].StringValue() || !strings.HasPrefix(endpoint, "https://"+apiRes.ID+".execute-api.ap-northeast-1.amazonaws.com") || submit != endpoint+"/submit" {
 		t.Errorf("endpoint %q submit %q", endpoint, submit)
 	}
 
-	for _, r := range m.got {
+	for _, r := range m.Registrations() {
 		if !strings.HasPrefix(r.Type, "aws:") {
 			continue
 		}
@@ -189,13 +196,13 @@ var taggable = map[string]bool{
 func TestAuthModes(t *testing.T) {
 	tests := []struct {
 		name           string
-		modify         func(*Args)
+		modify         func(*api.Args)
 		wantType       string
 		wantAuthorizer bool
 	}{
-		{"iam", func(a *Args) { a.Auth = AuthIAM }, "AWS_IAM", false},
-		{"jwt", func(a *Args) {
-			a.Auth, a.JWTIssuer, a.JWTAudience = AuthJWT, "https://issuer.example.com/", []string{"sluice-clients"}
+		{"iam", func(a *api.Args) { a.Auth = api.AuthIAM }, "AWS_IAM", false},
+		{"jwt", func(a *api.Args) {
+			a.Auth, a.JWTIssuer, a.JWTAudience = api.AuthJWT, "https://issuer.example.com/", []string{"sluice-clients"}
 		}, "JWT", true},
 	}
 	for _, tt := range tests {
@@ -204,7 +211,7 @@ func TestAuthModes(t *testing.T) {
 			tt.modify(&a)
 			a.CORSAllowOrigins = []string{"https://app.example.com"}
 			m, err := run(t, func(ctx *pulumi.Context) error {
-				_, err := New(ctx, "api", a)
+				_, err := api.New(ctx, "api", a)
 				return err
 			})
 			if err != nil {
@@ -223,7 +230,7 @@ func TestAuthModes(t *testing.T) {
 				if jwt["issuer"].StringValue() != a.JWTIssuer || jwt["audiences"].ArrayValue()[0].StringValue() != "sluice-clients" {
 					t.Errorf("jwtConfiguration %v", jwt)
 				}
-				if route.Inputs["authorizerId"].StringValue() != "auth0abc" {
+				if route.Inputs["authorizerId"].StringValue() != auths[0].ID || auths[0].ID == "" {
 					t.Errorf("route authorizerId %v, want the authorizer's id", route.Inputs["authorizerId"])
 				}
 			}
@@ -233,13 +240,4 @@ func TestAuthModes(t *testing.T) {
 			}
 		})
 	}
-}
-
-func dependsOnName(r registered, suffix string) bool {
-	for _, d := range r.Deps {
-		if strings.HasSuffix(d, "::"+suffix) {
-			return true
-		}
-	}
-	return false
 }

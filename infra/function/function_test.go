@@ -1,4 +1,4 @@
-package function
+package function_test
 
 import (
 	"strings"
@@ -8,12 +8,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/sluicehq/sluice/infra/function"
 	"github.com/sluicehq/sluice/infra/function/iamdoc"
 	"github.com/sluicehq/sluice/infra/lambdabuild"
+	"github.com/sluicehq/sluice/infra/mocks"
 )
 
-func validFunctionArgs() DBFunctionArgs {
-	return DBFunctionArgs{
+func validFunctionArgs() function.DBFunctionArgs {
+	return function.DBFunctionArgs{
 		Name:                "sluice-dev-consumer",
 		Archive:             lambdabuild.Archive{Path: "/tmp/consumer.zip", SourceCodeHash: "9NMreOYR3bt2AoBJauULov6udMJ9XdjF8dl2kTY5/tA="},
 		SubnetIDs:           pulumi.ToStringArray([]string{"subnet-0a1", "subnet-0b2"}),
@@ -31,10 +33,10 @@ func validFunctionArgs() DBFunctionArgs {
 	}
 }
 
-func validConsumerArgs() ConsumerArgs {
+func validConsumerArgs() function.ConsumerArgs {
 	f := validFunctionArgs()
 	f.Env = map[string]string{"SLUICE_LOG_LEVEL": "info"}
-	return ConsumerArgs{
+	return function.ConsumerArgs{
 		Function:              f,
 		QueueARN:              pulumi.String(testQueueARN),
 		BatchSize:             25,
@@ -46,27 +48,27 @@ func validConsumerArgs() ConsumerArgs {
 func TestConsumerArgsValidate(t *testing.T) {
 	tests := []struct {
 		name   string
-		modify func(*ConsumerArgs)
+		modify func(*function.ConsumerArgs)
 		field  string // the field the error must name; empty for valid
 	}{
-		{"valid", func(*ConsumerArgs) {}, ""},
-		{"bad name", func(a *ConsumerArgs) { a.Function.Name = "has space" }, "Function.Name"},
-		{"no archive", func(a *ConsumerArgs) { a.Function.Archive = lambdabuild.Archive{} }, "Function.Archive"},
-		{"no subnets", func(a *ConsumerArgs) { a.Function.SubnetIDs = nil }, "Function.SubnetIDs"},
-		{"no proxy", func(a *ConsumerArgs) { a.Function.ProxyARN = nil }, "Function.ProxyARN"},
-		{"wildcard user", func(a *ConsumerArgs) { a.Function.DBUser = "*" }, "Function.DBUser"},
-		{"timeout", func(a *ConsumerArgs) { a.Function.TimeoutSeconds = 901 }, "Function.TimeoutSeconds"},
-		{"memory", func(a *ConsumerArgs) { a.Function.MemoryMB = 64 }, "Function.MemoryMB"},
-		{"retention", func(a *ConsumerArgs) { a.Function.LogRetentionDays = 10 }, "Function.LogRetentionDays"},
-		{"env overrides db", func(a *ConsumerArgs) { a.Function.Env = map[string]string{"SLUICE_DB_USER": "root"} }, "Function.Env"},
-		{"env not sluice", func(a *ConsumerArgs) { a.Function.Env = map[string]string{"PATH": "/"} }, "Function.Env"},
-		{"no queue", func(a *ConsumerArgs) { a.QueueARN = nil }, "QueueARN"},
-		{"batch size", func(a *ConsumerArgs) { a.BatchSize = 0 }, "BatchSize"},
-		{"window range", func(a *ConsumerArgs) { a.BatchingWindowSeconds = 301 }, "BatchingWindowSeconds"},
-		{"big batch without window", func(a *ConsumerArgs) { a.BatchingWindowSeconds = 0 }, "BatchingWindowSeconds"},
-		{"max concurrency low", func(a *ConsumerArgs) { a.MaximumConcurrency = 1 }, "MaximumConcurrency"},
-		{"max concurrency high", func(a *ConsumerArgs) { a.MaximumConcurrency = 1001 }, "MaximumConcurrency"},
-		{"reserved below max", func(a *ConsumerArgs) { a.Function.ReservedConcurrency = 4 }, "Function.ReservedConcurrency"},
+		{"valid", func(*function.ConsumerArgs) {}, ""},
+		{"bad name", func(a *function.ConsumerArgs) { a.Function.Name = "has space" }, "Function.Name"},
+		{"no archive", func(a *function.ConsumerArgs) { a.Function.Archive = lambdabuild.Archive{} }, "Function.Archive"},
+		{"no subnets", func(a *function.ConsumerArgs) { a.Function.SubnetIDs = nil }, "Function.SubnetIDs"},
+		{"no proxy", func(a *function.ConsumerArgs) { a.Function.ProxyARN = nil }, "Function.ProxyARN"},
+		{"wildcard user", func(a *function.ConsumerArgs) { a.Function.DBUser = "*" }, "Function.DBUser"},
+		{"timeout", func(a *function.ConsumerArgs) { a.Function.TimeoutSeconds = 901 }, "Function.TimeoutSeconds"},
+		{"memory", func(a *function.ConsumerArgs) { a.Function.MemoryMB = 64 }, "Function.MemoryMB"},
+		{"retention", func(a *function.ConsumerArgs) { a.Function.LogRetentionDays = 10 }, "Function.LogRetentionDays"},
+		{"env overrides db", func(a *function.ConsumerArgs) { a.Function.Env = map[string]string{"SLUICE_DB_USER": "root"} }, "Function.Env"},
+		{"env not sluice", func(a *function.ConsumerArgs) { a.Function.Env = map[string]string{"PATH": "/"} }, "Function.Env"},
+		{"no queue", func(a *function.ConsumerArgs) { a.QueueARN = nil }, "QueueARN"},
+		{"batch size", func(a *function.ConsumerArgs) { a.BatchSize = 0 }, "BatchSize"},
+		{"window range", func(a *function.ConsumerArgs) { a.BatchingWindowSeconds = 301 }, "BatchingWindowSeconds"},
+		{"big batch without window", func(a *function.ConsumerArgs) { a.BatchingWindowSeconds = 0 }, "BatchingWindowSeconds"},
+		{"max concurrency low", func(a *function.ConsumerArgs) { a.MaximumConcurrency = 1 }, "MaximumConcurrency"},
+		{"max concurrency high", func(a *function.ConsumerArgs) { a.MaximumConcurrency = 1001 }, "MaximumConcurrency"},
+		{"reserved below max", func(a *function.ConsumerArgs) { a.Function.ReservedConcurrency = 4 }, "Function.ReservedConcurrency"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,14 +92,14 @@ func TestNewConsumerRejectsBadArgsBeforeRegistering(t *testing.T) {
 	a := validConsumerArgs()
 	a.MaximumConcurrency = 0
 	m, err := run(t, func(ctx *pulumi.Context) error {
-		_, err := NewConsumer(ctx, "consumer", a)
+		_, err := function.NewConsumer(ctx, "consumer", a)
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "MaximumConcurrency") {
 		t.Fatalf("error = %v, want one naming MaximumConcurrency", err)
 	}
-	if len(m.got) != 0 {
-		t.Errorf("%d resources registered before validation failed", len(m.got))
+	if len(m.Registrations()) != 0 {
+		t.Errorf("%d resources mocks.Registration before validation failed", len(m.Registrations()))
 	}
 }
 
@@ -117,7 +119,7 @@ func TestConsumer(t *testing.T) {
 		g.URN().ApplyT(func(u pulumi.URN) string { gateURN = string(u); return "" })
 		a := validConsumerArgs()
 		a.DependsOn = []pulumi.Resource{g}
-		c, err := NewConsumer(ctx, "consumer", a)
+		c, err := function.NewConsumer(ctx, "consumer", a)
 		if err != nil {
 			return err
 		}
@@ -152,7 +154,7 @@ func TestConsumer(t *testing.T) {
 		t.Errorf("log group retention = %v, want 14", logGroup.Inputs["retentionInDays"])
 	}
 	if !dependsOnName(fn, "consumer-function-logs") || !dependsOnName(fn, "consumer-function-policy") {
-		t.Errorf("function deps %v: want the log group and the role policy first", fn.Deps)
+		t.Errorf("function deps %v: want the log group and the role policy first", fn.Dependencies)
 	}
 
 	env := in["environment"].ObjectValue()["variables"].ObjectValue()
@@ -180,15 +182,15 @@ func TestConsumer(t *testing.T) {
 	// Role policy: logs of this log group only, ENIs (named exception),
 	// rds-db:connect derived from the proxy ARN.
 	policy := parsePolicy(t, m.one(t, "aws:iam/rolePolicy:RolePolicy", "consumer-function-policy"))
-	if err := policy.CheckWildcards(VPCNetworkInterfacesSid); err != nil {
+	if err := policy.CheckWildcards(function.VPCNetworkInterfacesSid); err != nil {
 		t.Error(err)
 	}
-	connect, ok := policy.Find(DBConnectSid)
+	connect, ok := policy.Find(function.DBConnectSid)
 	wantConnect := "arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:prx-0f1e2d3c4b5a69788/sluice_app"
 	if !ok || len(connect.Resource) != 1 || connect.Resource[0] != wantConnect || len(connect.Action) != 1 || connect.Action[0] != "rds-db:connect" {
 		t.Errorf("connect statement %+v, want rds-db:connect on %s", connect, wantConnect)
 	}
-	logs, _ := policy.Find(LogsSid)
+	logs, _ := policy.Find(function.LogsSid)
 	wantLogs := "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/lambda/sluice-dev-consumer:log-stream:*"
 	if len(logs.Resource) != 1 || logs.Resource[0] != wantLogs {
 		t.Errorf("logs statement resources %v, want [%s]", logs.Resource, wantLogs)
@@ -199,9 +201,9 @@ func TestConsumer(t *testing.T) {
 	if err := queue.CheckWildcards(); err != nil {
 		t.Error(err)
 	}
-	qs, _ := queue.Find(QueueSid)
-	if len(queue.Statement) != 1 || len(qs.Resource) != 1 || qs.Resource[0] != testQueueARN || strings.Join(qs.Action, ",") != strings.Join(ConsumerActions, ",") {
-		t.Errorf("queue policy %+v, want %v on %s only", queue, ConsumerActions, testQueueARN)
+	qs, _ := queue.Find(function.QueueSid)
+	if len(queue.Statement) != 1 || len(qs.Resource) != 1 || qs.Resource[0] != testQueueARN || strings.Join(qs.Action, ",") != strings.Join(function.ConsumerActions, ",") {
+		t.Errorf("queue policy %+v, want %v on %s only", queue, function.ConsumerActions, testQueueARN)
 	}
 
 	// The mapping: partial batch responses, max concurrency within the
@@ -225,15 +227,15 @@ func TestConsumer(t *testing.T) {
 	if esm.Inputs["batchSize"].NumberValue() != 25 || esm.Inputs["maximumBatchingWindowInSeconds"].NumberValue() != 2 {
 		t.Errorf("batching = %v / %v", esm.Inputs["batchSize"], esm.Inputs["maximumBatchingWindowInSeconds"])
 	}
-	if !contains(esm.Deps, gateURN) || gateURN == "" {
-		t.Errorf("mapping deps %v do not include the migration gate %s", esm.Deps, gateURN)
+	if !contains(esm.Dependencies, gateURN) || gateURN == "" {
+		t.Errorf("mapping deps %v do not include the migration gate %s", esm.Dependencies, gateURN)
 	}
 	if !dependsOnName(esm, "consumer-queue-policy") {
-		t.Errorf("mapping deps %v do not include the queue policy", esm.Deps)
+		t.Errorf("mapping deps %v do not include the queue policy", esm.Dependencies)
 	}
 
 	// Every AWS resource sits under the component and is tagged.
-	for _, r := range m.got {
+	for _, r := range m.Registrations() {
 		if !strings.HasPrefix(r.Type, "aws:") || r.Name == "migrated" {
 			continue
 		}
@@ -257,24 +259,13 @@ var taggable = map[string]bool{
 	"aws:lambda/eventSourceMapping:EventSourceMapping": true,
 }
 
-func parsePolicy(t *testing.T, r registered) iamdoc.Document {
+func parsePolicy(t *testing.T, r mocks.Registration) iamdoc.Document {
 	t.Helper()
 	d, err := iamdoc.Parse(r.Inputs["policy"].StringValue())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return d
-}
-
-// dependsOnName reports whether r depends on a resource whose name has
-// the suffix.
-func dependsOnName(r registered, suffix string) bool {
-	for _, d := range r.Deps {
-		if strings.HasSuffix(d, "::"+suffix) {
-			return true
-		}
-	}
-	return false
 }
 
 func contains(list []string, s string) bool {

@@ -1,4 +1,4 @@
-package migration
+package migration_test
 
 import (
 	"encoding/json"
@@ -14,13 +14,15 @@ import (
 	"github.com/sluicehq/sluice/infra/function"
 	"github.com/sluicehq/sluice/infra/function/iamdoc"
 	"github.com/sluicehq/sluice/infra/lambdabuild"
+	"github.com/sluicehq/sluice/infra/migration"
+	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/migrations"
 )
 
 const testPassword = "c0rrect-h0rse-battery-staple"
 
-func validArgs() Args {
-	return Args{
+func validArgs() migration.Args {
+	return migration.Args{
 		Function: function.DBFunctionArgs{
 			Name:                "sluice-dev-migrator",
 			Archive:             lambdabuild.Archive{Path: "/tmp/migrator.zip", SourceCodeHash: "mIgRaToRhAsH0000000000000000000000000000000="},
@@ -45,18 +47,18 @@ func validArgs() Args {
 func TestArgsValidate(t *testing.T) {
 	tests := []struct {
 		name   string
-		modify func(*Args)
+		modify func(*migration.Args)
 		field  string
 	}{
-		{"valid", func(*Args) {}, ""},
-		{"function", func(a *Args) { a.Function.DBName = "" }, "Function.DBName"},
-		{"short timeout", func(a *Args) { a.Function.TimeoutSeconds = 60 }, "Function.TimeoutSeconds"},
-		{"concurrent migrators", func(a *Args) { a.Function.ReservedConcurrency = 2 }, "Function.ReservedConcurrency"},
-		{"unreserved", func(a *Args) { a.Function.ReservedConcurrency = 0 }, "Function.ReservedConcurrency"},
-		{"no app user", func(a *Args) { a.AppUser = "" }, "AppUser"},
-		{"app user is master", func(a *Args) { a.AppUser = "sluice_admin" }, "AppUser"},
-		{"no password", func(a *Args) { a.AppPassword = nil }, "AppPassword"},
-		{"no sql dir", func(a *Args) { a.SQLDir = "" }, "SQLDir"},
+		{"valid", func(*migration.Args) {}, ""},
+		{"function", func(a *migration.Args) { a.Function.DBName = "" }, "Function.DBName"},
+		{"short timeout", func(a *migration.Args) { a.Function.TimeoutSeconds = 60 }, "Function.TimeoutSeconds"},
+		{"concurrent migrators", func(a *migration.Args) { a.Function.ReservedConcurrency = 2 }, "Function.ReservedConcurrency"},
+		{"unreserved", func(a *migration.Args) { a.Function.ReservedConcurrency = 0 }, "Function.ReservedConcurrency"},
+		{"no app user", func(a *migration.Args) { a.AppUser = "" }, "AppUser"},
+		{"app user is master", func(a *migration.Args) { a.AppUser = "sluice_admin" }, "AppUser"},
+		{"no password", func(a *migration.Args) { a.AppPassword = nil }, "AppPassword"},
+		{"no sql dir", func(a *migration.Args) { a.SQLDir = "" }, "SQLDir"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,32 +85,32 @@ func TestHashSQL(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := HashSQL(dir); err == nil {
-		t.Fatal("HashSQL of an empty directory succeeded")
+	if _, err := migration.HashSQL(dir); err == nil {
+		t.Fatal("migration.HashSQL of an empty directory succeeded")
 	}
 	write("000001_a.up.sql", "CREATE TABLE a (id INT);")
-	first, err := HashSQL(dir)
+	first, err := migration.HashSQL(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	write("README.md", "not a migration")
-	if again, _ := HashSQL(dir); again != first {
+	if again, _ := migration.HashSQL(dir); again != first {
 		t.Error("a non-SQL file changed the hash")
 	}
 	write("000002_b.up.sql", "CREATE TABLE b (id INT);")
-	second, _ := HashSQL(dir)
+	second, _ := migration.HashSQL(dir)
 	if second == first {
 		t.Error("a new migration did not change the hash")
 	}
 	write("000002_b.up.sql", "CREATE TABLE b (id BIGINT);")
-	if third, _ := HashSQL(dir); third == second {
+	if third, _ := migration.HashSQL(dir); third == second {
 		t.Error("an edited migration did not change the hash")
 	}
 }
 
 // The real migration files hash without error.
 func TestHashSQLRepository(t *testing.T) {
-	if _, err := HashSQL(filepath.Join("..", "..", "migrations", "sql")); err != nil {
+	if _, err := migration.HashSQL(filepath.Join("..", "..", "migrations", "sql")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -127,7 +129,7 @@ func TestMigration(t *testing.T) {
 		target.URN().ApplyT(func(u pulumi.URN) string { proxyTargetURN = string(u); return "" })
 		a := validArgs()
 		a.DependsOn = []pulumi.Resource{target}
-		_, err = New(ctx, "migration", a)
+		_, err = migration.New(ctx, "migration", a)
 		return err
 	})
 	if err != nil {
@@ -152,12 +154,12 @@ func TestMigration(t *testing.T) {
 		t.Errorf("invocation targets %q, want the migrator %q", got, fn.Inputs["name"].StringValue())
 	}
 	triggers := inv.Inputs["triggers"].ObjectValue()
-	wantSQL, _ := HashSQL(filepath.Join("testdata", "sql"))
+	wantSQL, _ := migration.HashSQL(filepath.Join("testdata", "sql"))
 	if triggers["code"].StringValue() != fn.Inputs["sourceCodeHash"].StringValue() || triggers["migrations"].StringValue() != wantSQL {
 		t.Errorf("triggers %v, want the migrator's sourceCodeHash and the SQL hash %s", triggers, wantSQL)
 	}
 	if !dependsOn(inv, proxyTargetURN) || !dependsOnName(inv, "migration-migrator") {
-		t.Errorf("invocation deps %v: want the proxy target and the migrator function", inv.Deps)
+		t.Errorf("invocation deps %v: want the proxy target and the migrator function", inv.Dependencies)
 	}
 
 	env := fn.Inputs["environment"].ObjectValue()["variables"].ObjectValue()
@@ -174,7 +176,7 @@ func TestMigration(t *testing.T) {
 			t.Errorf("migrator env %s carries the app password", k)
 		}
 	}
-	if fn.Inputs["timeout"].NumberValue() < MinTimeoutSeconds {
+	if fn.Inputs["timeout"].NumberValue() < migration.MinTimeoutSeconds {
 		t.Errorf("migrator timeout %v", fn.Inputs["timeout"])
 	}
 	if fn.Inputs["reservedConcurrentExecutions"].NumberValue() != 1 {
@@ -197,7 +199,7 @@ func TestMigration(t *testing.T) {
 		t.Errorf("%d role policies, want 1 (the migrator needs no queue access)", n)
 	}
 
-	for _, r := range m.got {
+	for _, r := range m.Registrations() {
 		if strings.HasPrefix(r.Type, "aws:") && r.Name != "proxy-target" && !strings.Contains(r.Parent, "sluice:migration:Migration") {
 			t.Errorf("%s %s has parent %q, want the migration component", r.Type, r.Name, r.Parent)
 		}
@@ -205,34 +207,25 @@ func TestMigration(t *testing.T) {
 }
 
 // A SQL directory without migrations stops the program before anything is
-// registered.
+// mocks.Registration.
 func TestMigrationWithoutSQL(t *testing.T) {
 	a := validArgs()
 	a.SQLDir = t.TempDir()
 	m, err := run(t, func(ctx *pulumi.Context) error {
-		_, err := New(ctx, "migration", a)
+		_, err := migration.New(ctx, "migration", a)
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "no *.sql files") {
 		t.Fatalf("error = %v", err)
 	}
-	if len(m.got) != 0 {
-		t.Errorf("%d resources registered", len(m.got))
+	if len(m.Registrations()) != 0 {
+		t.Errorf("%d resources mocks.Registration", len(m.Registrations()))
 	}
 }
 
-func dependsOn(r registered, urn string) bool {
-	for _, d := range r.Deps {
+func dependsOn(r mocks.Registration, urn string) bool {
+	for _, d := range r.Dependencies {
 		if d == urn && urn != "" {
-			return true
-		}
-	}
-	return false
-}
-
-func dependsOnName(r registered, suffix string) bool {
-	for _, d := range r.Deps {
-		if strings.HasSuffix(d, "::"+suffix) {
 			return true
 		}
 	}

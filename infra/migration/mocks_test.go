@@ -1,74 +1,38 @@
-package migration
+package migration_test
 
 import (
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/sluicehq/sluice/infra/mocks"
 )
 
 const (
 	testRegion   = "ap-northeast-1"
-	testAccount  = "123456789012"
 	testProxyARN = "arn:aws:rds:ap-northeast-1:123456789012:db-proxy:prx-0f1e2d3c4b5a69788"
+	testQueueARN = "arn:aws:sqs:ap-northeast-1:123456789012:sluice-dev-submissions"
+	testQueueURL = "https://sqs.ap-northeast-1.amazonaws.com/123456789012/sluice-dev-submissions"
+	testDLQARN   = "arn:aws:sqs:ap-northeast-1:123456789012:sluice-dev-submissions-dlq"
 )
 
-// registered is one resource registration seen by the mock engine, with its
-// inputs as the provider would receive them.
-type registered struct {
-	Type, Name, Parent string
-	Inputs             resource.PropertyMap
-	Deps               []string
-}
+// recorder is the project's AWS mocks (infra/mocks) with lookups for tests.
+type recorder struct{ *mocks.Mocks }
 
-// awsMocks answers registrations with outputs shaped like AWS's (ARNs with
-// region and account) and records what was registered.
-type awsMocks struct {
-	mu  sync.Mutex
-	got []registered
-}
-
-func (m *awsMocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	r := registered{Type: args.TypeToken, Name: args.Name, Inputs: args.Inputs}
-	if rpc := args.RegisterRPC; rpc != nil {
-		r.Parent, r.Deps = rpc.GetParent(), rpc.GetDependencies()
-	}
-	m.mu.Lock()
-	m.got = append(m.got, r)
-	m.mu.Unlock()
-
-	out := args.Inputs.Copy()
-	name := args.Name
-	if v, ok := args.Inputs["name"]; ok && v.IsString() {
-		name = v.StringValue()
-	}
-	out["name"] = resource.NewProperty(name)
-	id := name + "-id"
-	switch args.TypeToken {
-	case "aws:iam/role:Role":
-		out["arn"] = resource.NewProperty(fmt.Sprintf("arn:aws:iam::%s:role/%s", testAccount, name))
-	case "aws:cloudwatch/logGroup:LogGroup":
-		out["arn"] = resource.NewProperty(fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s", testRegion, testAccount, name))
-	case "aws:lambda/function:Function":
-		out["arn"] = resource.NewProperty(fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", testRegion, testAccount, name))
-	case "aws:lambda/invocation:Invocation":
-		out["result"] = resource.NewProperty(`{"action":"up","version":5,"dirty":false,"appUser":"sluice_app"}`)
-	}
-	return id, out, nil
-}
-
-func (m *awsMocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	return nil, fmt.Errorf("unexpected call %s", args.Token)
+// run runs program under the mocks and returns what it registered.
+func run(t *testing.T, program pulumi.RunFunc) (recorder, error) {
+	t.Helper()
+	m := recorder{&mocks.Mocks{Project: "sluice", Stack: "dev", Region: testRegion}}
+	err := pulumi.RunErr(program, pulumi.WithMocks("sluice", "dev", m.monitor()))
+	return m, err
 }
 
 // one returns the only registration of the type whose name has the suffix.
-func (m *awsMocks) one(t *testing.T, typ, nameSuffix string) registered {
+func (m recorder) one(t *testing.T, typ, nameSuffix string) mocks.Registration {
 	t.Helper()
-	var found []registered
-	for _, r := range m.got {
+	var found []mocks.Registration
+	for _, r := range m.Registrations() {
 		if r.Type == typ && strings.HasSuffix(r.Name, nameSuffix) {
 			found = append(found, r)
 		}
@@ -79,9 +43,10 @@ func (m *awsMocks) one(t *testing.T, typ, nameSuffix string) registered {
 	return found[0]
 }
 
-func (m *awsMocks) all(typ string) []registered {
-	var found []registered
-	for _, r := range m.got {
+// all returns every registration of the type.
+func (m recorder) all(typ string) []mocks.Registration {
+	var found []mocks.Registration
+	for _, r := range m.Registrations() {
 		if r.Type == typ {
 			found = append(found, r)
 		}
@@ -89,10 +54,15 @@ func (m *awsMocks) all(typ string) []registered {
 	return found
 }
 
-// run runs program under the mocks and returns what it registered.
-func run(t *testing.T, program pulumi.RunFunc) (*awsMocks, error) {
-	t.Helper()
-	m := &awsMocks{}
-	err := pulumi.RunErr(program, pulumi.WithMocks("sluice", "dev", m))
-	return m, err
+// dependsOnName reports whether r depends on a resource whose name has
+// the suffix.
+func dependsOnName(r mocks.Registration, suffix string) bool {
+	for _, d := range r.Dependencies {
+		if strings.HasSuffix(d, "::"+suffix) {
+			return true
+		}
+	}
+	return false
 }
+
+func (m recorder) monitor() pulumi.MockResourceMonitor { return m.Mocks }

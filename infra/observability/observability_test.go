@@ -1,4 +1,4 @@
-package observability
+package observability_test
 
 import (
 	"encoding/json"
@@ -9,10 +9,11 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/function/iamdoc"
+	"github.com/sluicehq/sluice/infra/observability"
 )
 
-func validArgs() Args {
-	return Args{
+func validArgs() observability.Args {
+	return observability.Args{
 		Name:                    "sluice-dev",
 		QueueARN:                pulumi.String(testQueueARN),
 		DLQARN:                  pulumi.String(testDLQARN),
@@ -30,23 +31,23 @@ func validArgs() Args {
 func TestArgsValidate(t *testing.T) {
 	tests := []struct {
 		name   string
-		modify func(*Args)
+		modify func(*observability.Args)
 		field  string
 	}{
-		{"valid", func(*Args) {}, ""},
-		{"valid email", func(a *Args) { a.AlarmEmail = "ops@example.com" }, ""},
-		{"bad name", func(a *Args) { a.Name = "sluice dev" }, "Name"},
-		{"no queue", func(a *Args) { a.QueueARN = nil }, "QueueARN"},
-		{"no dlq", func(a *Args) { a.DLQARN = nil }, "DLQARN"},
-		{"no function", func(a *Args) { a.FunctionName = nil }, "FunctionName"},
-		{"no proxy", func(a *Args) { a.ProxyName = nil }, "ProxyName"},
-		{"no db", func(a *Args) { a.DBInstanceID = nil }, "DBInstanceID"},
-		{"no api", func(a *Args) { a.APIID = nil }, "APIID"},
-		{"age", func(a *Args) { a.OldestMessageAgeSeconds = 0 }, "OldestMessageAgeSeconds"},
-		{"latency", func(a *Args) { a.BorrowLatencyMillis = 0 }, "BorrowLatencyMillis"},
-		{"pinned", func(a *Args) { a.PinnedConnections = 0 }, "PinnedConnections"},
-		{"email", func(a *Args) { a.AlarmEmail = "Ops <ops@example.com>" }, "AlarmEmail"},
-		{"not email", func(a *Args) { a.AlarmEmail = "ops" }, "AlarmEmail"},
+		{"valid", func(*observability.Args) {}, ""},
+		{"valid email", func(a *observability.Args) { a.AlarmEmail = "ops@example.com" }, ""},
+		{"bad name", func(a *observability.Args) { a.Name = "sluice dev" }, "Name"},
+		{"no queue", func(a *observability.Args) { a.QueueARN = nil }, "QueueARN"},
+		{"no dlq", func(a *observability.Args) { a.DLQARN = nil }, "DLQARN"},
+		{"no function", func(a *observability.Args) { a.FunctionName = nil }, "FunctionName"},
+		{"no proxy", func(a *observability.Args) { a.ProxyName = nil }, "ProxyName"},
+		{"no db", func(a *observability.Args) { a.DBInstanceID = nil }, "DBInstanceID"},
+		{"no api", func(a *observability.Args) { a.APIID = nil }, "APIID"},
+		{"age", func(a *observability.Args) { a.OldestMessageAgeSeconds = 0 }, "OldestMessageAgeSeconds"},
+		{"latency", func(a *observability.Args) { a.BorrowLatencyMillis = 0 }, "BorrowLatencyMillis"},
+		{"pinned", func(a *observability.Args) { a.PinnedConnections = 0 }, "PinnedConnections"},
+		{"email", func(a *observability.Args) { a.AlarmEmail = "Ops <ops@example.com>" }, "AlarmEmail"},
+		{"not email", func(a *observability.Args) { a.AlarmEmail = "ops" }, "AlarmEmail"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,7 +72,7 @@ func TestObservability(t *testing.T) {
 	m, err := run(t, func(ctx *pulumi.Context) error {
 		a := validArgs()
 		a.AlarmEmail = "ops@example.com"
-		o, err := New(ctx, "observability", a)
+		o, err := observability.New(ctx, "observability", a)
 		if err != nil {
 			return err
 		}
@@ -134,17 +135,17 @@ func TestObservability(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := policy.CheckWildcards(KeyAdministrationSid, KeyCloudWatchSid); err != nil {
+	if err := policy.CheckWildcards(observability.KeyAdministrationSid, observability.KeyCloudWatchSid); err != nil {
 		t.Error(err)
 	}
 	if err := policy.CheckWildcards(); err == nil {
 		t.Error("the key policy's named exceptions were not detected as wildcards")
 	}
-	admin, _ := policy.Find(KeyAdministrationSid)
+	admin, _ := policy.Find(observability.KeyAdministrationSid)
 	if admin.Principal == nil || admin.Principal.AWS != "arn:aws:iam::123456789012:root" {
 		t.Errorf("key administrator %+v, want this account's root", admin.Principal)
 	}
-	cw, _ := policy.Find(KeyCloudWatchSid)
+	cw, _ := policy.Find(observability.KeyCloudWatchSid)
 	if cw.Principal == nil || cw.Principal.Service != "cloudwatch.amazonaws.com" || cw.Condition["StringEquals"]["aws:SourceAccount"] != "123456789012" {
 		t.Errorf("CloudWatch key statement %+v", cw)
 	}
@@ -199,7 +200,7 @@ func TestObservability(t *testing.T) {
 		t.Errorf("dashboard URL %q", url)
 	}
 
-	for _, r := range m.got {
+	for _, r := range m.Registrations() {
 		if !strings.HasPrefix(r.Type, "aws:") {
 			continue
 		}
@@ -220,7 +221,7 @@ var taggable = map[string]bool{
 
 func TestNoEmailNoSubscription(t *testing.T) {
 	m, err := run(t, func(ctx *pulumi.Context) error {
-		_, err := New(ctx, "observability", validArgs())
+		_, err := observability.New(ctx, "observability", validArgs())
 		return err
 	})
 	if err != nil {
@@ -235,7 +236,7 @@ func TestBadQueueARN(t *testing.T) {
 	a := validArgs()
 	a.QueueARN = pulumi.String("sluice-dev-submissions")
 	_, err := run(t, func(ctx *pulumi.Context) error {
-		_, err := New(ctx, "observability", a)
+		_, err := observability.New(ctx, "observability", a)
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "not a regional ARN") {
