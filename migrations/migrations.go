@@ -117,7 +117,7 @@ func Down(ctx context.Context, cfg dbconn.Config, steps int) error {
 			return err
 		}
 		if !st.Dirty && steps > st.Version {
-			return fmt.Errorf("migrations: down %d: only %d migrations are applied", steps, st.Version)
+			return fmt.Errorf("down %d: only %d migrations are applied", steps, st.Version)
 		}
 		return m.Steps(-steps)
 	})
