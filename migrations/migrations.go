@@ -3,9 +3,9 @@
 // Version, Force), the least-privileged application user (EnsureAppUser),
 // and the event contract of the migrator Lambda (Handle).
 //
-// Every operation opens its own single-connection pool through
-// internal/dbconn, so IAM tokens never pass through a URL string, and closes
-// it before returning. golang-migrate serialises concurrent migrators with
+// Every operation opens its own connection with internal/dbconn's driver
+// configuration (so IAM tokens never pass through a URL string), and
+// closes it before returning. golang-migrate serialises concurrent migrators with
 // MySQL's GET_LOCK on that connection; a migrator that finds the lock taken
 // keeps trying for LockWait before giving up with an error that says so.
 //
@@ -15,6 +15,7 @@ package migrations
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database"
 	"github.com/golang-migrate/migrate/v4/database/mysql"
@@ -298,13 +300,35 @@ func DirtyAt(version int) *DirtyError {
 	return e
 }
 
-func open(ctx context.Context, cfg dbconn.Config) (*migrate.Migrate, error) {
-	// golang-migrate runs each file with one Exec.
+// driverConfig is dbconn's driver configuration (authentication, TLS)
+// with the two settings migrations need: several statements per Exec,
+// because golang-migrate runs a file in one Exec, and no read timeout,
+// because a DDL statement on a large table legitimately runs for minutes
+// and a client that gives up on it leaves the database dirty while the
+// server carries on. The Lambda deadline still bounds a run there.
+func driverConfig(ctx context.Context, cfg dbconn.Config) (*mysqldriver.Config, error) {
 	cfg.MultiStatements = true
-	db, err := dbconn.Open(ctx, cfg, dbconn.PoolOptions{MaxOpenConns: 1})
+	mc, err := cfg.MySQLConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mc.ReadTimeout = 0
+	return mc, nil
+}
+
+func open(ctx context.Context, cfg dbconn.Config) (*migrate.Migrate, error) {
+	mc, err := driverConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
+	connector, err := mysqldriver.NewConnector(mc)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %v: %w", cfg, err)
+	}
+	// One connection: golang-migrate holds it for the whole run, and
+	// RELEASE_LOCK must come from the session that took GET_LOCK.
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(1)
 	drv, err := mysql.WithInstance(db, &mysql.Config{MigrationsTable: MigrationsTable, DatabaseName: cfg.Name})
 	if err != nil {
 		db.Close()

@@ -486,3 +486,24 @@ func TestLockHeldElsewhereGivesUpReadably(t *testing.T) {
 	}
 	checkSchema(t, db, cfg, 0)
 }
+
+func TestDriverConfigLetsDDLRunLong(t *testing.T) {
+	cfg := testdb.Server()
+	cfg.Password = "pw"
+	mc, err := driverConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mc.ReadTimeout != 0 || !mc.MultiStatements {
+		t.Errorf("ReadTimeout = %v, MultiStatements = %v; want none and true", mc.ReadTimeout, mc.MultiStatements)
+	}
+	// Everything else is dbconn's decision.
+	want, err := cfg.MySQLConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mc.Addr != want.Addr || mc.User != want.User || mc.Passwd != want.Passwd || mc.DBName != want.DBName ||
+		mc.InterpolateParams != want.InterpolateParams || mc.Loc != want.Loc || mc.Timeout != want.Timeout {
+		t.Errorf("driver config differs from dbconn's beyond the two settings:\n got %+v\nwant %+v", mc, want)
+	}
+}
