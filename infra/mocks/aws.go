@@ -197,6 +197,16 @@ func (m *Mocks) compute(typ, name string, out resource.PropertyMap) (string, err
 		set("dashboardArn", fmt.Sprintf("arn:%s:cloudwatch::%s:dashboard/%s", p, a, physical))
 		return physical, nil
 
+	case "aws:kms/key:Key":
+		id := uuid(typ, name)
+		set("keyId", id)
+		set("arn", arn("kms", "key/"+id))
+		return id, nil
+	case "aws:kms/alias:Alias":
+		set("arn", arn("kms", str("name")))
+		set("targetKeyArn", arn("kms", "key/"+str("targetKeyId")))
+		return str("name"), nil
+
 	case "aws:sns/topic:Topic":
 		id := arn("sns", physical)
 		set("arn", id)

@@ -26,8 +26,9 @@ type Result struct {
 
 // Run executes the Sluice program for the stack file path
 // (…/Pulumi.<stack>.yaml) under mocks and returns every registered resource
-// and the stack outputs. Settings errors are returned as the program returns
-// them, after no resource was registered.
+// and the stack outputs. When the program fails (invalid settings among
+// other reasons) the error comes with the partial result, so callers can see
+// what was registered before the failure.
 func Run(path string) (*Result, error) {
 	name, err := StackName(path)
 	if err != nil {
@@ -85,10 +86,7 @@ func RunConfig(root, stackName string, config map[string]string) (*Result, error
 		return nil
 	}
 	err := pulumi.RunErr(body, pulumi.WithMocks(settings.Namespace, stackName, m), withProject(root, config))
-	if err != nil {
-		return nil, err
-	}
-	return &Result{Project: settings.Namespace, Stack: stackName, Resources: m.Registrations(), Outputs: outputs}, nil
+	return &Result{Project: settings.Namespace, Stack: stackName, Resources: m.Registrations(), Outputs: outputs}, err
 }
 
 // withProject hands the program the project directory and the stack's

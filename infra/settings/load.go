@@ -59,6 +59,7 @@ const (
 
 	KeyAlarmEmail          = "alarmEmail"
 	KeyOldestMessageAlarm  = "oldestMessageAlarmSeconds"
+	KeyBorrowLatencyAlarm  = "proxyBorrowLatencyAlarmMs"
 	KeyLogRetentionDays    = "logRetentionDays"
 	sqsMaxMessageBytes     = 262144 // the limit pulumi-aws v6 accepts for maxMessageSize
 	sqsMinMessageBytes     = 1024
@@ -195,6 +196,7 @@ func load(get func(string) (string, bool)) (Settings, map[string]bool, error) {
 	o := &s.Observability
 	o.AlarmEmail = r.pattern(KeyAlarmEmail, "", emailPattern, "an email address, or unset")
 	o.OldestMessageAge = r.seconds(KeyOldestMessageAlarm, 300, 60, int(DLQRetention/time.Second))
+	o.BorrowLatency = time.Duration(r.int(KeyBorrowLatencyAlarm, 1000, 1, 3600*1000)) * time.Millisecond
 	o.LogRetentionDays = r.oneOfInt(KeyLogRetentionDays, 14, logRetentionValues)
 
 	r.crossField(&s)
@@ -230,6 +232,9 @@ func (r *reader) crossField(s *Settings) {
 	}
 	if r.ok(KeyOldestMessageAlarm, KeyQueueRetention) && s.Observability.OldestMessageAge >= q.Retention {
 		r.fail(KeyOldestMessageAlarm, fmt.Sprintf("must be less than %s (%d seconds), or the alarm fires only after messages expired", Key(KeyQueueRetention), int(q.Retention/time.Second)))
+	}
+	if r.ok(KeyBorrowLatencyAlarm, KeyProxyBorrowTimeout) && s.Observability.BorrowLatency >= p.BorrowTimeout {
+		r.fail(KeyBorrowLatencyAlarm, fmt.Sprintf("must be less than %s (%d ms): borrows fail at that point", Key(KeyProxyBorrowTimeout), p.BorrowTimeout.Milliseconds()))
 	}
 	if r.ok(KeyQueueRetention) && q.Retention >= DLQRetention {
 		r.fail(KeyQueueRetention, fmt.Sprintf("must be less than the DLQ's retention (%d seconds)", int(DLQRetention/time.Second)))

@@ -161,6 +161,7 @@ func TestRules(t *testing.T) {
 		{"issuer without jwt", with(Key(KeyJWTIssuer), "https://i.example.com"), Key(KeyJWTIssuer), "https://i.example.com", "unset unless sluice:apiAuth is JWT"},
 		{"issuer not https", with(Key(KeyAPIAuth), "JWT", Key(KeyJWTIssuer), "http://i.example.com", Key(KeyJWTAudience), "a"), Key(KeyJWTIssuer), "http://i.example.com", "https://"},
 		{"cors origin with path", with(Key(KeyCORSAllowOrigins), "https://app.example.com/x"), Key(KeyCORSAllowOrigins), "https://app.example.com/x", "origins"},
+		{"borrow latency alarm not below borrow timeout", with(Key(KeyBorrowLatencyAlarm), "10000"), Key(KeyBorrowLatencyAlarm), "10000", "less than sluice:proxyBorrowTimeoutSeconds (10000 ms)"},
 		{"alarm email malformed", with(Key(KeyAlarmEmail), "ops"), Key(KeyAlarmEmail), "ops", "email address"},
 		{"log retention not allowed by cloudwatch", with(Key(KeyLogRetentionDays), "10"), Key(KeyLogRetentionDays), "10", "one of 1, 3, 5, 7, 14"},
 	}

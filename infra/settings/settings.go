@@ -119,6 +119,7 @@ type API struct {
 type Observability struct {
 	AlarmEmail       string // optional SNS email subscription
 	OldestMessageAge time.Duration
+	BorrowLatency    time.Duration // proxy alarm: average time to borrow a connection
 	LogRetentionDays int
 }
 

@@ -14,11 +14,13 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/sluicehq/sluice/infra/api"
 	"github.com/sluicehq/sluice/infra/database"
 	"github.com/sluicehq/sluice/infra/function"
 	"github.com/sluicehq/sluice/infra/lambdabuild"
 	"github.com/sluicehq/sluice/infra/migration"
 	"github.com/sluicehq/sluice/infra/network"
+	"github.com/sluicehq/sluice/infra/observability"
 	"github.com/sluicehq/sluice/infra/proxy"
 	"github.com/sluicehq/sluice/infra/queue"
 	"github.com/sluicehq/sluice/infra/settings"
@@ -194,7 +196,7 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	consumerFn.TimeoutSeconds = int(s.Consumer.Timeout.Seconds())
 	consumerFn.MemoryMB = s.Consumer.MemoryMB
 	consumerFn.ReservedConcurrency = s.Consumer.ReservedConcurrency
-	if _, err := function.NewConsumer(ctx, prefix+"-consumer", function.ConsumerArgs{
+	consumer, err := function.NewConsumer(ctx, prefix+"-consumer", function.ConsumerArgs{
 		Function:              consumerFn,
 		QueueARN:              q.ARN,
 		BatchSize:             s.Consumer.BatchSize,
@@ -202,11 +204,53 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		MaximumConcurrency:    s.Consumer.MaxConcurrency,
 		// No message is consumed before the schema is in place.
 		DependsOn: []pulumi.Resource{mig.Invocation},
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("consumer: %w", err)
 	}
 
+	edge, err := api.New(ctx, prefix+"-api", api.Args{
+		Name:             prefix + "-api",
+		QueueARN:         q.ARN,
+		QueueURL:         q.URL,
+		Auth:             api.AuthMode(s.API.Auth),
+		JWTIssuer:        s.API.JWTIssuer,
+		JWTAudience:      s.API.JWTAudience,
+		ThrottleRate:     s.API.ThrottleRate,
+		ThrottleBurst:    s.API.ThrottleBurst,
+		CORSAllowOrigins: s.API.CORSAllowOrigins,
+		LogRetentionDays: s.Observability.LogRetentionDays,
+		Tags:             plainTags,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+
+	obs, err := observability.New(ctx, prefix+"-observability", observability.Args{
+		Name:                    prefix,
+		QueueARN:                q.ARN,
+		DLQARN:                  q.DLQARN,
+		FunctionName:            consumer.FunctionName,
+		ProxyName:               px.Name,
+		DBInstanceID:            db.InstanceIdentifier,
+		APIID:                   edge.APIID,
+		OldestMessageAgeSeconds: int(s.Observability.OldestMessageAge.Seconds()),
+		BorrowLatencyMillis:     int(s.Observability.BorrowLatency.Milliseconds()),
+		// The consumer opens one connection per instance and binds its
+		// parameters client-side, so it should pin nothing; the migrator's
+		// advisory lock pins one session. More than that is worth a look.
+		PinnedConnections: 1,
+		AlarmEmail:        s.Observability.AlarmEmail,
+		Tags:              plainTags,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("observability: %w", err)
+	}
+
 	return pulumi.Map{
+		OutputAPIURL:        edge.SubmitURL,
+		OutputDashboardURL:  obs.DashboardURL,
+		OutputAlarmTopicARN: obs.TopicARN,
 		OutputQueueURL:      q.URL,
 		OutputDLQURL:        q.DLQURL,
 		OutputProxyEndpoint: px.Endpoint,

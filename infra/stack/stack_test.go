@@ -1,0 +1,919 @@
+package stack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/sluicehq/sluice/infra/function"
+	"github.com/sluicehq/sluice/infra/function/iamdoc"
+	"github.com/sluicehq/sluice/infra/mocks"
+	"github.com/sluicehq/sluice/infra/observability"
+	"github.com/sluicehq/sluice/infra/settings"
+)
+
+// The program runs once per stack file; every test reads the same result.
+var (
+	runsMu sync.Mutex
+	runs   = map[string]*mocks.Result{}
+)
+
+var stacks = []string{"dev", "prod"}
+
+func run(t *testing.T, stack string) *mocks.Result {
+	t.Helper()
+	runsMu.Lock()
+	defer runsMu.Unlock()
+	if r, ok := runs[stack]; ok {
+		return r
+	}
+	r, err := mocks.Run(filepath.Join("..", "..", "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatalf("running the program for %s: %v", stack, err)
+	}
+	runs[stack] = r
+	return r
+}
+
+func load(t *testing.T, stack string) settings.Settings {
+	t.Helper()
+	s, err := settings.LoadFile(filepath.Join("..", "..", "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// --- property helpers -------------------------------------------------------
+
+// unwrap removes secret and output wrappers.
+func unwrap(v resource.PropertyValue) resource.PropertyValue {
+	for {
+		switch {
+		case v.IsSecret():
+			v = v.SecretValue().Element
+		case v.IsOutput():
+			v = v.OutputValue().Element
+		default:
+			return v
+		}
+	}
+}
+
+func str(m resource.PropertyMap, path ...string) string {
+	v, ok := get(m, path...)
+	if !ok || !v.IsString() {
+		return ""
+	}
+	return v.StringValue()
+}
+
+func num(m resource.PropertyMap, path ...string) float64 {
+	v, ok := get(m, path...)
+	if !ok || !v.IsNumber() {
+		return -1
+	}
+	return v.NumberValue()
+}
+
+func boolean(m resource.PropertyMap, path ...string) (bool, bool) {
+	v, ok := get(m, path...)
+	if !ok || !v.IsBool() {
+		return false, false
+	}
+	return v.BoolValue(), true
+}
+
+// get follows object keys; a numeric path element indexes an array.
+func get(m resource.PropertyMap, path ...string) (resource.PropertyValue, bool) {
+	v := resource.NewProperty(m)
+	for _, p := range path {
+		v = unwrap(v)
+		switch {
+		case v.IsObject():
+			next, ok := v.ObjectValue()[resource.PropertyKey(p)]
+			if !ok {
+				return resource.PropertyValue{}, false
+			}
+			v = next
+		case v.IsArray():
+			var i int
+			if _, err := fmt.Sscan(p, &i); err != nil || i >= len(v.ArrayValue()) {
+				return resource.PropertyValue{}, false
+			}
+			v = v.ArrayValue()[i]
+		default:
+			return resource.PropertyValue{}, false
+		}
+	}
+	return unwrap(v), true
+}
+
+func one(t *testing.T, r *mocks.Result, typ, nameSuffix string) mocks.Registration {
+	t.Helper()
+	var found []mocks.Registration
+	for _, res := range r.ByType(typ) {
+		if strings.HasSuffix(res.Name, nameSuffix) {
+			found = append(found, res)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s: %d resources of %s named *%s, want 1", r.Stack, len(found), typ, nameSuffix)
+	}
+	return found[0]
+}
+
+func policyDoc(t *testing.T, policy string) iamdoc.Document {
+	t.Helper()
+	d, err := iamdoc.Parse(policy)
+	if err != nil {
+		t.Fatalf("policy %s: %v", policy, err)
+	}
+	return d
+}
+
+// rolePolicies returns the inline policies attached to the role with the
+// given name.
+func rolePolicies(r *mocks.Result, roleName string) []mocks.Registration {
+	var out []mocks.Registration
+	for _, p := range r.ByType("aws:iam/rolePolicy:RolePolicy") {
+		if str(p.Inputs, "role") == roleName {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+const (
+	typeInstance  = "aws:rds/instance:Instance"
+	typeProxy     = "aws:rds/proxy:Proxy"
+	typeQueue     = "aws:sqs/queue:Queue"
+	typeFunction  = "aws:lambda/function:Function"
+	typeMapping   = "aws:lambda/eventSourceMapping:EventSourceMapping"
+	typeRole      = "aws:iam/role:Role"
+	typeSecret    = "aws:secretsmanager/secret:Secret"
+	typeSecretVer = "aws:secretsmanager/secretVersion:SecretVersion"
+)
+
+// --- tests ------------------------------------------------------------------
+
+func TestNothingPublic(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			r := run(t, stack)
+			for _, typ := range []string{"aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip", "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway", "aws:ec2/route:Route"} {
+				if n := len(r.ByType(typ)); n > 0 {
+					t.Errorf("%d %s: the data path must stay private", n, typ)
+				}
+			}
+			db := one(t, r, typeInstance, "-mysql")
+			if v, ok := boolean(db.Inputs, "publiclyAccessible"); !ok || v {
+				t.Error("database publiclyAccessible is not false")
+			}
+			for _, sn := range r.ByType("aws:ec2/subnet:Subnet") {
+				if v, ok := boolean(sn.Inputs, "mapPublicIpOnLaunch"); !ok || v {
+					t.Errorf("subnet %s maps public IPs", sn.Name)
+				}
+			}
+			for _, rt := range r.ByType("aws:ec2/routeTable:RouteTable") {
+				if routes, ok := get(rt.Inputs, "routes"); ok && routes.IsArray() && len(routes.ArrayValue()) > 0 {
+					t.Errorf("route table %s has routes beyond the VPC-local one", rt.Name)
+				}
+			}
+			// Every security-group rule names a peer group and MySQL's port.
+			rules := append(r.ByType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), r.ByType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")...)
+			if len(rules) != 4 {
+				t.Errorf("%d security-group rules, want the 4 of client → proxy → database", len(rules))
+			}
+			for _, rule := range rules {
+				if str(rule.Inputs, "cidrIpv4") != "" || str(rule.Inputs, "cidrIpv6") != "" || str(rule.Inputs, "referencedSecurityGroupId") == "" {
+					t.Errorf("rule %s is not between security groups: %v", rule.Name, rule.Inputs)
+				}
+				if num(rule.Inputs, "fromPort") != 3306 || num(rule.Inputs, "toPort") != 3306 || str(rule.Inputs, "ipProtocol") != "tcp" {
+					t.Errorf("rule %s opens more than tcp/3306", rule.Name)
+				}
+			}
+			for _, sg := range r.ByType("aws:ec2/securityGroup:SecurityGroup") {
+				for _, k := range []resource.PropertyKey{"ingress", "egress"} {
+					if v, ok := sg.Inputs[k]; ok && v.IsArray() && len(v.ArrayValue()) > 0 {
+						t.Errorf("security group %s has inline %s rules", sg.Name, k)
+					}
+				}
+			}
+			// Adopting the default group removes all its rules; none are given.
+			def := r.ByType("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+			if len(def) != 1 {
+				t.Fatalf("%d default security groups managed, want 1", len(def))
+			}
+			for _, k := range []string{"ingress", "egress"} {
+				if v, ok := get(def[0].Inputs, k); ok && v.IsArray() && len(v.ArrayValue()) > 0 {
+					t.Errorf("default security group keeps %s rules", k)
+				}
+			}
+		})
+	}
+}
+
+// TestSecurityGroupChain: each rule's group and peer are the right groups,
+// by the ids the mocked EC2 returned.
+func TestSecurityGroupChain(t *testing.T) {
+	r := run(t, "dev")
+	id := func(suffix string) string { return one(t, r, "aws:ec2/securityGroup:SecurityGroup", suffix).ID }
+	client, proxy, database := id("-client"), id("-proxy"), id("-database")
+	want := map[string][2]string{
+		"-client-to-proxy":     {client, proxy},
+		"-proxy-from-client":   {proxy, client},
+		"-proxy-to-database":   {proxy, database},
+		"-database-from-proxy": {database, proxy},
+	}
+	for suffix, pair := range want {
+		typ := "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+		if strings.Contains(suffix, "-to-") {
+			typ = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+		}
+		rule := one(t, r, typ, suffix)
+		if got := [2]string{str(rule.Inputs, "securityGroupId"), str(rule.Inputs, "referencedSecurityGroupId")}; got != pair {
+			t.Errorf("rule %s = %v, want %v", suffix, got, pair)
+		}
+	}
+	db := one(t, r, typeInstance, "-mysql")
+	if got := str(db.Inputs, "vpcSecurityGroupIds", "0"); got != database {
+		t.Errorf("database security group %q, want %q", got, database)
+	}
+	px := one(t, r, typeProxy, "-proxy")
+	if got := str(px.Inputs, "vpcSecurityGroupIds", "0"); got != proxy {
+		t.Errorf("proxy security group %q, want %q", got, proxy)
+	}
+	for _, fn := range r.ByType(typeFunction) {
+		if got := str(fn.Inputs, "vpcConfig", "securityGroupIds", "0"); got != client {
+			t.Errorf("function %s security group %q, want the client group %q", fn.Name, got, client)
+		}
+	}
+}
+
+func TestEncryptionAndTLS(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			r := run(t, stack)
+			db := one(t, r, typeInstance, "-mysql")
+			for _, k := range []string{"storageEncrypted", "iamDatabaseAuthenticationEnabled", "manageMasterUserPassword"} {
+				if v, _ := boolean(db.Inputs, k); !v {
+					t.Errorf("database %s is not true", k)
+				}
+			}
+			if str(db.Inputs, "password") != "" {
+				t.Error("database has a password input; RDS must manage the master password")
+			}
+			pg := one(t, r, "aws:rds/parameterGroup:ParameterGroup", "-params")
+			if pg.Outputs["name"].StringValue() != str(db.Inputs, "parameterGroupName") {
+				t.Error("the database does not use the stack's parameter group")
+			}
+			params := map[string]string{}
+			for _, p := range pg.Inputs["parameters"].ArrayValue() {
+				params[str(p.ObjectValue(), "name")] = str(p.ObjectValue(), "value")
+			}
+			if params["require_secure_transport"] != "1" || params["character_set_server"] != "utf8mb4" {
+				t.Errorf("parameter group %v lacks TLS or utf8mb4", params)
+			}
+			if v, _ := boolean(one(t, r, typeProxy, "-proxy").Inputs, "requireTls"); !v {
+				t.Error("proxy requireTls is not true")
+			}
+			for _, q := range r.ByType(typeQueue) {
+				if v, _ := boolean(q.Inputs, "sqsManagedSseEnabled"); !v && str(q.Inputs, "kmsMasterKeyId") == "" {
+					t.Errorf("queue %s is not encrypted", q.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestQueueRedriveAndPolicies(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			r, s := run(t, stack), load(t, stack)
+			main := one(t, r, typeQueue, "-queue")
+			dlq := one(t, r, typeQueue, "-queue-dlq")
+
+			var redrive struct {
+				DeadLetterTargetArn string
+				MaxReceiveCount     int
+			}
+			if err := json.Unmarshal([]byte(str(main.Inputs, "redrivePolicy")), &redrive); err != nil {
+				t.Fatalf("redrive policy: %v", err)
+			}
+			if redrive.DeadLetterTargetArn != dlq.Outputs["arn"].StringValue() {
+				t.Errorf("redrive target %q is not this stack's DLQ %q", redrive.DeadLetterTargetArn, dlq.Outputs["arn"].StringValue())
+			}
+			if redrive.MaxReceiveCount != s.Queue.MaxReceiveCount {
+				t.Errorf("maxReceiveCount %d, settings say %d", redrive.MaxReceiveCount, s.Queue.MaxReceiveCount)
+			}
+			if got := num(dlq.Inputs, "messageRetentionSeconds"); got != 1209600 || got <= num(main.Inputs, "messageRetentionSeconds") {
+				t.Errorf("DLQ retention %v, main %v: want 14 days and longer", got, num(main.Inputs, "messageRetentionSeconds"))
+			}
+
+			allow := r.ByType("aws:sqs/redriveAllowPolicy:RedriveAllowPolicy")
+			if len(allow) != 1 || str(allow[0].Inputs, "queueUrl") != dlq.ID {
+				t.Fatalf("redrive allow policy not on the DLQ: %v", allow)
+			}
+			var ap struct {
+				RedrivePermission string
+				SourceQueueArns   []string
+			}
+			if err := json.Unmarshal([]byte(str(allow[0].Inputs, "redriveAllowPolicy")), &ap); err != nil {
+				t.Fatal(err)
+			}
+			if ap.RedrivePermission != "byQueue" || !slices.Equal(ap.SourceQueueArns, []string{main.Outputs["arn"].StringValue()}) {
+				t.Errorf("redrive allow policy %+v does not name only the main queue", ap)
+			}
+
+			covered := map[string]bool{}
+			for _, qp := range r.ByType("aws:sqs/queuePolicy:QueuePolicy") {
+				url := str(qp.Inputs, "queueUrl")
+				arn := map[string]string{main.ID: main.Outputs["arn"].StringValue(), dlq.ID: dlq.Outputs["arn"].StringValue()}[url]
+				d := policyDoc(t, str(qp.Inputs, "policy"))
+				for _, st := range d.Statement {
+					if st.Effect == "Deny" && slices.Contains(st.Action, "sqs:*") && slices.Equal(st.Resource, []string{arn}) &&
+						st.Condition["Bool"]["aws:SecureTransport"] == "false" {
+						covered[url] = true
+					}
+				}
+			}
+			if !covered[main.ID] || !covered[dlq.ID] {
+				t.Errorf("TLS-only policy on main %v, DLQ %v", covered[main.ID], covered[dlq.ID])
+			}
+		})
+	}
+}
+
+// TestVisibilityRule checks the deployed resources against each other: the
+// queue's visibility timeout against the consumer function's timeout and the
+// mapping's batching window.
+func TestVisibilityRule(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			r := run(t, stack)
+			main := one(t, r, typeQueue, "-queue")
+			fn := one(t, r, typeFunction, "-consumer-function")
+			esm := one(t, r, typeMapping, "-mapping")
+			visibility, timeout := num(main.Inputs, "visibilityTimeoutSeconds"), num(fn.Inputs, "timeout")
+			window := max(num(esm.Inputs, "maximumBatchingWindowInSeconds"), 0)
+			if visibility < 6*(timeout+window) {
+				t.Errorf("visibility %v < 6 × (timeout %v + window %v)", visibility, timeout, window)
+			}
+			if str(esm.Inputs, "eventSourceArn") != main.Outputs["arn"].StringValue() {
+				t.Errorf("mapping reads %q, not this stack's queue", str(esm.Inputs, "eventSourceArn"))
+			}
+			if num(esm.Inputs, "batchSize") > 10 && window < 1 {
+				t.Error("batch size above 10 without a batching window")
+			}
+			reserved, maxConc := num(fn.Inputs, "reservedConcurrentExecutions"), num(esm.Inputs, "scalingConfig", "maximumConcurrency")
+			if maxConc < 2 || maxConc > 1000 || maxConc > reserved {
+				t.Errorf("maximum concurrency %v, reserved %v", maxConc, reserved)
+			}
+			borrow := num(one(t, r, "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup", "-proxy-default").Inputs, "connectionPoolConfig", "connectionBorrowTimeout")
+			if borrow <= 0 || borrow >= timeout {
+				t.Errorf("proxy borrow timeout %v not below the function timeout %v", borrow, timeout)
+			}
+		})
+	}
+}
+
+func TestProxySecretsAndRole(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			r, s := run(t, stack), load(t, stack)
+			db := one(t, r, typeInstance, "-mysql")
+			px := one(t, r, typeProxy, "-proxy")
+			appSecret := one(t, r, typeSecret, "-app-user")
+			masterARN := str(db.Outputs, "masterUserSecrets", "0", "secretArn")
+			appARN := appSecret.Outputs["arn"].StringValue()
+			if masterARN == "" || appARN == "" {
+				t.Fatalf("secret ARNs master %q app %q", masterARN, appARN)
+			}
+
+			if str(px.Inputs, "engineFamily") != "MYSQL" {
+				t.Errorf("engine family %q", str(px.Inputs, "engineFamily"))
+			}
+			var authARNs []string
+			for _, a := range px.Inputs["auths"].ArrayValue() {
+				m := unwrap(a).ObjectValue()
+				if str(m, "iamAuth") != "REQUIRED" || str(m, "authScheme") != "SECRETS" || str(m, "username") != "" {
+					t.Errorf("proxy auth %v: want SECRETS with iamAuth REQUIRED and no username", m)
+				}
+				authARNs = append(authARNs, str(m, "secretArn"))
+			}
+			want := []string{appARN, masterARN}
+			slices.Sort(authARNs)
+			slices.Sort(want)
+			if !slices.Equal(authARNs, want) {
+				t.Errorf("proxy auths %v, want the master and app secrets %v", authARNs, want)
+			}
+
+			// The app secret holds the app user and the version belongs to it.
+			ver := one(t, r, typeSecretVer, "-app-user")
+			if str(ver.Inputs, "secretId") != appSecret.ID {
+				t.Error("secret version is not in the app user's secret")
+			}
+			if !ver.Inputs["secretString"].IsSecret() {
+				t.Fatal("the app user's secret value is not a Pulumi secret")
+			}
+			var cred struct{ Username, Password string }
+			if err := json.Unmarshal([]byte(str(ver.Inputs, "secretString")), &cred); err != nil {
+				t.Fatal(err)
+			}
+			if cred.Username != s.Database.AppUser || len(cred.Password) < 20 {
+				t.Errorf("app secret for %q with a %d-character password", cred.Username, len(cred.Password))
+			}
+
+			// The role the proxy uses can read exactly these two secrets.
+			var role mocks.Registration
+			for _, rr := range r.ByType(typeRole) {
+				if rr.Outputs["arn"].StringValue() == str(px.Inputs, "roleArn") {
+					role = rr
+				}
+			}
+			if role.Name == "" {
+				t.Fatal("the proxy's role is not a role of this stack")
+			}
+			trust := policyDoc(t, str(role.Inputs, "assumeRolePolicy"))
+			if len(trust.Statement) != 1 || trust.Statement[0].Principal == nil || trust.Statement[0].Principal.Service != "rds.amazonaws.com" {
+				t.Errorf("proxy role trust %+v", trust)
+			}
+			policies := rolePolicies(r, role.Outputs["name"].StringValue())
+			if len(policies) != 1 {
+				t.Fatalf("%d inline policies on the proxy role, want 1", len(policies))
+			}
+			d := policyDoc(t, str(policies[0].Inputs, "policy"))
+			var resources []string
+			for _, st := range d.Statement {
+				if st.Effect != "Allow" || !slices.Equal(st.Action, []string{"secretsmanager:GetSecretValue"}) {
+					t.Errorf("proxy role statement %+v allows more than reading secrets", st)
+				}
+				resources = append(resources, st.Resource...)
+			}
+			slices.Sort(resources)
+			if !slices.Equal(resources, want) {
+				t.Errorf("proxy role reads %v, want exactly %v", resources, want)
+			}
+			// The proxy waits for its role's permissions.
+			if !slices.Contains(px.Dependencies, policies[0].URN) {
+				t.Error("the proxy does not depend on its role's policy")
+			}
+
+			target := one(t, r, "aws:rds/proxyTarget:ProxyTarget", "-proxy-target")
+			if str(target.Inputs, "dbInstanceIdentifier") != db.Outputs["identifier"].StringValue() ||
+				str(target.Inputs, "dbProxyName") != px.Outputs["name"].StringValue() {
+				t.Errorf("proxy target %v does not join this proxy and database", target.Inputs)
+			}
+			pool := one(t, r, "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup", "-proxy-default")
+			if num(pool.Inputs, "connectionPoolConfig", "maxConnectionsPercent") != float64(s.Proxy.MaxConnectionsPercent) {
+				t.Error("pool maxConnectionsPercent does not follow the settings")
+			}
+		})
+	}
+}
+
+// TestDBConnectFollowsProxyARN: the functions may connect through this
+// proxy (its prx- id) as their own user only.
+func TestDBConnectFollowsProxyARN(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			r, s := run(t, stack), load(t, stack)
+			proxyARN := one(t, r, typeProxy, "-proxy").Outputs["arn"].StringValue()
+			parts := strings.Split(proxyARN, ":")
+			prx := parts[len(parts)-1]
+			if !strings.HasPrefix(prx, "prx-") {
+				t.Fatalf("proxy ARN %q", proxyARN)
+			}
+			for fnSuffix, user := range map[string]string{"-consumer-function": s.Database.AppUser, "-migration-migrator": s.Database.MasterUser} {
+				fn := one(t, r, typeFunction, fnSuffix)
+				want := fmt.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", s.Region, mocks.Account, prx, user)
+				var got []string
+				for _, rr := range r.ByType(typeRole) {
+					if rr.Outputs["arn"].StringValue() != str(fn.Inputs, "role") {
+						continue
+					}
+					for _, p := range rolePolicies(r, rr.Outputs["name"].StringValue()) {
+						for _, st := range policyDoc(t, str(p.Inputs, "policy")).Statement {
+							if slices.Contains(st.Action, "rds-db:connect") {
+								got = append(got, st.Resource...)
+							}
+						}
+					}
+				}
+				if !slices.Equal(got, []string{want}) {
+					t.Errorf("%s may rds-db:connect to %v, want only %s", fn.Name, got, want)
+				}
+				if str(fn.Inputs, "environment", "variables", "SLUICE_DB_USER") != user {
+					t.Errorf("%s connects as %q, want %q", fn.Name, str(fn.Inputs, "environment", "variables", "SLUICE_DB_USER"), user)
+				}
+				if !strings.HasPrefix(str(fn.Inputs, "environment", "variables", "SLUICE_DB_ENDPOINT"), one(t, r, typeProxy, "-proxy").Outputs["endpoint"].StringValue()+":") {
+					t.Errorf("%s does not connect to the proxy endpoint", fn.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestConsumerReadsOnlyThisQueue(t *testing.T) {
+	r := run(t, "prod")
+	queueARN := one(t, r, typeQueue, "-queue").Outputs["arn"].StringValue()
+	fn := one(t, r, typeFunction, "-consumer-function")
+	var sqsResources []string
+	for _, rr := range r.ByType(typeRole) {
+		if rr.Outputs["arn"].StringValue() != str(fn.Inputs, "role") {
+			continue
+		}
+		for _, p := range rolePolicies(r, rr.Outputs["name"].StringValue()) {
+			for _, st := range policyDoc(t, str(p.Inputs, "policy")).Statement {
+				for _, a := range st.Action {
+					if strings.HasPrefix(a, "sqs:") {
+						sqsResources = append(sqsResources, st.Resource...)
+						break
+					}
+				}
+			}
+		}
+	}
+	if len(sqsResources) == 0 || slices.ContainsFunc(sqsResources, func(s string) bool { return s != queueARN }) {
+		t.Errorf("consumer SQS permissions on %v, want only %s", sqsResources, queueARN)
+	}
+}
+
+// TestMappingWaitsForMigration: no message is consumed before the schema
+// exists.
+func TestMappingWaitsForMigration(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			r := run(t, stack)
+			inv := r.ByType("aws:lambda/invocation:Invocation")
+			if len(inv) != 1 {
+				t.Fatalf("%d invocations, want the migration step's", len(inv))
+			}
+			esm := one(t, r, typeMapping, "-mapping")
+			if !slices.Contains(esm.Dependencies, inv[0].URN) {
+				t.Errorf("mapping depends on %v, not on the migration invocation %s", esm.Dependencies, inv[0].URN)
+			}
+			if !unwrap(inv[0].Inputs["input"]).IsString() || !inv[0].Inputs["input"].ContainsSecrets() {
+				t.Error("the migration input (it carries the app password) is not a secret")
+			}
+			var input struct{ Action, AppUser, AppPassword string }
+			if err := json.Unmarshal([]byte(str(inv[0].Inputs, "input")), &input); err != nil {
+				t.Fatal(err)
+			}
+			var cred struct{ Password string }
+			if err := json.Unmarshal([]byte(str(one(t, r, typeSecretVer, "-app-user").Inputs, "secretString")), &cred); err != nil {
+				t.Fatal(err)
+			}
+			if input.Action != "up" || input.AppPassword != cred.Password || input.AppUser != load(t, stack).Database.AppUser {
+				t.Errorf("migration input action %q user %q, password from the secret: %v", input.Action, input.AppUser, input.AppPassword == cred.Password)
+			}
+		})
+	}
+}
+
+// TestNoPlaintextPassword: the generated password appears only inside
+// secret values.
+func TestNoPlaintextPassword(t *testing.T) {
+	r := run(t, "dev")
+	var cred struct{ Password string }
+	if err := json.Unmarshal([]byte(str(one(t, r, typeSecretVer, "-app-user").Inputs, "secretString")), &cred); err != nil || cred.Password == "" {
+		t.Fatalf("password: %v", err)
+	}
+	var leak func(path string, v resource.PropertyValue)
+	leak = func(path string, v resource.PropertyValue) {
+		switch {
+		case v.IsSecret():
+			return
+		case v.IsOutput() && v.OutputValue().Secret:
+			return
+		case v.IsOutput():
+			leak(path, v.OutputValue().Element)
+		case v.IsString() && strings.Contains(v.StringValue(), cred.Password):
+			t.Errorf("password in plaintext at %s", path)
+		case v.IsArray():
+			for i, e := range v.ArrayValue() {
+				leak(fmt.Sprintf("%s[%d]", path, i), e)
+			}
+		case v.IsObject():
+			for k, e := range v.ObjectValue() {
+				leak(path+"."+string(k), e)
+			}
+		}
+	}
+	for _, res := range r.Resources {
+		leak(res.Name+".inputs", resource.NewProperty(res.Inputs))
+	}
+	leak("outputs", resource.NewProperty(r.Outputs))
+}
+
+// TestIAMWildcards: no statement allows "*" actions or resources, except
+// the ones AWS requires, each named.
+func TestIAMWildcards(t *testing.T) {
+	// ec2:CreateNetworkInterface, DescribeNetworkInterfaces and
+	// DeleteNetworkInterface, which a VPC Lambda needs, support no
+	// resource-level restriction: IAM requires Resource "*".
+	exceptions := []string{function.VPCNetworkInterfacesSid}
+	// In a KMS key policy "Resource": "*" means this key, and AWS requires
+	// it; the account-root statement is AWS's default key policy, without
+	// which the key could become unmanageable.
+	keyPolicyExceptions := []string{observability.KeyAdministrationSid, observability.KeyCloudWatchSid}
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			r := run(t, stack)
+			checked := 0
+			for _, typ := range []string{"aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"} {
+				for _, p := range r.ByType(typ) {
+					if err := policyDoc(t, str(p.Inputs, "policy")).CheckWildcards(exceptions...); err != nil {
+						t.Errorf("%s: %v", p.Name, err)
+					}
+					checked++
+				}
+			}
+			for _, key := range r.ByType("aws:kms/key:Key") {
+				if err := policyDoc(t, str(key.Inputs, "policy")).CheckWildcards(keyPolicyExceptions...); err != nil {
+					t.Errorf("%s: %v", key.Name, err)
+				}
+				checked++
+			}
+			for _, role := range r.ByType(typeRole) {
+				if arns, ok := get(role.Inputs, "managedPolicyArns"); ok && arns.IsArray() && len(arns.ArrayValue()) > 0 {
+					t.Errorf("role %s attaches managed policies %v; statements must be inline and exact", role.Name, arns)
+				}
+				checked++
+			}
+			if checked < 6 {
+				t.Errorf("only %d policies checked", checked)
+			}
+		})
+	}
+}
+
+// taggable lists the types that take tags; each must carry project and stack.
+var taggable = []string{
+	"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/routeTable:RouteTable",
+	"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+	"aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "aws:rds/parameterGroup:ParameterGroup",
+	"aws:rds/subnetGroup:SubnetGroup", typeInstance, typeSecret, typeRole, typeProxy, typeQueue, typeFunction,
+	"aws:cloudwatch/logGroup:LogGroup", "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:sns/topic:Topic",
+	"aws:apigatewayv2/api:Api", "aws:apigatewayv2/stage:Stage", "aws:kms/key:Key",
+}
+
+func TestTaggedAndParented(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			r := run(t, stack)
+			components := map[string]bool{}
+			for _, res := range r.Resources {
+				if !res.Custom {
+					components[res.URN] = true
+				}
+			}
+			for _, res := range r.Resources {
+				if res.Custom && !components[res.Parent] {
+					t.Errorf("%s %s is not parented to a component (parent %q)", res.Type, res.Name, res.Parent)
+				}
+				if !slices.Contains(taggable, res.Type) {
+					continue
+				}
+				if str(res.Inputs, "tags", "project") != "sluice" || str(res.Inputs, "tags", "stack") != stack {
+					t.Errorf("%s %s tags %v", res.Type, res.Name, res.Inputs["tags"])
+				}
+			}
+		})
+	}
+}
+
+// TestDevProdDifferAsDocumented compares every input of every resource of
+// the two stacks (with the stack name normalised, and inputs computed from
+// other resources left out) with the list in docs/readme/infra.md.
+func TestDevProdDifferAsDocumented(t *testing.T) {
+	dev, prod := flatten(run(t, "dev")), flatten(run(t, "prod"))
+	var got []string
+	for id, dv := range dev {
+		pv, ok := prod[id]
+		if !ok {
+			got = append(got, id+" only in dev")
+			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(mergeKeys(dv, pv))) {
+			d, inDev := dv[k]
+			p, inProd := pv[k]
+			switch {
+			case !inProd:
+				got = append(got, id+" "+k+" only in dev")
+			case !inDev:
+				got = append(got, id+" "+k+" only in prod")
+			case d != p:
+				got = append(got, id+" "+k)
+			}
+		}
+	}
+	for id := range prod {
+		if _, ok := dev[id]; !ok {
+			got = append(got, id+" only in prod")
+		}
+	}
+	slices.Sort(got)
+	want := documentedDifferences(t)
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			t.Errorf("undocumented dev/prod difference: %s", g)
+		}
+	}
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			t.Errorf("documented dev/prod difference not found: %s", w)
+		}
+	}
+}
+
+func mergeKeys(a, b map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
+
+// flatten maps "<type> <name>" to the resource's inputs (JSON), leaving out
+// inputs computed from other resources' outputs (ids, ARNs) and tags, which
+// carry the stack name by design; the stack name is normalised to <stack>.
+func flatten(r *mocks.Result) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	norm := func(s string) string { return strings.ReplaceAll(s, "sluice-"+r.Stack, "sluice-<stack>") }
+	for _, res := range r.Resources {
+		inputs := map[string]string{}
+		for k, v := range res.Inputs {
+			if len(res.PropertyDependencies[string(k)]) > 0 || k == "tags" {
+				continue
+			}
+			b, _ := json.Marshal(plainValue(v))
+			inputs[string(k)] = norm(string(b))
+		}
+		out[res.Type+" "+norm(res.Name)] = inputs
+	}
+	return out
+}
+
+func plainValue(v resource.PropertyValue) any {
+	switch {
+	case v.IsSecret():
+		return "[secret]"
+	case v.IsArchive():
+		return v.ArchiveValue().Path
+	case v.IsAsset():
+		return v.AssetValue().Path
+	case v.IsOutput():
+		return plainValue(v.OutputValue().Element)
+	case v.IsArray():
+		var out []any
+		for _, e := range v.ArrayValue() {
+			out = append(out, plainValue(e))
+		}
+		return out
+	case v.IsObject():
+		out := map[string]any{}
+		for k, e := range v.ObjectValue() {
+			out[string(k)] = plainValue(e)
+		}
+		return out
+	}
+	return v.V
+}
+
+// documentedDifferences reads the fenced list between the dev-prod-diff
+// markers of docs/readme/infra.md.
+func documentedDifferences(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "readme", "infra.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(raw), "<!-- dev-prod-diff:begin -->")
+	block, _, ok2 := strings.Cut(rest, "<!-- dev-prod-diff:end -->")
+	if !ok || !ok2 {
+		t.Fatal("docs/readme/infra.md has no dev-prod-diff block")
+	}
+	var out []string
+	for line := range strings.SplitSeq(block, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "```") {
+			continue
+		}
+		out = append(out, line)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestInvalidSettingsRegisterNothing(t *testing.T) {
+	config, err := settings.ReadStackConfig(filepath.Join("..", "..", "Pulumi.dev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, key, value, message string
+	}{
+		{"visibility below rule", "sluice:visibilityTimeoutSeconds", "60", `sluice:visibilityTimeoutSeconds = "60": must be at least 6 × (sluice:functionTimeoutSeconds + sluice:batchingWindowSeconds) = 186 seconds`},
+		{"max concurrency above reserved", "sluice:maxConcurrency", "3", `sluice:maxConcurrency = "3": must be at most sluice:reservedConcurrency (2)`},
+		{"typo", "sluice:maxRecieveCount", "3", `sluice:maxRecieveCount = "3": unknown key`},
+		{"burst below spike", "sluice:apiThrottleBurst", "100", `sluice:apiThrottleBurst = "100": must be at least sluice:expectedSpike (1000)`},
+	}
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := map[string]string{}
+			for k, v := range config {
+				bad[k] = v
+			}
+			bad[tt.key] = tt.value
+			r, err := mocks.RunConfig(root, "dev", bad)
+			if err == nil || !strings.Contains(err.Error(), tt.message) {
+				t.Fatalf("error %v, want it to contain %q", err, tt.message)
+			}
+			if len(r.Resources) != 0 {
+				t.Errorf("%d resources registered before the settings error", len(r.Resources))
+			}
+		})
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			r := run(t, stack)
+			q, dlq := one(t, r, typeQueue, "-queue"), one(t, r, typeQueue, "-queue-dlq")
+			want := map[string]string{
+				"queueUrl":      q.Outputs["url"].StringValue(),
+				"dlqUrl":        dlq.Outputs["url"].StringValue(),
+				"proxyEndpoint": one(t, r, typeProxy, "-proxy").Outputs["endpoint"].StringValue(),
+			}
+			for k, v := range want {
+				if got := r.Outputs[resource.PropertyKey(k)]; !got.IsString() || got.StringValue() != v {
+					t.Errorf("output %s = %v, want %s", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+// TestAPISendsOnlyToThisQueue: the integration targets this stack's queue
+// URL with the request body, through a role that may send to this queue only.
+func TestAPISendsOnlyToThisQueue(t *testing.T) {
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			r, s := run(t, stack), load(t, stack)
+			q := one(t, r, typeQueue, "-queue")
+			integ := r.ByType("aws:apigatewayv2/integration:Integration")
+			if len(integ) != 1 {
+				t.Fatalf("%d integrations", len(integ))
+			}
+			in := integ[0].Inputs
+			if str(in, "integrationSubtype") != "SQS-SendMessage" || str(in, "integrationType") != "AWS_PROXY" || str(in, "payloadFormatVersion") != "1.0" {
+				t.Errorf("integration %v", in)
+			}
+			if str(in, "requestParameters", "QueueUrl") != q.Outputs["url"].StringValue() || str(in, "requestParameters", "MessageBody") != "$request.body" {
+				t.Errorf("integration sends %v, want this queue %s", in["requestParameters"], q.Outputs["url"].StringValue())
+			}
+			var role mocks.Registration
+			for _, rr := range r.ByType(typeRole) {
+				if rr.Outputs["arn"].StringValue() == str(in, "credentialsArn") {
+					role = rr
+				}
+			}
+			if role.Name == "" {
+				t.Fatal("integration credentials are not a role of this stack")
+			}
+			var actions, resources []string
+			for _, p := range rolePolicies(r, role.Outputs["name"].StringValue()) {
+				for _, st := range policyDoc(t, str(p.Inputs, "policy")).Statement {
+					actions = append(actions, st.Action...)
+					resources = append(resources, st.Resource...)
+				}
+			}
+			if !slices.Equal(actions, []string{"sqs:SendMessage"}) || !slices.Equal(resources, []string{q.Outputs["arn"].StringValue()}) {
+				t.Errorf("API role allows %v on %v, want sqs:SendMessage on this queue only", actions, resources)
+			}
+			route := r.ByType("aws:apigatewayv2/route:Route")
+			if len(route) != 1 || str(route[0].Inputs, "routeKey") != "POST /submit" {
+				t.Fatalf("routes %v", route)
+			}
+			stage := r.ByType("aws:apigatewayv2/stage:Stage")
+			if len(stage) != 1 || num(stage[0].Inputs, "defaultRouteSettings", "throttlingBurstLimit") < float64(s.API.ExpectedSpike) {
+				t.Errorf("stage burst does not cover the expected spike of %d", s.API.ExpectedSpike)
+			}
+		})
+	}
+}
