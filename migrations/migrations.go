@@ -219,6 +219,9 @@ func withMigrate(ctx context.Context, cfg dbconn.Config, op func(*migrate.Migrat
 }
 
 func attempt(ctx context.Context, cfg dbconn.Config, op func(*migrate.Migrate) error) (err error) {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("migrations: %v: not started: %w", cfg, err)
+	}
 	m, err := open(ctx, cfg)
 	if err != nil {
 		return err

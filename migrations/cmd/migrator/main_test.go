@@ -233,3 +233,22 @@ func TestRunCommands(t *testing.T) {
 		}
 	}
 }
+
+// An invocation with less than stopMargin left starts nothing: a migration
+// it began could be cut off by the Lambda timeout and leave the database
+// dirty.
+func TestLambdaHandlerKeepsAStopMargin(t *testing.T) {
+	cfg := testdb.New(t)
+	var logs bytes.Buffer
+	h := newLambdaHandler(envFor(cfg, nil), slog.New(slog.NewJSONHandler(&logs, nil)))
+	ctx, cancel := context.WithTimeout(context.Background(), stopMargin/2)
+	defer cancel()
+	_, err := h(ctx, migrations.Event{Action: "up", AppPassword: "margin-secret"})
+	if err == nil || !strings.Contains(err.Error(), "not started: context deadline exceeded") {
+		t.Fatalf("up with %v left = %v, want it not started", stopMargin/2, err)
+	}
+	st, err := migrations.Version(context.Background(), cfg)
+	if err != nil || st != (migrations.State{}) {
+		t.Fatalf("after the refused up: %+v, %v; want version 0", st, err)
+	}
+}
