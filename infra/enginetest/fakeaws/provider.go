@@ -74,13 +74,9 @@ func (s *server) Configure(_ context.Context, req *pulumirpc.ConfigureRequest) (
 	if err != nil {
 		return nil, fmt.Errorf("configure: %w", err)
 	}
-	region := req.GetVariables()["aws:config:region"]
-	if v, ok := args["region"]; ok && v.IsString() {
-		region = v.StringValue()
-	}
-	if region != "" {
+	if v, ok := args["region"]; ok && v.IsString() && v.StringValue() != "" {
 		s.mu.Lock()
-		s.region = region
+		s.region = v.StringValue()
 		s.mu.Unlock()
 	}
 	return &pulumirpc.ConfigureResponse{
