@@ -51,8 +51,8 @@ const (
 	ReasonUnknownField     Reason = "unknown_field"     // a member other than "name" and "email" (names match exactly, case-sensitively)
 	ReasonNameRequired     Reason = "name_required"     // "name" is absent, null, or empty after trimming
 	ReasonNameNotString    Reason = "name_not_string"   // "name" is a number, boolean, array or object
-	ReasonNameTooLong      Reason = "name_too_long"     // more than MaxNameChars characters after trimming
 	ReasonNameControlChar  Reason = "name_control_char" // "name" contains a control character (Unicode category Cc)
+	ReasonNameTooLong      Reason = "name_too_long"     // more than MaxNameChars characters after trimming
 	ReasonEmailRequired    Reason = "email_required"    // "email" is absent, null, or empty after trimming
 	ReasonEmailNotString   Reason = "email_not_string"  // "email" is a number, boolean, array or object
 	ReasonEmailTooLong     Reason = "email_too_long"    // more than MaxEmailBytes bytes after trimming
@@ -63,7 +63,7 @@ const (
 var reasons = []Reason{
 	ReasonInvalidUTF8, ReasonInvalidJSON, ReasonTrailingData, ReasonNotObject,
 	ReasonDuplicateField, ReasonUnknownField,
-	ReasonNameRequired, ReasonNameNotString, ReasonNameTooLong, ReasonNameControlChar,
+	ReasonNameRequired, ReasonNameNotString, ReasonNameControlChar, ReasonNameTooLong,
 	ReasonEmailRequired, ReasonEmailNotString, ReasonEmailTooLong, ReasonEmailInvalid, ReasonEmailControlChar,
 }
 
@@ -256,11 +256,16 @@ func stringField(key string, raw []byte, required, notString Reason) (string, er
 }
 
 func checkName(name string) error {
-	if n := utf8.RuneCountInString(name); n > MaxNameChars {
-		return &Error{Reason: ReasonNameTooLong, Detail: fmt.Sprintf("name has %d characters, at most %d allowed", n, MaxNameChars)}
+	// One pass for both rules; a control character is reported first.
+	n := 0
+	for i, r := range name {
+		if unicode.IsControl(r) {
+			return &Error{Reason: ReasonNameControlChar, Detail: fmt.Sprintf("name has a control character at byte %d", i)}
+		}
+		n++
 	}
-	if i := strings.IndexFunc(name, unicode.IsControl); i >= 0 {
-		return &Error{Reason: ReasonNameControlChar, Detail: fmt.Sprintf("name has a control character at byte %d", i)}
+	if n > MaxNameChars {
+		return &Error{Reason: ReasonNameTooLong, Detail: fmt.Sprintf("name has %d characters, at most %d allowed", n, MaxNameChars)}
 	}
 	return nil
 }
@@ -268,6 +273,9 @@ func checkName(name string) error {
 func checkEmail(email string) error {
 	if len(email) > MaxEmailBytes {
 		return &Error{Reason: ReasonEmailTooLong, Detail: fmt.Sprintf("email has %d bytes, at most %d allowed", len(email), MaxEmailBytes)}
+	}
+	if isDotAtomAddress(email) {
+		return nil // the common case, without net/mail's allocations
 	}
 	if i := strings.IndexFunc(email, unicode.IsControl); i >= 0 {
 		return &Error{Reason: ReasonEmailControlChar, Detail: fmt.Sprintf("email has a control character at byte %d", i)}
@@ -284,6 +292,34 @@ func checkEmail(email string) error {
 		return &Error{Reason: ReasonEmailInvalid, Detail: "must be a bare address (local@domain) without display name, angle brackets or comments"}
 	}
 	return nil
+}
+
+// isDotAtomAddress reports whether s is ASCII dot-atom "@" dot-atom
+// (RFC 5322 §3.2.3, §3.4.1): a strict subset of what net/mail accepts and
+// gives back unchanged, so checkEmail can accept it without parsing.
+func isDotAtomAddress(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && isDotAtom(local) && isDotAtom(domain)
+}
+
+func isDotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		case strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func jsonKind(first byte) string {

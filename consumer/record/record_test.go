@@ -74,6 +74,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"name 256 characters", `{"name":"` + strings.Repeat("あ", 256) + `","email":"a@example.com"}`, ReasonNameTooLong},
 		{"name with newline inside", `{"name":"a\nb","email":"a@example.com"}`, ReasonNameControlChar},
 		{"name with NUL", `{"name":"a\u0000b","email":"a@example.com"}`, ReasonNameControlChar},
+		{"control character wins over length", `{"name":"` + strings.Repeat("あ", 300) + `\u0001","email":"a@example.com"}`, ReasonNameControlChar},
 		{"name with C1 control", "{\"name\":\"a\u0085b\",\"email\":\"a@example.com\"}", ReasonNameControlChar},
 		{"email missing", `{"name":"a"}`, ReasonEmailRequired},
 		{"email blank", `{"name":"a","email":"  "}`, ReasonEmailRequired},
@@ -137,10 +138,18 @@ func FuzzDecode(f *testing.F) {
 		`{"name":"a","email":"Alice <a@example.com>"}`,
 		"{\"name\":\"\xff\",\"email\":\"a@example.com\"}",
 		`[]`, ``, `{"name":"a","email":"a@example.com"} {}`,
+		`a.b+c@example.com`, `a..b@example.com`, `.a@b`, `a@b.`, "a@b@c", `{|}~@x`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// The shortcut for plain addresses must never accept what
+		// net/mail would refuse or change.
+		if s := string(body); isDotAtomAddress(s) {
+			if addr, err := mail.ParseAddress(s); err != nil || addr.Name != "" || addr.Address != s {
+				t.Fatalf("isDotAtomAddress(%q) but net/mail gives %+v, %v", s, addr, err)
+			}
+		}
 		rec, err := Decode(body)
 		ref, refOK := referenceMembers(body)
 		if err != nil {
