@@ -55,6 +55,17 @@ func (m recorder) all(typ string) []mocks.Registration {
 	return found
 }
 
+// dependsOnName reports whether r depends on a resource whose name has
+// the suffix.
+func dependsOnName(r mocks.Registration, suffix string) bool {
+	for _, d := range r.Dependencies {
+		if strings.HasSuffix(d, "::"+suffix) {
+			return true
+		}
+	}
+	return false
+}
+
 // testKeyID is the id the mocked KMS key gets.
 const testKeyID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 

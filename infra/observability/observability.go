@@ -27,6 +27,12 @@ const (
 	KeyCloudWatchSid     = "CloudWatchAlarmsEncryptToTopic"
 )
 
+// Sids of the alarm topic's policy.
+const (
+	TopicPublishSid = "CloudWatchAlarmsPublish"
+	TopicTLSSid     = "DenyWithoutTLS"
+)
+
 var dashboardName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 
 // Args configures the alarms and the dashboard. Names of watched resources
@@ -115,14 +121,14 @@ type Observability struct {
 }
 
 // arnParts are the fields of an ARN this package needs.
-type arnParts struct{ region, account, resource string }
+type arnParts struct{ partition, region, account, resource string }
 
 func parseARN(arn string) (arnParts, error) {
 	p := strings.SplitN(arn, ":", 6)
 	if len(p) != 6 || p[0] != "arn" || p[3] == "" || p[4] == "" || p[5] == "" {
 		return arnParts{}, fmt.Errorf("observability: %q is not a regional ARN", arn)
 	}
-	return arnParts{region: p[3], account: p[4], resource: p[5]}, nil
+	return arnParts{partition: p[1], region: p[3], account: p[4], resource: p[5]}, nil
 }
 
 // New registers the alarms and the dashboard (type
@@ -142,6 +148,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	field := func(pick func(arnParts) string) pulumi.StringOutput {
 		return queue.ApplyT(func(v any) string { return pick(v.(arnParts)) }).(pulumi.StringOutput)
 	}
+	partition := field(func(p arnParts) string { return p.partition })
 	region := field(func(p arnParts) string { return p.region })
 	account := field(func(p arnParts) string { return p.account })
 	queueName := field(func(p arnParts) string { return p.resource })
@@ -150,12 +157,22 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return p.resource, err
 	}).(pulumi.StringOutput)
 
-	keyPolicy := account.ApplyT(func(acct string) (string, error) {
+	// CloudWatch may use the key and the topic only for this stack's alarms
+	// in this account (the confused-deputy conditions AWS recommends).
+	alarmsARN := pulumi.Sprintf("arn:%s:cloudwatch:%s:%s:alarm:%s-*", partition, region, account, args.Name)
+	cloudWatchOnly := func(acct, alarms string) map[string]map[string]string {
+		return map[string]map[string]string{
+			"StringEquals": {"aws:SourceAccount": acct},
+			"ArnLike":      {"aws:SourceArn": alarms},
+		}
+	}
+	keyPolicy := pulumi.All(partition, account, alarmsARN).ApplyT(func(v []any) (string, error) {
+		part, acct, alarms := v[0].(string), v[1].(string), v[2].(string)
 		admin := iamdoc.Allow(KeyAdministrationSid, []string{"kms:*"}, "*")
-		admin.Principal = &iamdoc.Principal{AWS: "arn:aws:iam::" + acct + ":root"}
+		admin.Principal = &iamdoc.Principal{AWS: "arn:" + part + ":iam::" + acct + ":root"}
 		cw := iamdoc.Allow(KeyCloudWatchSid, []string{"kms:Decrypt", "kms:GenerateDataKey*"}, "*")
 		cw.Principal = &iamdoc.Principal{Service: "cloudwatch.amazonaws.com"}
-		cw.Condition = map[string]map[string]string{"StringEquals": {"aws:SourceAccount": acct}}
+		cw.Condition = cloudWatchOnly(acct, alarms)
 		return iamdoc.New(admin, cw).JSON()
 	}).(pulumi.StringOutput)
 	key, err := kms.NewKey(ctx, name+"-alarm-key", &kms.KeyArgs{
@@ -173,6 +190,26 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Name:           pulumi.String(args.Name + "-alarms"),
 		KmsMasterKeyId: key.Arn,
 		Tags:           tags,
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	topicPolicy, err := sns.NewTopicPolicy(ctx, name+"-alarms-policy", &sns.TopicPolicyArgs{
+		Arn: topic.Arn,
+		Policy: pulumi.All(topic.Arn, account, alarmsARN).ApplyT(func(v []any) (string, error) {
+			topicARN, acct, alarms := v[0].(string), v[1].(string), v[2].(string)
+			publish := iamdoc.Allow(TopicPublishSid, []string{"sns:Publish"}, topicARN)
+			publish.Principal = &iamdoc.Principal{Service: "cloudwatch.amazonaws.com"}
+			publish.Condition = cloudWatchOnly(acct, alarms)
+			return iamdoc.New(publish, iamdoc.Statement{
+				Sid:       TopicTLSSid,
+				Effect:    "Deny",
+				Principal: &iamdoc.Principal{AWS: "*"},
+				Action:    []string{"sns:Publish"},
+				Resource:  []string{topicARN},
+				Condition: map[string]map[string]string{"Bool": {"aws:SecureTransport": "false"}},
+			}).JSON()
+		}).(pulumi.StringOutput),
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -232,7 +269,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			AlarmActions:     actions,
 			OkActions:        actions,
 			Tags:             tags,
-		}, parent)
+		}, parent, pulumi.DependsOn([]pulumi.Resource{topicPolicy}))
 		if err != nil {
 			return nil, err
 		}

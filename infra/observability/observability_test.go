@@ -146,8 +146,42 @@ func TestObservability(t *testing.T) {
 		t.Errorf("key administrator %+v, want this account's root", admin.Principal)
 	}
 	cw, _ := policy.Find(observability.KeyCloudWatchSid)
-	if cw.Principal == nil || cw.Principal.Service != "cloudwatch.amazonaws.com" || cw.Condition["StringEquals"]["aws:SourceAccount"] != "123456789012" {
-		t.Errorf("CloudWatch key statement %+v", cw)
+	wantAlarms := "arn:aws:cloudwatch:ap-northeast-1:123456789012:alarm:sluice-dev-*"
+	if cw.Principal == nil || cw.Principal.Service != "cloudwatch.amazonaws.com" ||
+		cw.Condition["StringEquals"]["aws:SourceAccount"] != "123456789012" || cw.Condition["ArnLike"]["aws:SourceArn"] != wantAlarms {
+		t.Errorf("CloudWatch key statement %+v, want it limited to this account's %s", cw, wantAlarms)
+	}
+	for _, a := range alarms {
+		if !strings.HasPrefix(a.Inputs["name"].StringValue(), "sluice-dev-") {
+			t.Errorf("alarm %s falls outside the key and topic grants (%s)", a.Inputs["name"].StringValue(), wantAlarms)
+		}
+	}
+
+	// Only this stack's alarms may publish, and only over TLS.
+	tp := m.one(t, "aws:sns/topicPolicy:TopicPolicy", "observability-alarms-policy")
+	if tp.Inputs["arn"].StringValue() != wantTopicARN {
+		t.Errorf("topic policy attached to %v", tp.Inputs["arn"])
+	}
+	topicPolicy, err := iamdoc.Parse(tp.Inputs["policy"].StringValue())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := topicPolicy.CheckWildcards(); err != nil {
+		t.Error(err)
+	}
+	pub, _ := topicPolicy.Find(observability.TopicPublishSid)
+	if pub.Principal == nil || pub.Principal.Service != "cloudwatch.amazonaws.com" || strings.Join(pub.Resource, ",") != wantTopicARN ||
+		strings.Join(pub.Action, ",") != "sns:Publish" || pub.Condition["ArnLike"]["aws:SourceArn"] != wantAlarms {
+		t.Errorf("publish statement %+v", pub)
+	}
+	tls, _ := topicPolicy.Find(observability.TopicTLSSid)
+	if tls.Effect != "Deny" || tls.Condition["Bool"]["aws:SecureTransport"] != "false" {
+		t.Errorf("TLS statement %+v", tls)
+	}
+	for _, a := range alarms {
+		if !dependsOnName(a, "observability-alarms-policy") {
+			t.Errorf("alarm %s does not wait for the topic policy", a.Name)
+		}
 	}
 	if !key.Inputs["enableKeyRotation"].BoolValue() {
 		t.Error("alarm key rotation off")
