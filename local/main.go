@@ -1,0 +1,305 @@
+// Command local runs the Sluice pipeline on one machine, with a stack's
+// settings, and fires spikes at it.
+//
+//	go run ./local [flags]         run until Ctrl-C, then drain and stop
+//	go run ./local spike [flags]   send a burst, follow the drain, report
+//
+// Nothing leaves the machine: the edge, moto_server and MySQL are on
+// loopback, and the SQS credentials are dummies.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sluicehq/sluice/infra/settings"
+	"github.com/sluicehq/sluice/internal/dbconn"
+	"github.com/sluicehq/sluice/local/pipeline"
+	"github.com/sluicehq/sluice/local/spike"
+)
+
+// EnvDBPassword carries the admin password, which is never a flag (flags show
+// in the process list).
+const EnvDBPassword = "SLUICE_LOCAL_DB_PASSWORD"
+
+func main() {
+	args := os.Args[1:]
+	var err error
+	if len(args) > 0 && args[0] == "spike" {
+		err = runSpike(args[1:])
+	} else {
+		err = runPipeline(args)
+	}
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "local:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// common are the flags both commands take.
+type common struct {
+	stack, stackFile       string
+	dbAddr, dbName, dbUser string
+	addr, statusAddr       string
+	sqsEndpoint, motoLog   string
+	verbose                bool
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.stack, "stack", "dev", "stack whose settings to use (reads Pulumi.<stack>.yaml)")
+	fs.StringVar(&c.stackFile, "stack-file", "", "settings file (default Pulumi.<stack>.yaml in the current directory)")
+	fs.StringVar(&c.dbAddr, "db", "127.0.0.1:3306", "MySQL host:port (admin login; password from $"+EnvDBPassword+")")
+	fs.StringVar(&c.dbName, "db-name", "sluice_local", "database, created if missing")
+	fs.StringVar(&c.dbUser, "db-user", "root", "admin user that migrates and creates the application user")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "edge listen address (POST /submit)")
+	fs.StringVar(&c.statusAddr, "status-addr", "127.0.0.1:8081", "status listen address (GET /counts); empty disables")
+	fs.StringVar(&c.sqsEndpoint, "sqs-endpoint", "", "SQS endpoint (default $AWS_ENDPOINT_URL_SQS, else a moto_server started here)")
+	fs.StringVar(&c.motoLog, "moto-log", "", "file for moto_server's output (default: discarded)")
+	fs.BoolVar(&c.verbose, "v", false, "log the consumer's and poller's info messages")
+}
+
+func (c *common) logger() *slog.Logger {
+	level := slog.LevelWarn
+	if c.verbose {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+func (c *common) config() (pipeline.Config, error) {
+	file := c.stackFile
+	if file == "" {
+		file = "Pulumi." + c.stack + ".yaml"
+	}
+	s, err := settings.LoadFile(file)
+	if err != nil {
+		return pipeline.Config{}, fmt.Errorf("stack settings: %w", err)
+	}
+	db := dbconn.Config{
+		Endpoint: c.dbAddr, Name: c.dbName, User: c.dbUser,
+		Auth: dbconn.AuthPassword, Password: os.Getenv(EnvDBPassword), TLS: false,
+	}
+	if err := db.Validate(); err != nil {
+		return pipeline.Config{}, err
+	}
+	log := c.logger()
+	// The migrations log their progress through the default logger.
+	slog.SetDefault(log)
+	cfg := pipeline.Config{Settings: s, DB: db, Addr: c.addr, SQSEndpoint: c.sqsEndpoint, Logger: log}
+	if c.motoLog != "" {
+		f, err := os.OpenFile(c.motoLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return pipeline.Config{}, err
+		}
+		cfg.MotoLog = f
+	}
+	return cfg, nil
+}
+
+func runPipeline(args []string) error {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	drainTimeout := fs.Duration("drain-timeout", 5*time.Minute, "on Ctrl-C, how long to wait for the queue to empty")
+	every := fs.Duration("every", time.Second, "how often to print the counts")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+
+	p, err := pipeline.Start(context.Background(), cfg)
+	if err != nil {
+		return err
+	}
+	defer p.Stop()
+	stopStatus, err := serveStatus(c.statusAddr, p)
+	if err != nil {
+		return err
+	}
+	defer stopStatus()
+	s := cfg.Settings
+	fmt.Printf("sluice local (stack %s): POST %s/submit\n", c.stack, p.URL())
+	if c.statusAddr != "" {
+		fmt.Printf("counts: GET http://%s/counts\n", c.statusAddr)
+	}
+	fmt.Printf("queue %s (visibility %s, maxReceiveCount %d) → %d sandboxes × batch %d, window %s, timeout %s → %s as %s\n",
+		p.Queues().URL, s.Queue.VisibilityTimeout, s.Queue.MaxReceiveCount, s.Consumer.MaxConcurrency,
+		s.Consumer.BatchSize, s.Consumer.BatchingWindow, s.Consumer.Timeout, cfg.DB.Endpoint+"/"+cfg.DB.Name, p.AppUser())
+
+	tick := time.NewTicker(*every)
+	defer tick.Stop()
+	for {
+		select {
+		case sig := <-signals:
+			fmt.Printf("%s: draining (Ctrl-C again to stop now)\n", sig)
+			ctx, cancel := context.WithTimeout(context.Background(), *drainTimeout)
+			go func() {
+				select {
+				case <-signals:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			err := p.Drain(ctx, printCounts)
+			cancel()
+			p.Stop()
+			if err != nil {
+				return err
+			}
+			fmt.Println("drained and stopped")
+			return nil
+		case <-tick.C:
+			if counts, err := p.Counts(context.Background()); err == nil {
+				printCounts(counts)
+			} else {
+				fmt.Fprintln(os.Stderr, "counts:", err)
+			}
+		}
+	}
+}
+
+func printCounts(c pipeline.Counts) {
+	fmt.Printf("%s accepted %d  queued %d  in flight %d  stored %d  quarantined %d  dlq %d  db sessions %d  (429 %d, other 4xx %d)\n",
+		c.Time.Format("15:04:05"), c.Accepted, c.Queued, c.InFlight, c.Stored, c.Quarantined, c.DLQ, c.DBConnections, c.Throttled, c.Rejected)
+}
+
+// serveStatus serves GET /counts on addr, for `spike --url` and for humans.
+func serveStatus(addr string, p *pipeline.Pipeline) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("status listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /counts", func(w http.ResponseWriter, r *http.Request) {
+		c, err := p.Counts(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(c)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return func() { _ = srv.Close() }, nil
+}
+
+func runSpike(args []string) error {
+	fs := flag.NewFlagSet("local spike", flag.ContinueOnError)
+	var c common
+	c.register(fs)
+	n := fs.Int("n", 10000, "records to send")
+	conc := fs.Int("c", 200, "concurrent clients")
+	retries := fs.Int("retries", 8, "retries of a 429 answer per record, with exponential backoff from 100 ms")
+	url := fs.String("url", "", "edge of a running `go run ./local` (default: start a pipeline here)")
+	statusURL := fs.String("status-url", "http://127.0.0.1:8081/counts", "counts of the running pipeline (with --url)")
+	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	plotFile := fs.String("plot", "", "write queue depth and rows stored over time to this PNG")
+	drainTimeout := fs.Duration("drain-timeout", 10*time.Minute, "how long to wait for the drain")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// The spike's own pipeline needs no status listener.
+	c.statusAddr = ""
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+
+	o := spike.Options{N: *n, Concurrency: *conc, Retries: *retries, DrainTimeout: *drainTimeout}
+	if *url != "" {
+		o.URL = *url
+		o.Counts = remoteCounts(*statusURL)
+		db, err := dbconn.Open(ctx, cfg.DB, dbconn.PoolOptions{MaxOpenConns: 2})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		o.DB = db
+	} else {
+		cfg.Addr = "127.0.0.1:0"
+		p, err := pipeline.Start(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer p.Stop()
+		o.URL, o.Counts, o.DB = p.URL(), p.Counts, p.Admin()
+	}
+	r, err := spike.Run(ctx, o)
+	if err != nil {
+		return err
+	}
+	if *plotFile != "" {
+		f, err := os.Create(*plotFile)
+		if err != nil {
+			return err
+		}
+		if err := spike.Plot(f, r); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		return json.NewEncoder(os.Stdout).Encode(r)
+	}
+	printResult(os.Stdout, r, cfg.Settings)
+	if !r.Drained {
+		return fmt.Errorf("the queue did not drain within %s", *drainTimeout)
+	}
+	return nil
+}
+
+func remoteCounts(url string) func(context.Context) (pipeline.Counts, error) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	return func(ctx context.Context) (pipeline.Counts, error) {
+		var c pipeline.Counts
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return c, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return c, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return c, fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		return c, json.NewDecoder(resp.Body).Decode(&c)
+	}
+}
+
+func printResult(w io.Writer, r spike.Result, s settings.Settings) {
+	fmt.Fprintf(w, "spike %s\n", r.RunID)
+	fmt.Fprintf(w, "  sent %d, accepted %d (429 answers %d, never accepted %d) in %.1fs\n", r.Sent, r.Accepted, r.Throttled, r.Refused, r.SendSeconds)
+	fmt.Fprintf(w, "  accept latency p50 %.1f ms, p99 %.1f ms\n", r.LatencyP50Ms, r.LatencyP99Ms)
+	fmt.Fprintf(w, "  drained: %t, %.1fs after the first POST\n", r.Drained, r.DrainSeconds)
+	fmt.Fprintf(w, "  stored %d, duplicates %d, quarantined %d, in DLQ %d, lost %d\n", r.Stored, r.Duplicates, r.Quarantined, r.InDLQ, r.Lost)
+	fmt.Fprintf(w, "  most consumer DB sessions seen %d (maximum concurrency %d)\n", r.MaxDBConnections, s.Consumer.MaxConcurrency)
+}
