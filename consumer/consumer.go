@@ -192,12 +192,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	res, err := h.store(work, b)
 	if err != nil {
 		// Nothing of this batch was committed: hand every record back.
-		level := slog.LevelWarn
-		if !isTransient(err) {
+		transient, level := isTransient(err), slog.LevelWarn
+		if !transient {
 			level = slog.LevelError
 		}
 		log.Log(ctx, level, "batch not committed; reporting every record for retry",
-			"error", describe(err), "transient", isTransient(err), "records", len(ev.Records))
+			"error", describe(err), "transient", transient, "records", len(ev.Records))
 		resp.BatchItemFailures = failures(b.ids)
 		stats.Duplicate = 0
 		stats.Retried = len(ev.Records)
