@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/sluicehq/sluice/consumer"
 	"github.com/sluicehq/sluice/internal/dbconn"
@@ -75,6 +76,9 @@ func main() {
 		Level:       logLevel(os.Getenv("AWS_LAMBDA_LOG_LEVEL")),
 		ReplaceAttr: lambdacontext.ReplaceAttr,
 	})))
+	// The driver's own messages (e.g. "unexpected EOF" on a lost
+	// connection) would otherwise be plain text on stderr.
+	_ = mysql.SetLogger(driverLog{})
 	cfg, err := dbconn.FromEnv(os.Getenv)
 	if err != nil {
 		fail("database configuration", err)
@@ -92,6 +96,11 @@ func fail(what string, err error) {
 	slog.Error("invalid "+what, "error", err)
 	os.Exit(1)
 }
+
+// driverLog routes go-sql-driver/mysql's log lines into the JSON log.
+type driverLog struct{}
+
+func (driverLog) Print(v ...any) { slog.Warn("mysql driver", "detail", fmt.Sprint(v...)) }
 
 // logLevel maps the Lambda advanced logging control's level (set when the
 // function uses the JSON log format) to slog's.
