@@ -231,3 +231,20 @@ func dependsOn(r mocks.Registration, urn string) bool {
 	}
 	return false
 }
+
+// The invocation input is secret even when the password reaches the
+// component as a plain value.
+func TestInvocationInputSecretFromPlainPassword(t *testing.T) {
+	a := validArgs()
+	a.AppPassword = pulumi.String(testPassword)
+	m, err := run(t, func(ctx *pulumi.Context) error {
+		_, err := migration.New(ctx, "migration", a)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if input := m.one(t, "aws:lambda/invocation:Invocation", "migration-up").Inputs["input"]; !input.IsSecret() {
+		t.Fatalf("invocation input is not secret: %v", input)
+	}
+}
