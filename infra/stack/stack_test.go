@@ -917,3 +917,49 @@ func TestAPISendsOnlyToThisQueue(t *testing.T) {
 		})
 	}
 }
+
+// TestExistingVPC: with an existing VPC named in config, the program creates
+// no network of its own and puts everything in the given subnets.
+func TestExistingVPC(t *testing.T) {
+	config, err := settings.ReadStackConfig(filepath.Join("..", "..", "Pulumi.dev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(config, "sluice:vpcCidr")
+	delete(config, "sluice:availabilityZones")
+	config["sluice:existingVpcId"] = "vpc-0123456789abcdef0"
+	config["sluice:existingSubnetIds"] = "subnet-0123456789abcdef0,subnet-0123456789abcdef1"
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	r, err := mocks.RunConfig(root, "dev", config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/routeTable:RouteTable", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"} {
+		if n := len(r.ByType(typ)); n != 0 {
+			t.Errorf("%d %s created in an existing VPC", n, typ)
+		}
+	}
+	for _, sg := range r.ByType("aws:ec2/securityGroup:SecurityGroup") {
+		if str(sg.Inputs, "vpcId") != "vpc-0123456789abcdef0" {
+			t.Errorf("security group %s in %q", sg.Name, str(sg.Inputs, "vpcId"))
+		}
+	}
+	want := []string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"}
+	check := func(what string, v resource.PropertyValue, ok bool) {
+		var got []string
+		if ok && v.IsArray() {
+			for _, e := range v.ArrayValue() {
+				got = append(got, unwrap(e).StringValue())
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s subnets %v, want %v", what, got, want)
+		}
+	}
+	v, ok := get(one(t, r, "aws:rds/subnetGroup:SubnetGroup", "-subnets").Inputs, "subnetIds")
+	check("database", v, ok)
+	v, ok = get(one(t, r, typeProxy, "-proxy").Inputs, "vpcSubnetIds")
+	check("proxy", v, ok)
+	v, ok = get(one(t, r, typeFunction, "-consumer-function").Inputs, "vpcConfig", "subnetIds")
+	check("consumer", v, ok)
+}
