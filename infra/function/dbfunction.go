@@ -81,6 +81,8 @@ func (a DBFunctionArgs) Validate() error {
 	switch {
 	case !functionName.MatchString(a.Name):
 		return invalid("Name", "%q: want 1–64 characters of A-Z a-z 0-9 _ -", a.Name)
+	case len(a.Description) > 256:
+		return invalid("Description", "%d characters: want at most 256", len(a.Description))
 	case a.Archive.Path == "" || a.Archive.SourceCodeHash == "":
 		return invalid("Archive", "Path and SourceCodeHash are required (build it with lambdabuild.Build)")
 	case a.SubnetIDs == nil:

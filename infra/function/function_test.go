@@ -53,6 +53,7 @@ func TestConsumerArgsValidate(t *testing.T) {
 	}{
 		{"valid", func(*function.ConsumerArgs) {}, ""},
 		{"bad name", func(a *function.ConsumerArgs) { a.Function.Name = "has space" }, "Function.Name"},
+		{"long description", func(a *function.ConsumerArgs) { a.Function.Description = strings.Repeat("x", 257) }, "Function.Description"},
 		{"no archive", func(a *function.ConsumerArgs) { a.Function.Archive = lambdabuild.Archive{} }, "Function.Archive"},
 		{"no subnets", func(a *function.ConsumerArgs) { a.Function.SubnetIDs = nil }, "Function.SubnetIDs"},
 		{"no proxy", func(a *function.ConsumerArgs) { a.Function.ProxyARN = nil }, "Function.ProxyARN"},
