@@ -1,0 +1,180 @@
+// Package lambdarie runs a built Lambda bootstrap behind the AWS Lambda
+// Runtime Interface Emulator, so tests exercise the real artifact through
+// the real Runtime API instead of calling the handler function directly.
+//
+// The emulator comes from $SLUICE_LAMBDA_RIE, else aws-lambda-rie on PATH,
+// else it is built once from its Go module into the user cache.
+package lambdarie
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Module is the emulator, pinned, built when it is not installed.
+const Module = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
+
+// Binary returns the path of the emulator, building it if needed.
+func Binary(tb testing.TB) string {
+	tb.Helper()
+	if p := os.Getenv("SLUICE_LAMBDA_RIE"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, version, _ := strings.Cut(Module, "@")
+	dir := filepath.Join(cache, "sluice", "aws-lambda-rie-"+version)
+	bin := filepath.Join(dir, "aws-lambda-rie")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
+	cmd := exec.Command(goTool(tb), "install", Module)
+	cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("build the Lambda Runtime Interface Emulator (go install %s): %v\n%s", Module, err, out)
+	}
+	return bin
+}
+
+// BuildBootstrap builds the main package in dir the way infra builds the
+// Lambda artifacts (static, -tags lambda.norpc, -trimpath), for the
+// machine the test runs on, and returns the path of "bootstrap".
+func BuildBootstrap(tb testing.TB, dir string) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "bootstrap")
+	cmd := exec.Command(goTool(tb), "build", "-trimpath", "-tags", "lambda.norpc", "-o", bin, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build %s: %v\n%s", dir, err, out)
+	}
+	return bin
+}
+
+func goTool(tb testing.TB) string {
+	tb.Helper()
+	p, err := exec.LookPath("go")
+	if err != nil {
+		tb.Fatalf("the go command is needed to build Lambda binaries: %v", err)
+	}
+	return p
+}
+
+// Function is a bootstrap running behind the emulator.
+type Function struct {
+	URL    string // the invocation URL of the emulator
+	output *syncBuffer
+}
+
+// Start runs bootstrap behind the emulator with exactly env (plus PATH),
+// stops both at test cleanup, and waits until the emulator listens.
+func Start(tb testing.TB, bootstrap string, env []string) *Function {
+	tb.Helper()
+	rie := Binary(tb)
+	invokeAddr := freeAddr(tb)
+	cmd := exec.Command(rie, "--runtime-api-address", freeAddr(tb), "--runtime-interface-emulator-address", invokeAddr, bootstrap)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	f := &Function{
+		URL:    "http://" + invokeAddr + "/2015-03-31/functions/function/invocations",
+		output: &syncBuffer{},
+	}
+	cmd.Stdout, cmd.Stderr = f.output, f.output
+	// Its own process group, so that cleanup stops the emulator and the
+	// function it started, and nothing else.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start %s: %v", rie, err)
+	}
+	tb.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+	})
+	waitListening(tb, invokeAddr, f.output)
+	return f
+}
+
+// Invoke sends one event and returns the raw response body: the handler's
+// JSON result, or the runtime's {"errorMessage":...} document.
+func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.URL, bytes.NewReader(event))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: %w", f.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read invocation response: %w", err)
+	}
+	return bytes.TrimSpace(body), nil
+}
+
+// Output is everything the emulator and the function printed so far.
+func (f *Function) Output() string { return f.output.String() }
+
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitListening(tb testing.TB, addr string, output *syncBuffer) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatalf("the emulator did not listen on %s: %v\n%s", addr, err, output.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// syncBuffer collects a child process's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
