@@ -40,6 +40,7 @@ type Registration struct {
 	Outputs              resource.PropertyMap // what the mocked provider returned
 	Dependencies         []string             // URNs of explicit and implicit dependencies
 	PropertyDependencies map[string][]string  // input name → URNs it was computed from
+	IgnoreChanges        []string             // inputs whose changes the engine ignores after create
 }
 
 // Mocks implements pulumi.MockResourceMonitor for AWS resources.
@@ -65,6 +66,7 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	if rpc := args.RegisterRPC; rpc != nil {
 		reg.Parent = rpc.GetParent()
 		reg.Dependencies = rpc.GetDependencies()
+		reg.IgnoreChanges = rpc.GetIgnoreChanges()
 		if deps := rpc.GetPropertyDependencies(); len(deps) > 0 {
 			reg.PropertyDependencies = map[string][]string{}
 			for k, v := range deps {
