@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -50,8 +51,12 @@ func BenchmarkHandler(b *testing.B) {
 				Logger: slog.New(slog.DiscardHandler), Metrics: io.Discard, MaxStatementBytes: c.maxStatement,
 			})
 
+			// Inputs are built before the clock starts, followed by a
+			// collection so that neither side pays for the harness's
+			// garbage: what is timed is Handle, and the INSERT itself.
 			runHandler := func(i int) time.Duration {
 				ev := benchEvent(size, i)
+				runtime.GC()
 				start := time.Now()
 				resp, err := h.Handle(ctx, ev)
 				d := time.Since(start)
@@ -61,8 +66,10 @@ func BenchmarkHandler(b *testing.B) {
 				return d
 			}
 			runRaw := func(i int) time.Duration {
+				query, args := rawInsert(size, i)
+				runtime.GC()
 				start := time.Now()
-				if err := rawInsert(ctx, rawDB, size, i); err != nil {
+				if _, err := rawDB.ExecContext(ctx, query, args...); err != nil {
 					b.Fatal(err)
 				}
 				return time.Since(start)
@@ -127,7 +134,9 @@ func benchEvent(size, i int) events.SQSEvent {
 	return ev
 }
 
-func rawInsert(ctx context.Context, db *sql.DB, size, i int) error {
+// rawInsert is the baseline statement: all rows in one plain multi-row
+// INSERT.
+func rawInsert(size, i int) (string, []any) {
 	var q strings.Builder
 	q.WriteString("INSERT INTO users (submission_id, name, email, submitted_at) VALUES ")
 	args := make([]any, 0, 4*size)
@@ -139,6 +148,5 @@ func rawInsert(ctx context.Context, db *sql.DB, size, i int) error {
 		name, email := benchRow(i, j)
 		args = append(args, benchID('b', i, j), name, email, sentAt)
 	}
-	_, err := db.ExecContext(ctx, q.String(), args...)
-	return err
+	return q.String(), args
 }

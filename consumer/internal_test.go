@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -166,6 +168,31 @@ func TestSubmittedAt(t *testing.T) {
 		got := submittedAt(tt.attrs)
 		if got.Valid != tt.want.Valid || !got.Time.Equal(tt.want.Time) || (got.Valid && got.Time.Location() != time.UTC) {
 			t.Errorf("submittedAt(%v) = %v, want %v", tt.attrs, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkPrepare is the client-side work of a 1000-record batch, without
+// the database: decoding and validating every body, chunking, and building
+// the statements' arguments. It is what Handle adds to a raw INSERT.
+func BenchmarkPrepare(b *testing.B) {
+	msgs := make([]events.SQSMessage, 1000)
+	for j := range msgs {
+		body, _ := json.Marshal(map[string]string{"name": fmt.Sprintf("山田 太郎 %d", j), "email": fmt.Sprintf("taro.%d@example.jp", j)})
+		msgs[j] = events.SQSMessage{MessageId: fmt.Sprintf("%08x-a000-4000-8000-%012x", 1, j), Body: string(body), Attributes: map[string]string{"SentTimestamp": "1795753815123"}}
+	}
+	h := New(nil, Options{})
+	for b.Loop() {
+		batch, err := h.prepare(msgs)
+		if err != nil || len(batch.users) != len(msgs) {
+			b.Fatalf("prepare: %v, %d valid", err, len(batch.users))
+		}
+		for _, c := range chunks(batch.users, usersInsert, DefaultMaxStatementBytes, userRow.literalLen) {
+			args := make([]any, 0, len(c)*len(usersInsert.columns))
+			for _, r := range c {
+				args = appendUser(args, r)
+			}
+			_ = usersInsert.text(len(c))
 		}
 	}
 }
