@@ -39,7 +39,7 @@ func TestPanicInPolicyBecomesViolation(t *testing.T) {
 		ValidateResource: func(rules.Check, rules.Resource) { panic("nil map") },
 	}
 	vs := p.CheckResource(rules.Resource{Type: "t", Name: "n"}, nil, rules.Env{})
-	if len(vs) != 1 || vs[0].Policy != "boom" || !strings.Contains(vs[0].Message, "nil map") {
+	if len(vs) != 1 || vs[0].Policy != "boom" || !strings.Contains(vs[0].Message, "internal error: nil map") {
 		t.Fatalf("got %+v", vs)
 	}
 	s := rules.Policy{Name: "boom-stack", ValidateStack: func(rules.Check, *rules.Stack) { panic("bad") }}
