@@ -140,7 +140,7 @@ func sortedKeys(m map[string]string) []string {
 }
 
 func load(get func(string) (string, bool)) (Settings, map[string]bool, error) {
-	r := &reader{get: get, known: map[string]bool{}}
+	r := &reader{get: get, known: map[string]bool{}, set: map[string]bool{}, failed: map[string]bool{}, values: map[string]string{}}
 	var s Settings
 
 	s.Region = r.region()
@@ -298,9 +298,6 @@ type reader struct {
 
 func (r *reader) lookup(name string) (string, bool) {
 	key := Key(name)
-	if r.set == nil {
-		r.set, r.failed, r.values = map[string]bool{}, map[string]bool{}, map[string]string{}
-	}
 	r.known[key] = true
 	v, ok := r.get(key)
 	v = strings.TrimSpace(v)
@@ -475,8 +472,11 @@ func (r *reader) zones(name, region string) []string {
 		r.fail(name, "must list 2 to 6 availability zones")
 		return nil
 	}
+	if !regionPattern.MatchString(region) {
+		return zs // the region's own error says enough
+	}
 	for _, z := range zs {
-		if regionPattern.MatchString(region) && !strings.HasPrefix(z, region) || len(z) != len(region)+1 {
+		if !strings.HasPrefix(z, region) || len(z) != len(region)+1 {
 			r.fail(name, "must list zones of "+RegionKey+" ("+region+")")
 			return nil
 		}
