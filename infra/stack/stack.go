@@ -6,7 +6,6 @@
 package stack
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -149,11 +148,11 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	consumerZip, err := lambdabuild.Build(context.Background(), lambdabuild.Options{Package: ConsumerPackage, Dir: root})
+	consumerZip, err := lambdabuild.Build(ctx.Context(), lambdabuild.Options{Package: ConsumerPackage, Dir: root})
 	if err != nil {
 		return nil, fmt.Errorf("building the consumer: %w", err)
 	}
-	migratorZip, err := lambdabuild.Build(context.Background(), lambdabuild.Options{Package: MigratorPackage, Dir: root})
+	migratorZip, err := lambdabuild.Build(ctx.Context(), lambdabuild.Options{Package: MigratorPackage, Dir: root})
 	if err != nil {
 		return nil, fmt.Errorf("building the migrator: %w", err)
 	}
