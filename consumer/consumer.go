@@ -305,7 +305,7 @@ type quarantineRow struct {
 const ReasonRejectedByDatabase = "rejected_by_database"
 
 func (h *Handler) prepare(msgs []events.SQSMessage) (batch, error) {
-	var b batch
+	b := batch{users: make([]userRow, 0, len(msgs)), ids: make([]string, 0, len(msgs))}
 	seen := make(map[string]bool, len(msgs))
 	for i, m := range msgs {
 		if m.MessageId == "" {

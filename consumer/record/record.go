@@ -160,7 +160,7 @@ func members(object []byte) (name, email []byte, err error) {
 			i = skipSpace(object, i+1)
 		}
 		keyEnd := stringEnd(object, i)
-		key := unquote(object[i:keyEnd])
+		key := memberName(object[i:keyEnd])
 		i = skipSpace(object, keyEnd) + 1 // past the colon
 		i = skipSpace(object, i)
 		valueEnd := valueEnd(object, i)
@@ -168,13 +168,13 @@ func members(object []byte) (name, email []byte, err error) {
 		i = valueEnd
 
 		var slot *[]byte
-		switch key {
-		case "name":
+		switch { // string(key) == "…" compares without allocating
+		case string(key) == "name":
 			slot = &name
-		case "email":
+		case string(key) == "email":
 			slot = &email
 		default:
-			return nil, nil, &Error{Reason: ReasonUnknownField, Detail: fmt.Sprintf("unknown member %q (allowed: name, email)", truncate(key, 64))}
+			return nil, nil, &Error{Reason: ReasonUnknownField, Detail: fmt.Sprintf("unknown member %q (allowed: name, email)", truncate(string(key), 64))}
 		}
 		if *slot != nil {
 			return nil, nil, &Error{Reason: ReasonDuplicateField, Detail: fmt.Sprintf("member %q occurs more than once", key)}
@@ -228,6 +228,15 @@ func valueEnd(b []byte, i int) int {
 		}
 		return j
 	}
+}
+
+// memberName returns the name a well-formed JSON string literal stands
+// for, without copying when it has no escapes.
+func memberName(literal []byte) []byte {
+	if bytes.IndexByte(literal, '\\') < 0 {
+		return literal[1 : len(literal)-1]
+	}
+	return []byte(unquote(literal))
 }
 
 // unquote returns the value of a well-formed JSON string literal.
