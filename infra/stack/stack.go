@@ -98,16 +98,14 @@ func FindProjectRoot(dir string) (string, error) {
 }
 
 // Tags returns the tags every resource carries.
-func Tags(ctx *pulumi.Context) pulumi.StringMap {
-	return pulumi.StringMap{
-		"project": pulumi.String(ctx.Project()),
-		"stack":   pulumi.String(ctx.Stack()),
-	}
+func Tags(ctx *pulumi.Context) map[string]string {
+	return map[string]string{"project": ctx.Project(), "stack": ctx.Stack()}
 }
 
 // Define registers every resource of the stack and returns the stack outputs.
 func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
-	tags := Tags(ctx)
+	plainTags := Tags(ctx)
+	tags := pulumi.ToStringMap(plainTags)
 	prefix := ctx.Project() + "-" + ctx.Stack()
 
 	net, err := network.New(ctx, prefix+"-network", network.Args{Settings: s.Network, Tags: tags})
@@ -156,7 +154,6 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the migrator: %w", err)
 	}
-	plainTags := map[string]string{"project": ctx.Project(), "stack": ctx.Stack()}
 	dbFunction := func(name, description string, archive lambdabuild.Archive, user string) function.DBFunctionArgs {
 		return function.DBFunctionArgs{
 			Name:             name,
