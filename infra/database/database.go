@@ -131,7 +131,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("instance: %w", err)
 	}
 
-	appSecretARN, appPassword, err := newAppUserSecret(ctx, name, s.AppUser, args.Tags, child)
+	appSecretARN, appPassword, err := newAppUserSecret(ctx, name, s.AppUser, s.AppPasswordGeneration, args.Tags, child)
 	if err != nil {
 		return nil, err
 	}
@@ -164,9 +164,13 @@ type AppSecret struct {
 // is generated here (crypto/rand, 130 bits) because pulumi-random is not
 // available; IgnoreChanges on the version's value keeps the first one, so
 // later runs' fresh passwords are discarded and the stored one is what the
-// proxy and the migration step use. Rotation is a deliberate act (see the
-// runbook), not a side effect of `pulumi up`.
-func newAppUserSecret(ctx *pulumi.Context, name, user string, tags pulumi.StringMap, child pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, error) {
+// proxy and the migration step use.
+//
+// Rotation is a deliberate act, not a side effect of `pulumi up`: the
+// generation is part of the version's name, so a new generation is a new
+// resource, created from the program's fresh value (IgnoreChanges would carry
+// the old value into an update or a replacement of the same resource).
+func newAppUserSecret(ctx *pulumi.Context, name, user string, generation int, tags pulumi.StringMap, child pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringOutput, error) {
 	secret, err := secretsmanager.NewSecret(ctx, name+"-app-user", &secretsmanager.SecretArgs{
 		Description:          pulumi.Sprintf("Sluice: MySQL credentials of the application user %s (RDS Proxy login)", user),
 		RecoveryWindowInDays: pulumi.Int(7),
@@ -179,7 +183,7 @@ func newAppUserSecret(ctx *pulumi.Context, name, user string, tags pulumi.String
 	if err != nil {
 		return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("app user secret value: %w", err)
 	}
-	version, err := secretsmanager.NewSecretVersion(ctx, name+"-app-user", &secretsmanager.SecretVersionArgs{
+	version, err := secretsmanager.NewSecretVersion(ctx, fmt.Sprintf("%s-app-user-%d", name, generation), &secretsmanager.SecretVersionArgs{
 		SecretId:     secret.ID(),
 		SecretString: pulumi.ToSecret(pulumi.String(string(value))).(pulumi.StringOutput),
 	}, child, pulumi.IgnoreChanges([]string{"secretString"}))

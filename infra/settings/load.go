@@ -31,6 +31,7 @@ const (
 	KeyDBName                = "dbName"
 	KeyDBMasterUser          = "dbMasterUser"
 	KeyDBAppUser             = "dbAppUser"
+	KeyAppPasswordGeneration = "appPasswordGeneration"
 
 	KeyProxyIdleClientTimeout     = "proxyIdleClientTimeoutSeconds"
 	KeyProxyBorrowTimeout         = "proxyBorrowTimeoutSeconds"
@@ -163,6 +164,7 @@ func load(get func(string) (string, bool)) (Settings, map[string]bool, error) {
 	d.Name = r.pattern(KeyDBName, "sluice", dbNamePattern, "a MySQL schema name: a letter, then letters, digits or _ (at most 64)")
 	d.MasterUser = r.user(KeyDBMasterUser, "sluice_admin")
 	d.AppUser = r.user(KeyDBAppUser, "sluice_app")
+	d.AppPasswordGeneration = r.int(KeyAppPasswordGeneration, 1, 1, 1000000)
 
 	p := &s.Proxy
 	p.IdleClientTimeout = r.seconds(KeyProxyIdleClientTimeout, 900, 1, 28800)

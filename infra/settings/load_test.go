@@ -144,6 +144,7 @@ func TestRules(t *testing.T) {
 		{"db name malformed", with(Key(KeyDBName), "my-db"), Key(KeyDBName), "my-db", "schema name"},
 		{"app user reserved", with(Key(KeyDBAppUser), "root"), Key(KeyDBAppUser), "root", "reserved"},
 		{"app user equals master", with(Key(KeyDBAppUser), "Sluice_Admin"), Key(KeyDBAppUser), "Sluice_Admin", "differ from sluice:dbMasterUser"},
+		{"password generation zero", with(Key(KeyAppPasswordGeneration), "0"), Key(KeyAppPasswordGeneration), "0", "from 1 to 1000000"},
 		{"user too long", with(Key(KeyDBMasterUser), strings.Repeat("a", 33)), Key(KeyDBMasterUser), strings.Repeat("a", 33), "at most 32"},
 		{"cidr public", with(Key(KeyVpcCIDR), "8.8.0.0/16"), Key(KeyVpcCIDR), "8.8.0.0/16", "private IPv4"},
 		{"cidr too large", with(Key(KeyVpcCIDR), "10.0.0.0/8"), Key(KeyVpcCIDR), "10.0.0.0/8", "/16 to /24"},

@@ -64,6 +64,9 @@ type Database struct {
 	Name                   string // schema name
 	MasterUser             string // RDS master; its password is managed by RDS
 	AppUser                string // least-privileged user the consumer connects as
+	// AppPasswordGeneration numbers the application user's password; raising
+	// it makes the next `pulumi up` generate and store a new one (rotation).
+	AppPasswordGeneration int
 }
 
 // Proxy is the RDS Proxy and its default target group's pool.

@@ -418,7 +418,7 @@ func TestProxySecretsAndRole(t *testing.T) {
 			}
 
 			// The app secret holds the app user and the version belongs to it.
-			ver := one(t, r, typeSecretVer, "-app-user")
+			ver := one(t, r, typeSecretVer, "-app-user-1")
 			if str(ver.Inputs, "secretId") != appSecret.ID {
 				t.Error("secret version is not in the app user's secret")
 			}
@@ -570,7 +570,7 @@ func TestMappingWaitsForMigration(t *testing.T) {
 				t.Fatal(err)
 			}
 			var cred struct{ Password string }
-			if err := json.Unmarshal([]byte(str(one(t, r, typeSecretVer, "-app-user").Inputs, "secretString")), &cred); err != nil {
+			if err := json.Unmarshal([]byte(str(one(t, r, typeSecretVer, "-app-user-1").Inputs, "secretString")), &cred); err != nil {
 				t.Fatal(err)
 			}
 			if input.Action != "up" || input.AppPassword != cred.Password || input.AppUser != load(t, stack).Database.AppUser {
@@ -585,7 +585,7 @@ func TestMappingWaitsForMigration(t *testing.T) {
 func TestNoPlaintextPassword(t *testing.T) {
 	r := run(t, "dev")
 	var cred struct{ Password string }
-	if err := json.Unmarshal([]byte(str(one(t, r, typeSecretVer, "-app-user").Inputs, "secretString")), &cred); err != nil || cred.Password == "" {
+	if err := json.Unmarshal([]byte(str(one(t, r, typeSecretVer, "-app-user-1").Inputs, "secretString")), &cred); err != nil || cred.Password == "" {
 		t.Fatalf("password: %v", err)
 	}
 	var leak func(path string, v resource.PropertyValue)
@@ -970,4 +970,38 @@ func TestExistingVPC(t *testing.T) {
 	check("proxy", v, ok)
 	v, ok = get(one(t, r, typeFunction, "-consumer-function").Inputs, "vpcConfig", "subnetIds")
 	check("consumer", v, ok)
+}
+
+// TestPasswordRotation: a new password generation is a new secret version
+// (so ignoreChanges cannot carry the old value over) and its password is the
+// one the migration step receives.
+func TestPasswordRotation(t *testing.T) {
+	config, err := settings.ReadStackConfig(filepath.Join("..", "..", "Pulumi.dev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	config["sluice:appPasswordGeneration"] = "2"
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	r, err := mocks.RunConfig(root, "dev", config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := r.ByType(typeSecretVer)
+	if len(versions) != 1 || !strings.HasSuffix(versions[0].Name, "-app-user-2") {
+		t.Fatalf("secret versions %v, want the generation-2 one only", versions)
+	}
+	var stored, sent struct{ Password, AppPassword string }
+	if err := json.Unmarshal([]byte(str(versions[0].Inputs, "secretString")), &stored); err != nil {
+		t.Fatal(err)
+	}
+	inv := r.ByType("aws:lambda/invocation:Invocation")
+	if len(inv) != 1 {
+		t.Fatalf("%d invocations", len(inv))
+	}
+	if err := json.Unmarshal([]byte(str(inv[0].Inputs, "input")), &sent); err != nil {
+		t.Fatal(err)
+	}
+	if stored.Password == "" || sent.AppPassword != stored.Password {
+		t.Error("the migration step does not receive the new generation's password")
+	}
 }
