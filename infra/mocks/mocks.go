@@ -15,6 +15,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -49,9 +51,18 @@ type Mocks struct {
 
 	mu            sync.Mutex
 	registrations []Registration
+	generic       map[string]bool
 }
 
 var _ pulumi.MockResourceMonitor = (*Mocks)(nil)
+
+// GenericTypes lists the registered types the mocks know nothing about
+// (they got a generic id and their inputs echoed), sorted.
+func (m *Mocks) GenericTypes() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Sorted(maps.Keys(m.generic))
+}
 
 // Registrations returns the resources registered so far, in order.
 func (m *Mocks) Registrations() []Registration {
@@ -77,18 +88,21 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	reg.URN = m.urn(reg.Parent, reg.Type, reg.Name)
 
 	var id string
+	shaped := true
 	outputs := args.Inputs.Copy()
 	if args.Custom {
-		var err error
-		id, err = m.compute(reg.Type, reg.Name, outputs)
-		if err != nil {
-			return "", nil, fmt.Errorf("mocks: %s %s: %w", reg.Type, reg.Name, err)
-		}
+		id, shaped = m.compute(reg.Type, reg.Name, outputs)
 	}
 	reg.ID, reg.Outputs = id, outputs
 
 	m.mu.Lock()
 	m.registrations = append(m.registrations, reg)
+	if !shaped {
+		if m.generic == nil {
+			m.generic = map[string]bool{}
+		}
+		m.generic[reg.Type] = true
+	}
 	m.mu.Unlock()
 	return id, outputs, nil
 }

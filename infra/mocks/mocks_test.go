@@ -78,6 +78,13 @@ func TestAWSShapes(t *testing.T) {
 	if n := len(m.Registrations()); n != 6 {
 		t.Errorf("%d registrations recorded, want 6", n)
 	}
+	if got := m.GenericTypes(); len(got) != 0 {
+		t.Errorf("known types reported generic: %v", got)
+	}
+	newRes("aws:foo/bar:Bar", "x", resource.PropertyMap{})
+	if got := m.GenericTypes(); len(got) != 1 || got[0] != "aws:foo/bar:Bar" {
+		t.Errorf("generic types %v", got)
+	}
 	if _, err := m.Call(pulumi.MockCallArgs{Token: "aws:index/getCallerIdentity:getCallerIdentity"}); err != nil {
 		t.Error(err)
 	}

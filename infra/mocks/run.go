@@ -22,6 +22,8 @@ type Result struct {
 	// Outputs are the stack outputs; secret values are wrapped with
 	// resource.MakeSecret.
 	Outputs resource.PropertyMap
+	// GenericTypes are registered types the mocks do not shape like AWS.
+	GenericTypes []string
 }
 
 // Run executes the Sluice program for the stack file path
@@ -86,7 +88,7 @@ func RunConfig(root, stackName string, config map[string]string) (*Result, error
 		return nil
 	}
 	err := pulumi.RunErr(body, pulumi.WithMocks(settings.Namespace, stackName, m), withProject(root, config))
-	return &Result{Project: settings.Namespace, Stack: stackName, Resources: m.Registrations(), Outputs: outputs}, err
+	return &Result{Project: settings.Namespace, Stack: stackName, Resources: m.Registrations(), Outputs: outputs, GenericTypes: m.GenericTypes()}, err
 }
 
 // withProject hands the program the project directory and the stack's

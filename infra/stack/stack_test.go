@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -1003,5 +1004,31 @@ func TestPasswordRotation(t *testing.T) {
 	}
 	if stored.Password == "" || sent.AppPassword != stored.Password {
 		t.Error("the migration step does not receive the new generation's password")
+	}
+}
+
+// TestEveryResourceShapedLikeAWS guards the other tests: a type the mocks do
+// not know would get a generic id and no ARN, and relationship checks on it
+// would prove little.
+func TestEveryResourceShapedLikeAWS(t *testing.T) {
+	arnPattern := regexp.MustCompile(`^arn:aws:[a-z0-9-]+:(ap-northeast-1)?:(123456789012)?:\S+$`)
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			r := run(t, stack)
+			if len(r.GenericTypes) > 0 {
+				t.Errorf("types the mocks do not shape: %v (add them to infra/mocks/aws.go)", r.GenericTypes)
+			}
+			for _, res := range r.Resources {
+				if !res.Custom {
+					continue
+				}
+				if res.ID == "" {
+					t.Errorf("%s %s has no id", res.Type, res.Name)
+				}
+				if v, ok := res.Outputs["arn"]; ok && !arnPattern.MatchString(unwrap(v).StringValue()) {
+					t.Errorf("%s %s arn %q", res.Type, res.Name, unwrap(v).StringValue())
+				}
+			}
+		})
 	}
 }
