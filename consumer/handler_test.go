@@ -629,9 +629,10 @@ func TestHandleConnectionLostMidBatch(t *testing.T) {
 // the deadline, reporting every record, with nothing written.
 func TestHandleStopsBeforeDeadline(t *testing.T) {
 	t.Parallel()
-	// A generous margin, so that "answered before the deadline" holds on a
-	// loaded machine too.
-	const margin = 3 * time.Second
+	// The work window is one second; the margin is long so that "answered
+	// before the deadline" is about behaviour, not about how loaded the
+	// machine is.
+	const margin = 30 * time.Second
 	e := newEnv(t, consumer.Options{MaxStatementBytes: 1024, DeadlineMargin: margin})
 	msgs := lockBatch()
 	release := blockOn(t, e, "k-20")
