@@ -18,7 +18,7 @@ import (
 type Result struct {
 	Project   string
 	Stack     string
-	Resources []Registration // in registration order, components included
+	Resources []Registration // components included, in the order registered (which varies between runs)
 	// Outputs are the stack outputs; secret values are wrapped with
 	// resource.MakeSecret.
 	Outputs resource.PropertyMap
@@ -97,7 +97,7 @@ func withProject(root string, config map[string]string) pulumi.RunOption {
 	return func(info *pulumi.RunInfo) { info.RootDirectory, info.Config = root, config }
 }
 
-// ByType returns the custom resources of a type token, in registration order.
+// ByType returns the resources of a type token, in the order registered.
 func (r *Result) ByType(typ string) []Registration {
 	var out []Registration
 	for _, res := range r.Resources {
