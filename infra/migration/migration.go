@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -46,6 +47,11 @@ type Args struct {
 	// Pulumi secret; the invocation input that carries it is marked
 	// secret either way.
 	AppPassword pulumi.StringInput
+	// PasswordGeneration numbers the application password (the stack's
+	// appPasswordGeneration). It is a trigger, so a rotation re-runs the
+	// migrator, which sets the new password on the user, in the same
+	// `pulumi up` that writes the new secret version.
+	PasswordGeneration int
 	// SQLDir holds the migration files (migrations/sql); a hash of its
 	// *.sql files re-runs the step when they change.
 	SQLDir string
@@ -130,8 +136,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Input:        pulumi.ToSecret(input).(pulumi.StringOutput),
 		// A changed trigger replaces the invocation, which invokes again.
 		Triggers: pulumi.StringMap{
-			"code":       pulumi.String(args.Function.Archive.SourceCodeHash),
-			"migrations": pulumi.String(sqlHash),
+			"code":        pulumi.String(args.Function.Archive.SourceCodeHash),
+			"migrations":  pulumi.String(sqlHash),
+			"appPassword": pulumi.String(strconv.Itoa(args.PasswordGeneration)),
 		},
 	}, parent, pulumi.DependsOn(append([]pulumi.Resource{fn}, args.DependsOn...)))
 	if err != nil {

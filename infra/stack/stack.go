@@ -178,7 +178,10 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		Function:    migratorFn,
 		AppUser:     s.Database.AppUser,
 		AppPassword: db.AppPassword,
-		SQLDir:      filepath.Join(root, "migrations", "sql"),
+		// A new generation re-runs the migrator so the user gets the new
+		// password in the same update as the secret.
+		PasswordGeneration: s.Database.AppPasswordGeneration,
+		SQLDir:             filepath.Join(root, "migrations", "sql"),
 		// The proxy's target must be registered (the database reachable)
 		// and the app user's secret must hold its value; depending on the
 		// components waits for all their children.

@@ -1005,6 +1005,11 @@ func TestPasswordRotation(t *testing.T) {
 	if stored.Password == "" || sent.AppPassword != stored.Password {
 		t.Error("the migration step does not receive the new generation's password")
 	}
+	// The generation is a trigger: changing it re-runs the migrator in the
+	// same update, so the user's password follows the secret.
+	if got, ok := get(inv[0].Inputs, "triggers", "appPassword"); !ok || got.StringValue() != "2" {
+		t.Errorf("invocation trigger appPassword = %v, want \"2\"", got)
+	}
 }
 
 // TestEveryResourceShapedLikeAWS guards the other tests: a type the mocks do
