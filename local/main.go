@@ -240,6 +240,13 @@ func runSpike(args []string) error {
 		defer db.Close()
 		o.DB = db
 	} else {
+		// Its own database and application user, so a spike never rotates
+		// the password of, or counts the rows of, a `go run ./local` running
+		// beside it.
+		if !flagSet(fs, "db-name") {
+			cfg.DB.Name = "sluice_spike"
+		}
+		cfg.AppUser = cfg.Settings.Database.AppUser + "_spike"
 		cfg.Addr = "127.0.0.1:0"
 		p, err := pipeline.Start(ctx, cfg)
 		if err != nil {
@@ -273,6 +280,12 @@ func runSpike(args []string) error {
 		return fmt.Errorf("the queue did not drain within %s", *drainTimeout)
 	}
 	return nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func remoteCounts(url string) func(context.Context) (pipeline.Counts, error) {

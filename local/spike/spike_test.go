@@ -1,0 +1,128 @@
+package spike
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"image/png"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/infra/settings"
+	"github.com/sluicehq/sluice/internal/dbconn"
+	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/local/pipeline"
+)
+
+func TestPercentile(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		var d []time.Duration
+		for _, x := range v {
+			d = append(d, time.Duration(x)*time.Millisecond)
+		}
+		return d
+	}
+	tests := []struct {
+		in   []time.Duration
+		q    float64
+		want float64
+	}{
+		{nil, 0.5, 0},
+		{ms(7), 0.99, 7},
+		{ms(4, 1, 3, 2), 0.5, 2},
+		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 0.99, 10},
+		{ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 0.5, 5},
+	}
+	for _, tc := range tests {
+		if got := percentile(tc.in, tc.q); got != tc.want {
+			t.Errorf("percentile(%v, %v) = %v, want %v", tc.in, tc.q, got, tc.want)
+		}
+	}
+}
+
+func TestNiceCeil(t *testing.T) {
+	for in, want := range map[float64]float64{1: 1, 1.5: 2, 3: 5, 7: 10, 10000: 10000, 10001: 20000, 87.5: 100} {
+		if got := niceCeil(in); got != want {
+			t.Errorf("niceCeil(%v) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// TestSpikeAgainstAPipeline runs a small spike end to end and checks the
+// report against the database.
+func TestSpikeAgainstAPipeline(t *testing.T) {
+	s, err := settings.LoadFile("../../Pulumi.dev.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := testdb.New(t)
+	b := make([]byte, 5)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	user := "spk_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		if conn, err := dbconn.Open(context.Background(), db, dbconn.PoolOptions{}); err == nil {
+			_, _ = conn.Exec("DROP USER IF EXISTS `" + user + "`@'%'")
+			conn.Close()
+		}
+	})
+	p, err := pipeline.Start(context.Background(), pipeline.Config{
+		Settings: s, DB: db, AppUser: user,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+
+	r, err := Run(context.Background(), Options{URL: p.URL(), N: 300, Concurrency: 20, Retries: 8, Counts: p.Counts, DB: p.Admin()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Drained || r.Sent != 300 || r.Accepted != 300 || r.Stored != 300 || r.Duplicates != 0 || r.Lost != 0 {
+		t.Errorf("result %+v, want 300 sent, accepted and stored, drained, no duplicates, none lost", r)
+	}
+	var rows int
+	if err := p.Admin().QueryRow("SELECT COUNT(*) FROM users WHERE email LIKE ?", "spike-"+r.RunID+"-%").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != r.Stored {
+		t.Errorf("report says %d stored, the table has %d", r.Stored, rows)
+	}
+	if r.MaxDBConnections < 1 || r.MaxDBConnections > s.Consumer.MaxConcurrency {
+		t.Errorf("max DB connections %d, want 1..%d", r.MaxDBConnections, s.Consumer.MaxConcurrency)
+	}
+	if r.LatencyP50Ms <= 0 || r.LatencyP99Ms < r.LatencyP50Ms {
+		t.Errorf("latencies p50 %v p99 %v", r.LatencyP50Ms, r.LatencyP99Ms)
+	}
+	if len(r.Samples) < 2 || r.Samples[len(r.Samples)-1].Stored != 300 {
+		t.Errorf("samples do not end at 300 stored: %d samples, last %+v", len(r.Samples), r.Samples[len(r.Samples)-1:])
+	}
+
+	var buf bytes.Buffer
+	if err := Plot(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 800 || b.Dy() != 420 {
+		t.Errorf("plot is %v, want 800×420", b)
+	}
+	found := map[[3]uint32]bool{}
+	for y := 0; y < 420; y++ {
+		for x := 0; x < 800; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			found[[3]uint32{r >> 8, g >> 8, b >> 8}] = true
+		}
+	}
+	for name, c := range map[string][3]uint32{"depth": {0x1f, 0x77, 0xb4}, "stored": {0x2c, 0xa0, 0x2c}} {
+		if !found[c] {
+			t.Errorf("no %s line in the plot", name)
+		}
+	}
+}
