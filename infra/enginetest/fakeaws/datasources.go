@@ -50,8 +50,8 @@ func partition(_ account, _ string, _ resource.PropertyMap) (map[string]any, err
 }
 
 // availabilityZones answers with three zones, as every commercial region has
-// at least three. Zone ids follow AWS's <region-code>-az<n> form; the code is
-// only exact for ap-northeast-1, the region Sluice deploys to.
+// at least three. Zone ids have AWS's <region-code>-az<n> form but are made
+// up: AWS maps names to ids per account, so no program may rely on them.
 func availabilityZones(_ account, region string, _ resource.PropertyMap) (map[string]any, error) {
 	code := region
 	if region == "ap-northeast-1" {
