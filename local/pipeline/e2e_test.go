@@ -178,6 +178,9 @@ func TestRecordFailingEveryTimeEndsInTheDLQ(t *testing.T) {
 	s := devSettings(t)
 	s.Queue.MaxReceiveCount = 3
 	s.Queue.VisibilityTimeout = time.Second // redeliver quickly
+	// One sandbox polls at a time, so moto's occasional double delivery to
+	// two concurrent receives cannot add a receive to the count.
+	s.Consumer.MaxConcurrency = 1
 	const doomed = "doomed@example.com"
 	var mu sync.Mutex
 	deliveries := 0
