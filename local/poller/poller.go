@@ -8,7 +8,8 @@
 //
 //   - A batch is up to BatchSize messages gathered for at most BatchWindow
 //     after the first message arrived (window 0: whatever one receive
-//     returns).
+//     returns), and no larger than the 6 MB invocation payload; messages
+//     that do not fit start the next batch.
 //   - At most len(sandboxes) batches are in flight at once: one per sandbox,
 //     as the mapping's MaximumConcurrency bounds concurrent invocations. Each
 //     sandbox keeps its own resources (its own DB pool), as a Lambda
@@ -33,6 +34,7 @@ package poller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,6 +48,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
+
+// MaxPayloadBytes is Lambda's synchronous invocation payload limit.
+const MaxPayloadBytes = 6 << 20
 
 // Handler is a Lambda handler for SQS events with partial batch responses.
 type Handler interface {
@@ -75,6 +80,10 @@ type Config struct {
 	BatchSize       int           // 1–10,000
 	BatchWindow     time.Duration // MaximumBatchingWindowInSeconds
 	FunctionTimeout time.Duration
+
+	// MaxPayloadBytes is the synchronous invocation payload limit a batch
+	// must fit in; default 6 MB, Lambda's.
+	MaxPayloadBytes int
 
 	// IdleWait is the long-poll wait while the queue is empty; it also
 	// bounds how long Run takes to notice cancellation. Default 1 s.
@@ -123,6 +132,9 @@ func New(c Client, cfg Config, sandboxes []Handler) (*Poller, error) {
 	if cfg.IdleWait <= 0 {
 		cfg.IdleWait = time.Second
 	}
+	if cfg.MaxPayloadBytes <= 0 {
+		cfg.MaxPayloadBytes = MaxPayloadBytes
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -145,15 +157,18 @@ func (p *Poller) Stats() Stats {
 
 // Run polls until ctx is cancelled, then waits for the invocations in flight
 // to finish (they are not cancelled: a Lambda invocation is not stopped by its
-// mapping being disabled) and returns.
+// mapping being disabled) and returns. Messages a sandbox had received but
+// not yet handed over are invoked before it stops.
 func (p *Poller) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, h := range p.sandboxes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
-				batch := p.gather(ctx)
+			var carry []types.Message
+			for ctx.Err() == nil || len(carry) > 0 {
+				var batch []types.Message
+				batch, carry = p.gather(ctx, carry)
 				if len(batch) > 0 {
 					p.invoke(context.WithoutCancel(ctx), h, batch)
 				}
@@ -163,13 +178,35 @@ func (p *Poller) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// gather receives one batch.
-func (p *Poller) gather(ctx context.Context) []types.Message {
-	var batch []types.Message
+// gather builds one batch, starting with the messages carried over from the
+// previous one. It returns the batch and the messages received that did not
+// fit in it (over the batch size or the invocation payload limit), which
+// start the next batch.
+func (p *Poller) gather(ctx context.Context, carry []types.Message) (batch, rest []types.Message) {
+	size := len(`{"Records":[]}`)
 	var windowEnd time.Time
-	for len(batch) < p.cfg.BatchSize {
+	add := func(msgs []types.Message) (overflow []types.Message) {
+		for i, m := range msgs {
+			n := p.recordSize(m)
+			if len(batch) == p.cfg.BatchSize || (len(batch) > 0 && size+n > p.cfg.MaxPayloadBytes) {
+				return msgs[i:]
+			}
+			if len(batch) == 0 {
+				windowEnd = time.Now().Add(p.cfg.BatchWindow)
+			}
+			batch, size = append(batch, m), size+n
+		}
+		return nil
+	}
+	if overflow := add(carry); len(overflow) > 0 {
+		return batch, overflow
+	}
+	for len(batch) < p.cfg.BatchSize && ctx.Err() == nil {
 		wait := p.cfg.IdleWait
 		if len(batch) > 0 {
+			if p.cfg.BatchWindow == 0 {
+				break
+			}
 			wait = time.Until(windowEnd)
 			if wait <= 0 {
 				break
@@ -190,18 +227,20 @@ func (p *Poller) gather(ctx context.Context) []types.Message {
 			break
 		}
 		p.received.Add(int64(len(out.Messages)))
-		if len(batch) == 0 && len(out.Messages) > 0 {
-			windowEnd = time.Now().Add(p.cfg.BatchWindow)
-		}
-		batch = append(batch, out.Messages...)
-		if len(batch) > 0 && p.cfg.BatchWindow == 0 {
-			break
-		}
-		if len(batch) == 0 && ctx.Err() != nil {
-			break
+		if overflow := add(out.Messages); len(overflow) > 0 {
+			return batch, overflow
 		}
 	}
-	return batch
+	return batch, nil
+}
+
+// recordSize is the size of m's record in the invocation payload.
+func (p *Poller) recordSize(m types.Message) int {
+	b, err := json.Marshal(p.record(m))
+	if err != nil {
+		return len(aws.ToString(m.Body))
+	}
+	return len(b) + 1 // the comma
 }
 
 type result struct {
@@ -313,37 +352,41 @@ func (p *Poller) delete(ctx context.Context, msgs []types.Message) {
 func (p *Poller) event(batch []types.Message) events.SQSEvent {
 	ev := events.SQSEvent{Records: make([]events.SQSMessage, len(batch))}
 	for i, m := range batch {
-		attrs := make(map[string]string, len(m.Attributes))
-		for k, v := range m.Attributes {
-			attrs[k] = v
-		}
-		var mattrs map[string]events.SQSMessageAttribute
-		if len(m.MessageAttributes) > 0 {
-			mattrs = make(map[string]events.SQSMessageAttribute, len(m.MessageAttributes))
-			for k, v := range m.MessageAttributes {
-				mattrs[k] = events.SQSMessageAttribute{
-					StringValue:      v.StringValue,
-					BinaryValue:      v.BinaryValue,
-					StringListValues: v.StringListValues,
-					BinaryListValues: v.BinaryListValues,
-					DataType:         aws.ToString(v.DataType),
-				}
-			}
-		}
-		ev.Records[i] = events.SQSMessage{
-			MessageId:              aws.ToString(m.MessageId),
-			ReceiptHandle:          aws.ToString(m.ReceiptHandle),
-			Body:                   aws.ToString(m.Body),
-			Md5OfBody:              aws.ToString(m.MD5OfBody),
-			Md5OfMessageAttributes: aws.ToString(m.MD5OfMessageAttributes),
-			Attributes:             attrs,
-			MessageAttributes:      mattrs,
-			EventSourceARN:         p.cfg.QueueARN,
-			EventSource:            "aws:sqs",
-			AWSRegion:              p.cfg.Region,
-		}
+		ev.Records[i] = p.record(m)
 	}
 	return ev
+}
+
+func (p *Poller) record(m types.Message) events.SQSMessage {
+	attrs := make(map[string]string, len(m.Attributes))
+	for k, v := range m.Attributes {
+		attrs[k] = v
+	}
+	var mattrs map[string]events.SQSMessageAttribute
+	if len(m.MessageAttributes) > 0 {
+		mattrs = make(map[string]events.SQSMessageAttribute, len(m.MessageAttributes))
+		for k, v := range m.MessageAttributes {
+			mattrs[k] = events.SQSMessageAttribute{
+				StringValue:      v.StringValue,
+				BinaryValue:      v.BinaryValue,
+				StringListValues: v.StringListValues,
+				BinaryListValues: v.BinaryListValues,
+				DataType:         aws.ToString(v.DataType),
+			}
+		}
+	}
+	return events.SQSMessage{
+		MessageId:              aws.ToString(m.MessageId),
+		ReceiptHandle:          aws.ToString(m.ReceiptHandle),
+		Body:                   aws.ToString(m.Body),
+		Md5OfBody:              aws.ToString(m.MD5OfBody),
+		Md5OfMessageAttributes: aws.ToString(m.MD5OfMessageAttributes),
+		Attributes:             attrs,
+		MessageAttributes:      mattrs,
+		EventSourceARN:         p.cfg.QueueARN,
+		EventSource:            "aws:sqs",
+		AWSRegion:              p.cfg.Region,
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -2,10 +2,12 @@ package poller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -333,5 +335,57 @@ func TestNewRejectsWhatTheMappingRejects(t *testing.T) {
 	}
 	if _, err := New(nil, ok, h); err != nil {
 		t.Errorf("valid config rejected: %v", err)
+	}
+}
+
+func TestBatchesFitThePayloadLimit(t *testing.T) {
+	e := newEnv(t)
+	q, err := sqsenv.CreateQueues(context.Background(), e.client, sqsenv.QueueSpec{Name: "payload", VisibilityTimeoutSeconds: 30, MaxReceiveCount: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const messages = 12
+	for i := range messages {
+		body := fmt.Sprintf("%02d", i) + strings.Repeat("x", 998)
+		if _, err := e.client.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	var sizes []int
+	seen := map[string]bool{}
+	h := HandlerFunc(func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return events.SQSEventResponse{}, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sizes = append(sizes, len(b))
+		for _, m := range ev.Records {
+			seen[m.Body[:2]] = true
+		}
+		return events.SQSEventResponse{}, nil
+	})
+	c := cfg(t, q)
+	const limit = 3500 // room for two or three 1,000-byte records with their metadata
+	c.MaxPayloadBytes, c.BatchSize, c.BatchWindow = limit, 10, 2*time.Second
+	p, err := New(e.client, c, []Handler{h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runUntil(t, p, func() bool { return p.Stats().Deleted >= messages })
+	mu.Lock()
+	defer mu.Unlock()
+	for _, n := range sizes {
+		if n > limit {
+			t.Errorf("invocation payload %d bytes, limit %d", n, limit)
+		}
+	}
+	if len(sizes) < messages/3 {
+		t.Errorf("%d invocations for %d records of 1,000 bytes under a %d-byte limit: batches were not split", len(sizes), messages, limit)
+	}
+	if len(seen) != messages {
+		t.Errorf("%d distinct records handled, want %d", len(seen), messages)
 	}
 }
