@@ -3,8 +3,11 @@ package sqsenv
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -126,5 +129,29 @@ func TestGetDepthCountsVisibleAndInFlight(t *testing.T) {
 	}
 	if d != (Depth{Visible: 2, InFlight: 1}) {
 		t.Errorf("depth = %+v, want 2 visible, 1 in flight", d)
+	}
+}
+
+func TestStartMotoSaysWhatToInstall(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := StartMoto(context.Background(), nil)
+	if !errors.Is(err, ErrMotoNotInstalled) {
+		t.Fatalf("StartMoto without moto_server on PATH: %v, want ErrMotoNotInstalled", err)
+	}
+	for _, want := range []string{"pip install 'moto[server]", "AWS_ENDPOINT_URL_SQS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q does not say %q", err, want)
+		}
+	}
+}
+
+func TestStopEndsMoto(t *testing.T) {
+	m, c := startForTest(t)
+	m.Stop()
+	m.Stop() // a second Stop is harmless
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.ListQueues(ctx, &sqs.ListQueuesInput{}); err == nil {
+		t.Error("moto still answers after Stop")
 	}
 }
