@@ -71,7 +71,7 @@ func (m *privateMariaDB) start() {
 		"--user=root", "--skip-log-bin", "--innodb-buffer-pool-size=32M",
 		"--max-connections=50")
 	m.cmd.Stdout, m.cmd.Stderr = m.logFile, m.logFile
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := m.cmd.Start(); err != nil {
 		m.t.Fatalf("start mariadbd: %v", err)
 	}

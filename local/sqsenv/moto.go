@@ -72,8 +72,9 @@ func startMoto(ctx context.Context, logFile *os.File, name string, args ...strin
 	}
 	// Its own process group, so Stop reaches any children of the Python
 	// launcher and a Ctrl-C in the terminal does not kill it before the
-	// pipeline has drained.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// pipeline has drained; and killed by the kernel if this process dies
+	// without calling Stop (a test timeout, kill -9), so none is left behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("sqsenv: start %s: %w", name, err)
 	}
