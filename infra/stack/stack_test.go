@@ -703,7 +703,7 @@ func TestTaggedAndParented(t *testing.T) {
 
 // TestDevProdDifferAsDocumented compares every input of every resource of
 // the two stacks (with the stack name normalised, and inputs computed from
-// other resources left out) with the list in docs/readme/infra.md.
+// other resources left out) with the list in README.md.
 func TestDevProdDifferAsDocumented(t *testing.T) {
 	dev, prod := flatten(run(t, "dev")), flatten(run(t, "prod"))
 	var got []string
@@ -803,17 +803,17 @@ func plainValue(v resource.PropertyValue) any {
 }
 
 // documentedDifferences reads the fenced list between the dev-prod-diff
-// markers of docs/readme/infra.md.
+// markers of README.md.
 func documentedDifferences(t *testing.T) []string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "readme", "infra.md"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, rest, ok := strings.Cut(string(raw), "<!-- dev-prod-diff:begin -->")
 	block, _, ok2 := strings.Cut(rest, "<!-- dev-prod-diff:end -->")
 	if !ok || !ok2 {
-		t.Fatal("docs/readme/infra.md has no dev-prod-diff block")
+		t.Fatal("README.md has no dev-prod-diff block")
 	}
 	var out []string
 	for line := range strings.SplitSeq(block, "\n") {
