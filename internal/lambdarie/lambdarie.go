@@ -45,23 +45,35 @@ func Binary(tb testing.TB) string {
 	if _, err := os.Stat(bin); err == nil {
 		return bin
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	gobin := tb.TempDir()
 	cmd := exec.Command(goTool(tb), "install", Module)
-	cmd.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=0")
+	cmd.Dir = gobin // outside this module, so go.mod is never touched
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "CGO_ENABLED=0", "GOFLAGS=")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("build the Lambda Runtime Interface Emulator (go install %s): %v\n%s", Module, err, out)
+	}
+	// Rename is atomic: a test in another package running at the same time
+	// never executes a half-written file.
+	if err := os.Rename(filepath.Join(gobin, "aws-lambda-rie"), bin); err != nil {
+		tb.Fatal(err)
 	}
 	return bin
 }
 
-// BuildBootstrap builds the main package in dir the way infra builds the
-// Lambda artifacts (static, -tags lambda.norpc, -trimpath), for the
-// machine the test runs on, and returns the path of "bootstrap".
+// BuildBootstrap builds the main package in dir the way infra/lambdabuild
+// builds the Lambda artifacts (static, -tags lambda.norpc, -trimpath), for
+// Linux on this machine's architecture (the emulator runs it natively; the
+// deployed arm64 build is the same code), and returns the path of
+// "bootstrap".
 func BuildBootstrap(tb testing.TB, dir string) string {
 	tb.Helper()
 	bin := filepath.Join(tb.TempDir(), "bootstrap")
 	cmd := exec.Command(goTool(tb), "build", "-trimpath", "-tags", "lambda.norpc", "-o", bin, ".")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("go build %s: %v\n%s", dir, err, out)
 	}
@@ -98,7 +110,8 @@ func Start(tb testing.TB, bootstrap string, env []string) *Function {
 	cmd.Stdout, cmd.Stderr = f.output, f.output
 	// Its own process group, so that cleanup stops the emulator and the
 	// function it started, and nothing else.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: they also die if the test binary is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start %s: %v", rie, err)
 	}

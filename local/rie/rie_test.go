@@ -3,9 +3,8 @@
 // AWS Lambda Runtime Interface Emulator, receives SQS events over the Lambda
 // Runtime API exactly as in AWS, and writes to MariaDB.
 //
-// The emulator is built from the Go module
-// github.com/aws/aws-lambda-runtime-interface-emulator with `go install` (not
-// added to go.mod) and cached in ${XDG_CACHE_HOME:-$HOME/.cache}/sluice/bin.
+// The emulator comes from internal/lambdarie (built once from its Go module,
+// outside go.mod, and cached).
 package rie
 
 import (
@@ -15,42 +14,29 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sluicehq/sluice/internal/dbconn"
+	"github.com/sluicehq/sluice/internal/lambdarie"
 	"github.com/sluicehq/sluice/internal/testdb"
 	"github.com/sluicehq/sluice/migrations"
 )
 
-// RIEVersion is the emulator module version the test builds.
-const RIEVersion = "v0.0.0-20261030222936-bef5c4ba774d"
-
-const riePackage = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
-
 func TestBootstrapUnderRIEWritesToMariaDB(t *testing.T) {
-	rie := buildRIE(t)
-	bootstrap := buildBootstrap(t)
 	app := appDatabase(t)
-
-	url := startRIE(t, rie, bootstrap, app)
+	fn := startConsumer(t, app)
 	ev := events.SQSEvent{Records: []events.SQSMessage{
 		message("m-1", `{"name":"山田 太郎","email":"taro@example.jp"}`),
 		message("m-2", `{"name":"not json`),
 		message("m-3", `{"name":"Ada","email":"ada@example.com"}`),
 	}}
 	for delivery := 1; delivery <= 2; delivery++ { // the second is a redelivery
-		resp := invoke(t, url, ev)
+		resp := invoke(t, fn, ev)
 		if len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("delivery %d: batchItemFailures %+v, want none (the poison record is quarantined, not retried)", delivery, resp.BatchItemFailures)
 		}
@@ -93,15 +79,13 @@ func TestBootstrapUnderRIEWritesToMariaDB(t *testing.T) {
 // unreachable, every record comes back in batchItemFailures, so SQS
 // redelivers them.
 func TestBootstrapUnderRIEReportsRetryWhenTheDatabaseIsDown(t *testing.T) {
-	rie := buildRIE(t)
-	bootstrap := buildBootstrap(t)
-	down := dbconn.Config{Endpoint: "127.0.0.1:" + strconv.Itoa(freePort(t)), Name: "sluice", User: "sluice_app", Auth: dbconn.AuthPassword, Password: "unused"}
-	url := startRIE(t, rie, bootstrap, down)
+	down := dbconn.Config{Endpoint: closedAddr(t), Name: "sluice", User: "sluice_app", Auth: dbconn.AuthPassword, Password: "unused"}
+	fn := startConsumer(t, down)
 	ev := events.SQSEvent{Records: []events.SQSMessage{
 		message("d-1", `{"name":"A","email":"a@example.com"}`),
 		message("d-2", `{"name":"B","email":"b@example.com"}`),
 	}}
-	resp := invoke(t, url, ev)
+	resp := invoke(t, fn, ev)
 	var ids []string
 	for _, f := range resp.BatchItemFailures {
 		ids = append(ids, f.ItemIdentifier)
@@ -130,20 +114,15 @@ func message(id, body string) events.SQSMessage {
 
 // invoke posts ev to the emulator's invocation endpoint, as the event
 // source mapping's synchronous Invoke does, and decodes the response.
-func invoke(t *testing.T, url string, ev events.SQSEvent) events.SQSEventResponse {
+func invoke(t *testing.T, fn *lambdarie.Function, ev events.SQSEvent) events.SQSEventResponse {
 	t.Helper()
 	body, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	raw, err := fn.Invoke(t.Context(), body)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("invoke: %s: %s", resp.Status, raw)
+		t.Fatalf("%v\n%s", err, fn.Output())
 	}
 	var out events.SQSEventResponse
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -184,17 +163,11 @@ func appDatabase(t *testing.T) dbconn.Config {
 	return app
 }
 
-// startRIE runs bootstrap under the emulator on free loopback ports and
-// returns the invocation URL.
-func startRIE(t *testing.T, rie, bootstrap string, db dbconn.Config) string {
+// startConsumer runs the consumer bootstrap under the emulator, configured
+// for db as infra configures it in AWS (there with IAM auth and TLS).
+func startConsumer(t *testing.T, db dbconn.Config) *lambdarie.Function {
 	t.Helper()
-	apiPort, riePort := freePort(t), freePort(t)
-	cmd := exec.Command(rie,
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
-		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(riePort),
-		bootstrap)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"),
+	fn := lambdarie.Start(t, lambdarie.BuildBootstrap(t, "../../consumer/cmd/consumer"), []string{
 		"AWS_REGION=ap-northeast-1",
 		"AWS_LAMBDA_FUNCTION_NAME=sluice-consumer",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=30",
@@ -204,88 +177,23 @@ func startRIE(t *testing.T, rie, bootstrap string, db dbconn.Config) string {
 		dbconn.EnvAuth + "=password",
 		dbconn.EnvPassword + "=" + db.Password,
 		dbconn.EnvTLS + "=false",
-	}
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	})
 	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
 		if t.Failed() {
-			t.Logf("emulator and function output:\n%s", logs.String())
+			t.Logf("emulator and function output:\n%s", fn.Output())
 		}
 	})
-	addr := "127.0.0.1:" + strconv.Itoa(riePort)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("emulator not listening on %s after 30 s", addr)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return "http://" + addr + "/2015-03-31/functions/function/invocations"
+	return fn
 }
 
-// buildBootstrap builds the consumer as infra/lambdabuild does, for
-// linux/amd64 instead of arm64.
-func buildBootstrap(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", out, "./consumer/cmd/consumer")
-	cmd.Dir = "../.."
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build bootstrap: %v\n%s", err, b)
-	}
-	return out
-}
-
-// buildRIE returns the cached emulator binary, building it on first use.
-func buildRIE(t *testing.T) string {
-	t.Helper()
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	dir := filepath.Join(cache, "sluice", "bin")
-	bin := filepath.Join(dir, "aws-lambda-rie-"+RIEVersion)
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	gobin := t.TempDir()
-	cmd := exec.Command("go", "install", riePackage+"@"+RIEVersion)
-	cmd.Dir = gobin // outside this module: go.mod is not touched
-	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "CGO_ENABLED=0", "GOFLAGS=")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go install %s@%s: %v\n%s", riePackage, RIEVersion, err, b)
-	}
-	// Rename is atomic, so a concurrent test never runs a half-written file.
-	if err := os.Rename(filepath.Join(gobin, "aws-lambda-rie"), bin); err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
-func freePort(t *testing.T) int {
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	addr := l.Addr().String()
+	l.Close()
+	return addr
 }
