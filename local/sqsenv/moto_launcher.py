@@ -64,14 +64,18 @@ try:
             counting.skip = False
 
     def delete_message(self, receipt_handle):
-        if receipt_handle in self.deleted_messages:
-            return  # already deleted: moto (and SQS) accept a second delete
-        for i, message in enumerate(self._messages):
-            if message.had_receipt_handle(receipt_handle):
-                self.pending_messages.discard(message)
-                self.deleted_messages.update(message.all_receipt_handles)
-                self._messages = self._messages[:i] + self._messages[i + 1:]
-                return
+        # Under the queue's own lock (the one add_message appends under) and
+        # in place: moto's original swaps in a rebuilt list, so a message sent
+        # by another request thread during the rebuild is silently lost.
+        with self._messages_lock:
+            if receipt_handle in self.deleted_messages:
+                return  # already deleted: moto (and SQS) accept a second delete
+            for i, message in enumerate(self._messages):
+                if message.had_receipt_handle(receipt_handle):
+                    self.pending_messages.discard(message)
+                    self.deleted_messages.update(message.all_receipt_handles)
+                    del self._messages[i]
+                    return
         raise models.ReceiptHandleIsInvalid()
 
     for name in ("messages", "approximate_number_of_messages_not_visible", "approximate_number_of_messages_delayed"):
@@ -84,6 +88,7 @@ try:
         (models.SQSBackend, "is_message_valid_based_on_retention_period"),
         (models.SQSBackend, "send_message"),
         (models.Queue, "delete_message"),
+        (models.Queue, "add_message"),
         (models.Queue, "approximate_number_of_messages"),
         (models, "ReceiptHandleIsInvalid"),
         (models.Message, "had_receipt_handle"),
