@@ -83,7 +83,7 @@ func TestAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	apiRes := m.one(t, "aws:apigatewayv2/api:Api", "api")
+	apiRes := m.One(t, "aws:apigatewayv2/api:Api", "api")
 	if apiRes.Inputs["protocolType"].StringValue() != "HTTP" {
 		t.Errorf("protocolType %v", apiRes.Inputs["protocolType"])
 	}
@@ -91,7 +91,7 @@ func TestAPI(t *testing.T) {
 		t.Error("CORS configured without origins")
 	}
 
-	integ := m.one(t, "aws:apigatewayv2/integration:Integration", "api-sqs")
+	integ := m.One(t, "aws:apigatewayv2/integration:Integration", "api-sqs")
 	for k, want := range map[string]string{
 		"apiId": apiRes.ID, "integrationType": "AWS_PROXY", "integrationSubtype": "SQS-SendMessage", "payloadFormatVersion": "1.0",
 	} {
@@ -106,7 +106,7 @@ func TestAPI(t *testing.T) {
 
 	// The integration's credentials are the role whose only permission is
 	// SendMessage on this queue.
-	role := m.one(t, "aws:iam/role:Role", "api-sqs-role")
+	role := m.One(t, "aws:iam/role:Role", "api-sqs-role")
 	wantRoleARN := role.Outputs["arn"].StringValue()
 	if !strings.HasPrefix(wantRoleARN, "arn:aws:iam::123456789012:role/") {
 		t.Fatalf("mocked role ARN %q", wantRoleARN)
@@ -118,7 +118,7 @@ func TestAPI(t *testing.T) {
 	if err != nil || trust.Statement[0].Principal.Service != "apigateway.amazonaws.com" {
 		t.Errorf("trust policy %+v (%v), want apigateway.amazonaws.com", trust, err)
 	}
-	policy, err := iamdoc.Parse(m.one(t, "aws:iam/rolePolicy:RolePolicy", "api-sqs-policy").Inputs["policy"].StringValue())
+	policy, err := iamdoc.Parse(m.One(t, "aws:iam/rolePolicy:RolePolicy", "api-sqs-policy").Inputs["policy"].StringValue())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,11 +129,11 @@ func TestAPI(t *testing.T) {
 		strings.Join(policy.Statement[0].Resource, ",") != testQueueARN {
 		t.Errorf("API role policy %+v, want only sqs:SendMessage on %s", policy, testQueueARN)
 	}
-	if !dependsOnName(integ, "api-sqs-policy") {
+	if !integ.DependsOnName("api-sqs-policy") {
 		t.Errorf("integration deps %v: want the role policy in place first", integ.Dependencies)
 	}
 
-	route := m.one(t, "aws:apigatewayv2/route:Route", "api-submit")
+	route := m.One(t, "aws:apigatewayv2/route:Route", "api-submit")
 	if route.Inputs["routeKey"].StringValue() != "POST /submit" || route.Inputs["target"].StringValue() != "integrations/"+integ.ID {
 		t.Errorf("route %v → %v", route.Inputs["routeKey"], route.Inputs["target"])
 	}
@@ -141,7 +141,7 @@ func TestAPI(t *testing.T) {
 		t.Errorf("authorizationType %v, want NONE", route.Inputs["authorizationType"])
 	}
 
-	stage := m.one(t, "aws:apigatewayv2/stage:Stage", "api-default")
+	stage := m.One(t, "aws:apigatewayv2/stage:Stage", "api-default")
 	if stage.Inputs["apiId"].StringValue() != apiRes.ID || route.Inputs["apiId"].StringValue() != apiRes.ID {
 		t.Errorf("stage and route belong to %v / %v, want the API %s", stage.Inputs["apiId"], route.Inputs["apiId"], apiRes.ID)
 	}
@@ -153,7 +153,7 @@ func TestAPI(t *testing.T) {
 		t.Errorf("throttling %v", rs)
 	}
 	logs := stage.Inputs["accessLogSettings"].ObjectValue()
-	logGroup := m.one(t, "aws:cloudwatch/logGroup:LogGroup", "api-access-logs")
+	logGroup := m.One(t, "aws:cloudwatch/logGroup:LogGroup", "api-access-logs")
 	wantDest := "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/apigateway/sluice-dev/access"
 	if logs["destinationArn"].StringValue() != wantDest {
 		t.Errorf("access logs go to %v, want %s", logs["destinationArn"], wantDest)
@@ -217,11 +217,11 @@ func TestAuthModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			route := m.one(t, "aws:apigatewayv2/route:Route", "api-submit")
+			route := m.One(t, "aws:apigatewayv2/route:Route", "api-submit")
 			if got := route.Inputs["authorizationType"].StringValue(); got != tt.wantType {
 				t.Errorf("authorizationType %q, want %q", got, tt.wantType)
 			}
-			auths := m.all("aws:apigatewayv2/authorizer:Authorizer")
+			auths := m.All("aws:apigatewayv2/authorizer:Authorizer")
 			if (len(auths) == 1) != tt.wantAuthorizer {
 				t.Fatalf("%d authorizers, want one: %v", len(auths), tt.wantAuthorizer)
 			}
@@ -234,7 +234,7 @@ func TestAuthModes(t *testing.T) {
 					t.Errorf("route authorizerId %v, want the authorizer's id", route.Inputs["authorizerId"])
 				}
 			}
-			cors := m.one(t, "aws:apigatewayv2/api:Api", "api").Inputs["corsConfiguration"].ObjectValue()
+			cors := m.One(t, "aws:apigatewayv2/api:Api", "api").Inputs["corsConfiguration"].ObjectValue()
 			if o := cors["allowOrigins"].ArrayValue(); len(o) != 1 || o[0].StringValue() != "https://app.example.com" {
 				t.Errorf("CORS origins %v", o)
 			}

@@ -131,7 +131,7 @@ func TestConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	fn := m.one(t, "aws:lambda/function:Function", "consumer-function")
+	fn := m.One(t, "aws:lambda/function:Function", "consumer-function")
 	in := fn.Inputs
 	for key, want := range map[string]string{
 		"runtime": "provided.al2023", "handler": "bootstrap", "name": "sluice-dev-consumer",
@@ -147,14 +147,14 @@ func TestConsumer(t *testing.T) {
 	if in["loggingConfig"].ObjectValue()["logFormat"].StringValue() != "JSON" {
 		t.Errorf("loggingConfig = %v, want JSON log format", in["loggingConfig"])
 	}
-	logGroup := m.one(t, "aws:cloudwatch/logGroup:LogGroup", "consumer-function-logs")
+	logGroup := m.One(t, "aws:cloudwatch/logGroup:LogGroup", "consumer-function-logs")
 	if got, want := in["loggingConfig"].ObjectValue()["logGroup"].StringValue(), logGroup.Inputs["name"].StringValue(); got != want {
 		t.Errorf("function logs to %q, want its own log group %q", got, want)
 	}
 	if logGroup.Inputs["retentionInDays"].NumberValue() != 14 {
 		t.Errorf("log group retention = %v, want 14", logGroup.Inputs["retentionInDays"])
 	}
-	if !dependsOnName(fn, "consumer-function-logs") || !dependsOnName(fn, "consumer-function-policy") {
+	if !fn.DependsOnName("consumer-function-logs") || !fn.DependsOnName("consumer-function-policy") {
 		t.Errorf("function deps %v: want the log group and the role policy first", fn.Dependencies)
 	}
 
@@ -182,7 +182,7 @@ func TestConsumer(t *testing.T) {
 
 	// Role policy: logs of this log group only, ENIs (named exception),
 	// rds-db:connect derived from the proxy ARN.
-	policy := parsePolicy(t, m.one(t, "aws:iam/rolePolicy:RolePolicy", "consumer-function-policy"))
+	policy := parsePolicy(t, m.One(t, "aws:iam/rolePolicy:RolePolicy", "consumer-function-policy"))
 	if err := policy.CheckWildcards(function.VPCNetworkInterfacesSid); err != nil {
 		t.Error(err)
 	}
@@ -198,7 +198,7 @@ func TestConsumer(t *testing.T) {
 	}
 
 	// Queue policy: the four consumer actions on this queue only.
-	queue := parsePolicy(t, m.one(t, "aws:iam/rolePolicy:RolePolicy", "consumer-queue-policy"))
+	queue := parsePolicy(t, m.One(t, "aws:iam/rolePolicy:RolePolicy", "consumer-queue-policy"))
 	if err := queue.CheckWildcards(); err != nil {
 		t.Error(err)
 	}
@@ -209,7 +209,7 @@ func TestConsumer(t *testing.T) {
 
 	// The mapping: partial batch responses, max concurrency within the
 	// reserved concurrency, created after the gate and the queue policy.
-	esm := m.one(t, "aws:lambda/eventSourceMapping:EventSourceMapping", "consumer-mapping")
+	esm := m.One(t, "aws:lambda/eventSourceMapping:EventSourceMapping", "consumer-mapping")
 	rt := esm.Inputs["functionResponseTypes"].ArrayValue()
 	if len(rt) != 1 || rt[0].StringValue() != "ReportBatchItemFailures" {
 		t.Errorf("functionResponseTypes = %v, want [ReportBatchItemFailures]", rt)
@@ -231,7 +231,7 @@ func TestConsumer(t *testing.T) {
 	if !contains(esm.Dependencies, gateURN) || gateURN == "" {
 		t.Errorf("mapping deps %v do not include the migration gate %s", esm.Dependencies, gateURN)
 	}
-	if !dependsOnName(esm, "consumer-queue-policy") {
+	if !esm.DependsOnName("consumer-queue-policy") {
 		t.Errorf("mapping deps %v do not include the queue policy", esm.Dependencies)
 	}
 

@@ -136,7 +136,7 @@ func TestMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	inv := m.one(t, "aws:lambda/invocation:Invocation", "migration-up")
+	inv := m.One(t, "aws:lambda/invocation:Invocation", "migration-up")
 	input := inv.Inputs["input"]
 	if !input.IsSecret() {
 		t.Fatalf("invocation input is not secret: %v", input)
@@ -149,7 +149,7 @@ func TestMigration(t *testing.T) {
 		t.Errorf("event %v (password set %v), want up for sluice_app with the given password", ev, ev.AppPassword == testPassword)
 	}
 
-	fn := m.one(t, "aws:lambda/function:Function", "migration-migrator")
+	fn := m.One(t, "aws:lambda/function:Function", "migration-migrator")
 	if got := inv.Inputs["functionName"].StringValue(); got != fn.Inputs["name"].StringValue() {
 		t.Errorf("invocation targets %q, want the migrator %q", got, fn.Inputs["name"].StringValue())
 	}
@@ -158,7 +158,7 @@ func TestMigration(t *testing.T) {
 	if triggers["code"].StringValue() != fn.Inputs["sourceCodeHash"].StringValue() || triggers["migrations"].StringValue() != wantSQL {
 		t.Errorf("triggers %v, want the migrator's sourceCodeHash and the SQL hash %s", triggers, wantSQL)
 	}
-	if !dependsOn(inv, proxyTargetURN) || !dependsOnName(inv, "migration-migrator") {
+	if !dependsOn(inv, proxyTargetURN) || !inv.DependsOnName("migration-migrator") {
 		t.Errorf("invocation deps %v: want the proxy target and the migrator function", inv.Dependencies)
 	}
 
@@ -183,7 +183,7 @@ func TestMigration(t *testing.T) {
 		t.Errorf("migrator reserved concurrency %v, want 1", fn.Inputs["reservedConcurrentExecutions"])
 	}
 
-	policy, err := iamdoc.Parse(m.one(t, "aws:iam/rolePolicy:RolePolicy", "migration-migrator-policy").Inputs["policy"].StringValue())
+	policy, err := iamdoc.Parse(m.One(t, "aws:iam/rolePolicy:RolePolicy", "migration-migrator-policy").Inputs["policy"].StringValue())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestMigration(t *testing.T) {
 	if len(connect.Resource) != 1 || connect.Resource[0] != want {
 		t.Errorf("migrator may connect as %v, want only %s", connect.Resource, want)
 	}
-	if n := len(m.all("aws:iam/rolePolicy:RolePolicy")); n != 1 {
+	if n := len(m.All("aws:iam/rolePolicy:RolePolicy")); n != 1 {
 		t.Errorf("%d role policies, want 1 (the migrator needs no queue access)", n)
 	}
 
@@ -244,7 +244,7 @@ func TestInvocationInputSecretFromPlainPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if input := m.one(t, "aws:lambda/invocation:Invocation", "migration-up").Inputs["input"]; !input.IsSecret() {
+	if input := m.One(t, "aws:lambda/invocation:Invocation", "migration-up").Inputs["input"]; !input.IsSecret() {
 		t.Fatalf("invocation input is not secret: %v", input)
 	}
 }

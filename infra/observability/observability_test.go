@@ -94,11 +94,11 @@ func TestObservability(t *testing.T) {
 		"sluice-dev-proxy-borrow-latency":  {"AWS/RDS", "DatabaseConnectionsBorrowLatency", "ProxyName", "sluice-dev-proxy"},
 		"sluice-dev-proxy-pinned-sessions": {"AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", "ProxyName", "sluice-dev-proxy"},
 	}
-	alarms := m.all("aws:cloudwatch/metricAlarm:MetricAlarm")
+	alarms := m.All("aws:cloudwatch/metricAlarm:MetricAlarm")
 	if len(alarms) != len(want) {
 		t.Fatalf("%d alarms, want %d", len(alarms), len(want))
 	}
-	topic := m.one(t, "aws:sns/topic:Topic", "observability-alarms")
+	topic := m.One(t, "aws:sns/topic:Topic", "observability-alarms")
 	wantTopicARN := "arn:aws:sns:ap-northeast-1:123456789012:sluice-dev-alarms"
 	if topicARN != wantTopicARN {
 		t.Errorf("TopicARN %q, want %q", topicARN, wantTopicARN)
@@ -120,14 +120,14 @@ func TestObservability(t *testing.T) {
 			t.Errorf("alarm %s actions %v, want the alarm topic", name, acts)
 		}
 	}
-	latency := m.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "proxy-borrow-latency")
+	latency := m.One(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "proxy-borrow-latency")
 	if latency.Inputs["threshold"].NumberValue() != 100000 {
 		t.Errorf("borrow latency threshold %v µs, want 100 ms = 100000 µs", latency.Inputs["threshold"])
 	}
 
 	// The topic is encrypted with the key CloudWatch may use, and only
 	// from this account.
-	key := m.one(t, "aws:kms/key:Key", "observability-alarm-key")
+	key := m.One(t, "aws:kms/key:Key", "observability-alarm-key")
 	if topic.Inputs["kmsMasterKeyId"].StringValue() != "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" {
 		t.Errorf("topic key %v, want the alarm key's ARN", topic.Inputs["kmsMasterKeyId"])
 	}
@@ -158,7 +158,7 @@ func TestObservability(t *testing.T) {
 	}
 
 	// Only this stack's alarms may publish, and only over TLS.
-	tp := m.one(t, "aws:sns/topicPolicy:TopicPolicy", "observability-alarms-policy")
+	tp := m.One(t, "aws:sns/topicPolicy:TopicPolicy", "observability-alarms-policy")
 	if tp.Inputs["arn"].StringValue() != wantTopicARN {
 		t.Errorf("topic policy attached to %v", tp.Inputs["arn"])
 	}
@@ -179,7 +179,7 @@ func TestObservability(t *testing.T) {
 		t.Errorf("TLS statement %+v", tls)
 	}
 	for _, a := range alarms {
-		if !dependsOnName(a, "observability-alarms-policy") {
+		if !a.DependsOnName("observability-alarms-policy") {
 			t.Errorf("alarm %s does not wait for the topic policy", a.Name)
 		}
 	}
@@ -187,14 +187,14 @@ func TestObservability(t *testing.T) {
 		t.Error("alarm key rotation off")
 	}
 
-	sub := m.one(t, "aws:sns/topicSubscription:TopicSubscription", "observability-alarm-email")
+	sub := m.One(t, "aws:sns/topicSubscription:TopicSubscription", "observability-alarm-email")
 	if sub.Inputs["protocol"].StringValue() != "email" || sub.Inputs["endpoint"].StringValue() != "ops@example.com" ||
 		sub.Inputs["topic"].StringValue() != wantTopicARN {
 		t.Errorf("subscription %v", sub.Inputs)
 	}
 
 	// The dashboard is valid JSON and covers every stage of the pipeline.
-	dash := m.one(t, "aws:cloudwatch/dashboard:Dashboard", "observability-dashboard")
+	dash := m.One(t, "aws:cloudwatch/dashboard:Dashboard", "observability-dashboard")
 	var body struct {
 		Widgets []struct {
 			Properties struct {
@@ -261,7 +261,7 @@ func TestNoEmailNoSubscription(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(m.all("aws:sns/topicSubscription:TopicSubscription")); n != 0 {
+	if n := len(m.All("aws:sns/topicSubscription:TopicSubscription")); n != 0 {
 		t.Errorf("%d subscriptions without AlarmEmail", n)
 	}
 }
