@@ -128,7 +128,7 @@ func TestObservability(t *testing.T) {
 	// The topic is encrypted with the key CloudWatch may use, and only
 	// from this account.
 	key := m.One(t, "aws:kms/key:Key", "observability-alarm-key")
-	if topic.Inputs["kmsMasterKeyId"].StringValue() != "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" {
+	if got, want := topic.Inputs["kmsMasterKeyId"].StringValue(), key.Outputs["arn"].StringValue(); want == "" || got != want {
 		t.Errorf("topic key %v, want the alarm key's ARN", topic.Inputs["kmsMasterKeyId"])
 	}
 	policy, err := iamdoc.Parse(key.Inputs["policy"].StringValue())
