@@ -2,9 +2,7 @@ package migrations
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,30 +14,6 @@ import (
 	"github.com/sluicehq/sluice/internal/dbconn"
 	"github.com/sluicehq/sluice/internal/testdb"
 )
-
-// newTestUser returns a user name no other test (or test run) uses, and
-// drops that server-global account when the test ends.
-func newTestUser(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	user := "sluice_t_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		admin := testdb.Server()
-		db, err := dbconn.Open(context.Background(), admin, dbconn.PoolOptions{})
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		defer db.Close()
-		if _, err := db.Exec("DROP USER IF EXISTS '" + user + "'@'%'"); err != nil {
-			t.Errorf("cleanup: drop user %s: %v", user, err)
-		}
-	})
-	return user
-}
 
 // migratedDB is a fresh database at the latest version, with an extra
 // table the application user must not see.
@@ -121,7 +95,7 @@ func wantGrants(dbName string) []string {
 func TestEnsureAppUserGrantsExactlyWhatTheConsumerNeeds(t *testing.T) {
 	ctx := context.Background()
 	cfg, admin := migratedDB(t)
-	user := newTestUser(t)
+	user := testdb.NewUser(t)
 	// Quotes, backslash, placeholder and comment characters: the password
 	// must reach the server intact, not be read as SQL.
 	password := `p'a"s\s%_?;-- ` + "`x`"
@@ -181,7 +155,7 @@ func TestEnsureAppUserGrantsExactlyWhatTheConsumerNeeds(t *testing.T) {
 func TestEnsureAppUserIsIdempotentAndRotatesThePassword(t *testing.T) {
 	ctx := context.Background()
 	cfg, admin := migratedDB(t)
-	user := newTestUser(t)
+	user := testdb.NewUser(t)
 	if err := EnsureAppUser(ctx, cfg, user, "first-secret"); err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +231,7 @@ func countUsers(t *testing.T, admin *sql.DB) int {
 
 func TestEnsureAppUserNeedsTheTables(t *testing.T) {
 	cfg, _ := testdb.Open(t, dbconn.PoolOptions{})
-	user := newTestUser(t)
+	user := testdb.NewUser(t)
 	err := EnsureAppUser(context.Background(), cfg, user, "a-secret")
 	if n := mysqlErrNumber(err); n != 1146 {
 		t.Fatalf("EnsureAppUser before Up = %v, want no such table (1146)", err)

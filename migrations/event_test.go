@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/sluicehq/sluice/internal/testdb"
 )
 
 func TestHandleEvents(t *testing.T) {
 	cfg, db := newLatin1DB(t)
-	user := newTestUser(t)
+	user := testdb.NewUser(t)
 	const password = "handle-secret"
 	v := func(n int) *int { return &n }
 

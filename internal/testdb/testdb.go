@@ -98,3 +98,23 @@ func randomSuffix(tb testing.TB) string {
 	}
 	return fmt.Sprintf("%s_%d", hex.EncodeToString(b), os.Getpid())
 }
+
+// NewUser returns a MySQL user name that no other test or test run uses, and
+// drops that user ('name'@'%') when the test ends: users are server-wide, so
+// unlike databases they cannot hide inside the test's own database.
+func NewUser(tb testing.TB) string {
+	tb.Helper()
+	user := "sluice_t_" + randomSuffix(tb)[:12]
+	tb.Cleanup(func() {
+		db, err := dbconn.Open(context.Background(), Server(), dbconn.PoolOptions{})
+		if err != nil {
+			tb.Errorf("testdb: cleanup: %v", err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.Exec("DROP USER IF EXISTS '" + user + "'@'%'"); err != nil {
+			tb.Errorf("testdb: drop user %s: %v", user, err)
+		}
+	})
+	return user
+}

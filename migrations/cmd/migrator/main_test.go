@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -35,32 +33,9 @@ func envFor(cfg dbconn.Config, extra map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
-// newTestUser returns a user name unique to this test and drops the
-// (server-global) account at cleanup.
-func newTestUser(t *testing.T) string {
-	t.Helper()
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	user := "sluice_t_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		db, err := dbconn.Open(context.Background(), testdb.Server(), dbconn.PoolOptions{})
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		defer db.Close()
-		if _, err := db.Exec("DROP USER IF EXISTS '" + user + "'@'%'"); err != nil {
-			t.Errorf("cleanup: drop user %s: %v", user, err)
-		}
-	})
-	return user
-}
-
 func TestLambdaHandler(t *testing.T) {
 	cfg := testdb.New(t)
-	user := newTestUser(t)
+	user := testdb.NewUser(t)
 	const password = "lambda-secret-value"
 	var logs bytes.Buffer
 	h := lambda.NewHandlerWithOptions(newLambdaHandler(envFor(cfg, nil), slog.New(slog.NewJSONHandler(&logs, nil))), lambdaOptions()...)
@@ -165,7 +140,7 @@ func TestRunUsageErrors(t *testing.T) {
 
 func TestRunCommands(t *testing.T) {
 	cfg, admin := testdb.Open(t, dbconn.PoolOptions{})
-	user := newTestUser(t)
+	user := testdb.NewUser(t)
 	const password = "cli-secret-value"
 	plain := envFor(cfg, nil)
 	withUser := envFor(cfg, map[string]string{envAppUser: user, envAppPassword: password})

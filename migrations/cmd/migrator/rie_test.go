@@ -16,7 +16,7 @@ import (
 // Runtime API (the emulator) and sends it the events infra sends.
 func TestBinaryUnderLambdaRuntime(t *testing.T) {
 	cfg := testdb.New(t)
-	user := newTestUser(t)
+	user := testdb.NewUser(t)
 	const password = "rie-secret-value"
 	fn := lambdarie.Start(t, lambdarie.BuildBootstrap(t, "."), []string{
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=300",
