@@ -324,7 +324,7 @@ func (h *Handler) prepare(msgs []events.SQSMessage) (batch, error) {
 			continue
 		}
 		at := submittedAt(m.Attributes)
-		rec, err := record.Decode([]byte(m.Body))
+		rec, err := record.Decode(m.Body)
 		if err != nil {
 			q := quarantineRow{id: m.MessageId, body: []byte(m.Body), reason: string(record.ReasonOf(err)), detail: err.Error(), submittedAt: at}
 			if re := (*record.Error)(nil); errors.As(err, &re) {

@@ -219,13 +219,14 @@ const timeLiteralLen = 28
 func stringLiteralLen(s string) int {
 	n := len(s) + 2
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case 0, '\n', '\r', '\\', '\'', '"', 0x1a:
-			n++
-		}
+		n += int(escaped[s[i]])
 	}
 	return n
 }
+
+// escaped[c] is 1 for the bytes stringLiteralLen counts twice. A table
+// because this runs over every byte of every row.
+var escaped = [256]uint8{0: 1, '\n': 1, '\r': 1, '\\': 1, '\'': 1, '"': 1, 0x1a: 1}
 
 // truncateDetail makes detail fit quarantine.detail: valid UTF-8, at most
 // maxDetailChars characters.

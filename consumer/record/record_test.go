@@ -33,7 +33,7 @@ func TestDecodeAccepts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Decode([]byte(tt.body))
+			got, err := Decode(tt.body)
 			if err != nil {
 				t.Fatalf("Decode(%s) error: %v", tt.body, err)
 			}
@@ -90,7 +90,7 @@ func TestDecodeRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Decode([]byte(tt.body))
+			got, err := Decode(tt.body)
 			if err == nil {
 				t.Fatalf("Decode(%q) = %+v, want rejection %s", tt.body, got, tt.want)
 			}
@@ -108,6 +108,51 @@ func TestDecodeRejects(t *testing.T) {
 				t.Errorf("ReasonOf = %q, want %q", ReasonOf(err), tt.want)
 			}
 		})
+	}
+}
+
+// TestPlainObjectTakesTheCommonShapes pins which bodies the fast path
+// answers for: every shape a well-behaved client sends must take it (or
+// Decode silently slows down), and nothing it cannot judge exactly may.
+func TestPlainObjectTakesTheCommonShapes(t *testing.T) {
+	tests := []struct {
+		body              string
+		wantOK            bool
+		wantName, wantEml string
+	}{
+		{`{"name":"Alice","email":"alice@example.com"}`, true, `"Alice"`, `"alice@example.com"`},
+		{" \t{ \"email\" : \"a@b\" ,\r\n \"name\":\"山田\" }\n", true, `"山田"`, `"a@b"`},
+		{`{"name":"O'Brien \"Bob\" \\ \/ \b\f\n\r\t \u5c71\uD83C\udf63","email":"x@y"}`, true, `"O'Brien \"Bob\" \\ \/ \b\f\n\r\t \u5c71\uD83C\udf63"`, `"x@y"`},
+		{`{"name":null,"email":"x@y"}`, true, `null`, `"x@y"`},
+		{`{"email":"x@y"}`, true, ``, `"x@y"`},
+		{`{}`, true, ``, ``},
+		{`{"name":"a","email":"b","name":"c"}`, false, "", ""},  // duplicate
+		{`{"n\u0061me":"a","email":"b"}`, false, "", ""},        // escaped member name
+		{`{"name":"a","email":"b","admin":"x"}`, false, "", ""}, // unknown member
+		{`{"name":42,"email":"b"}`, false, "", ""},              // not a string
+		{`{"name":nullx,"email":"b"}`, false, "", ""},           // not null
+		{`{"name":"a","email":"b",}`, false, "", ""},            // trailing comma
+		{`{"name":"a","email":"b"} {}`, false, "", ""},          // trailing data
+		{`{"name":"a","email":"b"`, false, "", ""},              // truncated
+		{`{"name":"a\x","email":"b"}`, false, "", ""},           // bad escape
+		{`{"name":"a\u12g4","email":"b"}`, false, "", ""},       // bad \u escape
+		{`{"name":"a\u12`, false, "", ""},                       // truncated \u escape
+		{"{\"name\":\"a\tb\",\"email\":\"b\"}", false, "", ""},  // raw control character
+		{`["name","email"]`, false, "", ""},                     // not an object
+		{``, false, "", ""},
+	}
+	for _, tt := range tests {
+		name, email, ok := plainObject(tt.body)
+		if ok != tt.wantOK || name != tt.wantName || email != tt.wantEml {
+			t.Errorf("plainObject(%q) = %q, %q, %v; want %q, %q, %v", tt.body, name, email, ok, tt.wantName, tt.wantEml, tt.wantOK)
+		}
+		if !ok {
+			continue
+		}
+		gName, gEmail, err := anyObject(tt.body)
+		if err != nil || gName != name || gEmail != email {
+			t.Errorf("anyObject(%q) = %q, %q, %v; plainObject disagrees", tt.body, gName, gEmail, err)
+		}
 	}
 }
 
@@ -150,7 +195,14 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("isDotAtomAddress(%q) but net/mail gives %+v, %v", s, addr, err)
 			}
 		}
-		rec, err := Decode(body)
+		// Wherever the fast path answers, the general one must agree.
+		if name, email, ok := plainObject(string(body)); ok {
+			gName, gEmail, err := anyObject(string(body))
+			if err != nil || gName != name || gEmail != email {
+				t.Fatalf("plainObject(%q) = %q, %q; anyObject gives %q, %q, %v", body, name, email, gName, gEmail, err)
+			}
+		}
+		rec, err := Decode(string(body))
 		ref, refOK := referenceMembers(body)
 		if err != nil {
 			if rec != (Record{}) {
@@ -176,7 +228,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		back, err := Decode(again)
+		back, err := Decode(string(again))
 		if err != nil || back != rec {
 			t.Fatalf("round trip of %+v: got %+v, %v", rec, back, err)
 		}
