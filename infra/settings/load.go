@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/consumer"
 )
 
 // Keys of the sluice namespace, without the "sluice:" prefix.
@@ -48,6 +50,7 @@ const (
 	KeyMaxConcurrency      = "maxConcurrency"
 	KeyBatchSize           = "batchSize"
 	KeyBatchingWindow      = "batchingWindowSeconds"
+	KeyMaxStatementBytes   = "consumerMaxStatementBytes"
 
 	KeyAPIThrottleRate  = "apiThrottleRate"
 	KeyAPIThrottleBurst = "apiThrottleBurst"
@@ -179,6 +182,7 @@ func load(get func(string) (string, bool)) (Settings, map[string]bool, error) {
 	c.ReservedConcurrency = r.int(KeyReservedConcurrency, c.MaxConcurrency, 1, 10000)
 	c.BatchSize = r.int(KeyBatchSize, 10, 1, esmMaxBatchSize)
 	c.BatchingWindow = r.seconds(KeyBatchingWindow, 0, 0, esmMaxBatchingWindow)
+	c.MaxStatementBytes = r.int(KeyMaxStatementBytes, consumer.DefaultMaxStatementBytes, consumer.MinStatementBytes, consumer.MaxStatementBytes)
 
 	q := &s.Queue
 	q.VisibilityTimeout = r.seconds(KeyVisibilityTimeout, int(DefaultVisibilityTimeout(*c)/time.Second), 0, sqsMaxVisibility)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/consumer"
 )
 
 // base is a minimal valid configuration: only the required key.
@@ -47,6 +49,10 @@ func TestDefaults(t *testing.T) {
 	if s.Network.UsesExistingVPC() {
 		t.Error("default network uses an existing VPC")
 	}
+	if c.MaxStatementBytes != consumer.DefaultMaxStatementBytes || c.MayPinSessions() {
+		t.Errorf("default statement size %d (may pin: %v), want the consumer's default %d, which does not pin",
+			c.MaxStatementBytes, c.MayPinSessions(), consumer.DefaultMaxStatementBytes)
+	}
 	if s.API.Auth != AuthNone || s.API.ThrottleBurst < s.API.ExpectedSpike {
 		t.Errorf("default API = %+v", s.API)
 	}
@@ -79,6 +85,10 @@ func TestValidValues(t *testing.T) {
 		{"iam auth", with(Key(KeyAPIAuth), "AWS_IAM"), func(s Settings) bool { return s.API.Auth == AuthIAM }},
 		{"cors", with(Key(KeyCORSAllowOrigins), "https://app.example.com,http://localhost:3000"), func(s Settings) bool { return len(s.API.CORSAllowOrigins) == 2 }},
 		{"large batch with window", with(Key(KeyBatchSize), "100", Key(KeyBatchingWindow), "1"), func(s Settings) bool { return s.Consumer.BatchSize == 100 }},
+		{"statements that may pin", with(Key(KeyMaxStatementBytes), "1048576"), func(s Settings) bool {
+			return s.Consumer.MaxStatementBytes == 1<<20 && s.Consumer.MayPinSessions()
+		}},
+		{"statements at the pinning threshold", with(Key(KeyMaxStatementBytes), "16000"), func(s Settings) bool { return !s.Consumer.MayPinSessions() }},
 		{"unnamespaced other keys are ignored", with("aws:profile", "x", "pulumi:tags", "y"), func(s Settings) bool { return s.Region == "ap-northeast-1" }},
 		{"fractional rate", with(Key(KeyAPIThrottleRate), "12.5"), func(s Settings) bool { return s.API.ThrottleRate == 12.5 }},
 		{"zones of region", with(Key(KeyAvailabilityZones), "ap-northeast-1a,ap-northeast-1c,ap-northeast-1d"), func(s Settings) bool { return len(s.Network.AvailabilityZones) == 3 }},
@@ -119,6 +129,8 @@ func TestRules(t *testing.T) {
 		{"batch above 10 without window", with(Key(KeyBatchSize), "11"), Key(KeyBatchingWindow), "", "at least 1 second when sluice:batchSize (11) is above 10"},
 		{"batch size too large", with(Key(KeyBatchSize), "10001"), Key(KeyBatchSize), "10001", "from 1 to 10000"},
 		{"batching window too large", with(Key(KeyBatchingWindow), "301"), Key(KeyBatchingWindow), "301", "from 0 to 300"},
+		{"statement size too small", with(Key(KeyMaxStatementBytes), "1023"), Key(KeyMaxStatementBytes), "1023", "from 1024 to 15728640"},
+		{"statement size above max_allowed_packet", with(Key(KeyMaxStatementBytes), "16777216"), Key(KeyMaxStatementBytes), "16777216", "from 1024 to 15728640"},
 		{"burst below spike", with(Key(KeyAPIThrottleBurst), "999", Key(KeyExpectedSpike), "1000"), Key(KeyAPIThrottleBurst), "999", "at least sluice:expectedSpike (1000)"},
 		{"burst above account", with(Key(KeyAPIThrottleBurst), "5001"), Key(KeyAPIThrottleBurst), "5001", "from 0 to 5000"},
 		{"rate zero", with(Key(KeyAPIThrottleRate), "0"), Key(KeyAPIThrottleRate), "0", "above 0"},

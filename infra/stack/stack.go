@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/sluicehq/sluice/consumer"
 	"github.com/sluicehq/sluice/infra/api"
 	"github.com/sluicehq/sluice/infra/database"
 	"github.com/sluicehq/sluice/infra/function"
@@ -195,7 +197,8 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	consumerFn.TimeoutSeconds = int(s.Consumer.Timeout.Seconds())
 	consumerFn.MemoryMB = s.Consumer.MemoryMB
 	consumerFn.ReservedConcurrency = s.Consumer.ReservedConcurrency
-	consumer, err := function.NewConsumer(ctx, prefix+"-consumer", function.ConsumerArgs{
+	consumerFn.Env = map[string]string{consumer.EnvMaxStatementBytes: strconv.Itoa(s.Consumer.MaxStatementBytes)}
+	consumerLambda, err := function.NewConsumer(ctx, prefix+"-consumer", function.ConsumerArgs{
 		Function:              consumerFn,
 		QueueARN:              q.ARN,
 		BatchSize:             s.Consumer.BatchSize,
@@ -229,18 +232,15 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		Name:                    prefix,
 		QueueARN:                q.ARN,
 		DLQARN:                  q.DLQARN,
-		FunctionName:            consumer.FunctionName,
+		FunctionName:            consumerLambda.FunctionName,
 		ProxyName:               px.Name,
 		DBInstanceID:            db.InstanceIdentifier,
 		APIID:                   edge.APIID,
 		OldestMessageAgeSeconds: int(s.Observability.OldestMessageAge.Seconds()),
 		BorrowLatencyMillis:     int(s.Observability.BorrowLatency.Milliseconds()),
-		// The consumer opens one connection per instance and binds its
-		// parameters client-side, so it should pin nothing; the migrator's
-		// advisory lock pins one session. More than that is worth a look.
-		PinnedConnections: 1,
-		AlarmEmail:        s.Observability.AlarmEmail,
-		Tags:              plainTags,
+		PinnedConnections:       expectedPinnedSessions(s.Consumer),
+		AlarmEmail:              s.Observability.AlarmEmail,
+		Tags:                    plainTags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("observability: %w", err)
@@ -257,4 +257,15 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		"dbName":            pulumi.String(s.Database.Name),
 		"dbAppUser":         pulumi.String(s.Database.AppUser),
 	}, nil
+}
+
+// expectedPinnedSessions is how many proxy sessions may be pinned in normal
+// operation: the migrator's, whose advisory lock pins it, and, when the
+// consumer's statements may exceed the pinning threshold, one per consumer
+// instance (at most its reserved concurrency). More is worth an alarm.
+func expectedPinnedSessions(c settings.Consumer) int {
+	if c.MayPinSessions() {
+		return 1 + c.ReservedConcurrency
+	}
+	return 1
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
+	"github.com/sluicehq/sluice/consumer"
 	"github.com/sluicehq/sluice/infra/function"
 	"github.com/sluicehq/sluice/infra/function/iamdoc"
 	"github.com/sluicehq/sluice/infra/mocks"
@@ -1009,6 +1010,48 @@ func TestPasswordRotation(t *testing.T) {
 	// same update, so the user's password follows the secret.
 	if got, ok := get(inv[0].Inputs, "triggers", "appPassword"); !ok || got.StringValue() != "2" {
 		t.Errorf("invocation trigger appPassword = %v, want \"2\"", got)
+	}
+}
+
+// TestStatementSizeAndPinningAlarm: the consumer gets the stack's statement
+// size, and the pinned-sessions alarm expects what that size implies: only
+// the migrator's session, or one more per consumer instance once
+// statements may pass the proxy's pinning threshold.
+func TestStatementSizeAndPinningAlarm(t *testing.T) {
+	tests := []struct {
+		stack, bytes string // bytes "" keeps the stack file's value
+		wantEnv      string
+		wantPinned   float64
+	}{
+		{"dev", "", "16000", 1},
+		{"prod", "", "16000", 1},
+		{"dev", "16000", "16000", 1},
+		{"dev", "1048576", "1048576", 1 + 2},   // dev's reservedConcurrency
+		{"prod", "1048576", "1048576", 1 + 12}, // prod's
+	}
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	for _, tt := range tests {
+		t.Run(tt.stack+"/"+tt.bytes, func(t *testing.T) {
+			config, err := settings.ReadStackConfig(filepath.Join(root, "Pulumi."+tt.stack+".yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.bytes != "" {
+				config[settings.Key(settings.KeyMaxStatementBytes)] = tt.bytes
+			}
+			r, err := mocks.RunConfig(root, tt.stack, config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn := one(t, r, typeFunction, "-consumer-function")
+			if got := str(fn.Inputs, "environment", "variables", consumer.EnvMaxStatementBytes); got != tt.wantEnv {
+				t.Errorf("consumer %s = %q, want %q", consumer.EnvMaxStatementBytes, got, tt.wantEnv)
+			}
+			alarm := one(t, r, "aws:cloudwatch/metricAlarm:MetricAlarm", "-proxy-pinned-sessions")
+			if got := num(alarm.Inputs, "threshold"); got != tt.wantPinned {
+				t.Errorf("pinned-sessions alarm threshold %v, want %v", got, tt.wantPinned)
+			}
+		})
 	}
 }
 

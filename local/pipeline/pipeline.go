@@ -197,9 +197,10 @@ func (p *Pipeline) startPoller() error {
 	var sandboxes []poller.Handler
 	for _, pool := range p.pools {
 		var h poller.Handler = consumer.New(pool, consumer.Options{
-			FunctionName: "sluice-local-consumer",
-			Logger:       p.log,
-			Metrics:      io.Discard,
+			MaxStatementBytes: s.MaxStatementBytes,
+			FunctionName:      "sluice-local-consumer",
+			Logger:            p.log,
+			Metrics:           io.Discard,
 		})
 		if p.cfg.WrapSandbox != nil {
 			h = p.cfg.WrapSandbox(h)
