@@ -3,7 +3,6 @@ package consumer_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -49,7 +48,7 @@ func newEnv(t *testing.T, opts consumer.Options) *env {
 	}
 	t.Cleanup(func() { admin.Close() })
 
-	app := appUser(t, cfg, admin)
+	app := appUser(t, cfg)
 	db, err := dbconn.Open(ctx, app, dbconn.PoolOptions{MaxOpenConns: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -64,25 +63,14 @@ func newEnv(t *testing.T, opts consumer.Options) *env {
 }
 
 // appUser creates a uniquely named application user with exactly the
-// privileges migrations.EnsureAppUser grants, and drops it at cleanup
-// (users are server-wide, and tests run in parallel with other packages).
-func appUser(t *testing.T, admin dbconn.Config, adminDB *sql.DB) dbconn.Config {
+// privileges migrations.EnsureAppUser grants; testdb drops it at cleanup.
+func appUser(t *testing.T, admin dbconn.Config) dbconn.Config {
 	t.Helper()
-	suffix := make([]byte, 6)
-	if _, err := rand.Read(suffix); err != nil {
-		t.Fatal(err)
-	}
-	user, password := "consumer_"+hex.EncodeToString(suffix), hex.EncodeToString(suffix)+"-Pw"
-	if err := migrations.EnsureAppUser(context.Background(), admin, user, password); err != nil {
+	app := admin
+	app.User, app.Password = testdb.NewUser(t), testdb.NewPassword(t)
+	if err := migrations.EnsureAppUser(context.Background(), admin, app.User, app.Password); err != nil {
 		t.Fatalf("EnsureAppUser: %v", err)
 	}
-	t.Cleanup(func() {
-		if _, err := adminDB.Exec("DROP USER IF EXISTS '" + user + "'@'%'"); err != nil {
-			t.Errorf("drop user %s: %v", user, err)
-		}
-	})
-	app := admin
-	app.User, app.Password = user, password
 	return app
 }
 

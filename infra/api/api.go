@@ -16,7 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/function"
-	"github.com/sluicehq/sluice/infra/function/iamdoc"
+	"github.com/sluicehq/sluice/infra/iamdoc"
 )
 
 // AuthMode is the authorization of the POST /submit route.

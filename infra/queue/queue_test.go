@@ -3,7 +3,7 @@ package queue
 import (
 	"testing"
 
-	"github.com/sluicehq/sluice/infra/function/iamdoc"
+	"github.com/sluicehq/sluice/infra/iamdoc"
 )
 
 func TestDenyInsecureTransport(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/consumer"
 	"github.com/sluicehq/sluice/infra/function"
-	"github.com/sluicehq/sluice/infra/function/iamdoc"
+	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/infra/observability"
 	"github.com/sluicehq/sluice/infra/settings"

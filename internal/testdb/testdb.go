@@ -99,6 +99,16 @@ func randomSuffix(tb testing.TB) string {
 	return fmt.Sprintf("%s_%d", hex.EncodeToString(b), os.Getpid())
 }
 
+// NewPassword returns a random password for a user from NewUser.
+func NewPassword(tb testing.TB) string {
+	tb.Helper()
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		tb.Fatalf("testdb: random: %v", err)
+	}
+	return "Pw-" + hex.EncodeToString(b)
+}
+
 // NewUser returns a MySQL user name that no other test or test run uses, and
 // drops that user ('name'@'%') when the test ends: users are server-wide, so
 // unlike databases they cannot hide inside the test's own database.

@@ -10,8 +10,6 @@ package rie
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -142,24 +140,11 @@ func appDatabase(t *testing.T) dbconn.Config {
 	if err := migrations.Up(ctx, admin); err != nil {
 		t.Fatal(err)
 	}
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	user, password := "rie_"+hex.EncodeToString(b[:4]), hex.EncodeToString(b)
-	if err := migrations.EnsureAppUser(ctx, admin, user, password); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db, err := dbconn.Open(context.Background(), admin, dbconn.PoolOptions{MaxOpenConns: 1})
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		_, _ = db.Exec("DROP USER IF EXISTS `" + user + "`@'%'")
-	})
 	app := admin
-	app.User, app.Password = user, password
+	app.User, app.Password = testdb.NewUser(t), testdb.NewPassword(t)
+	if err := migrations.EnsureAppUser(ctx, admin, app.User, app.Password); err != nil {
+		t.Fatal(err)
+	}
 	return app
 }
 
