@@ -48,8 +48,13 @@ const (
 
 // Defaults for Options.
 const (
-	DefaultDeadlineMargin    = 2 * time.Second
-	DefaultMaxStatementBytes = ProxyPinningStatementBytes
+	DefaultDeadlineMargin = 2 * time.Second
+	// DefaultMaxStatementBytes puts a batch of up to several thousand
+	// records in one statement, far below max_allowed_packet. A statement
+	// longer than ProxyPinningStatementBytes pins the consumer's RDS Proxy
+	// session, which the design accepts: maximum concurrency bounds the
+	// consumer instances, so it bounds the pinned connections too.
+	DefaultMaxStatementBytes = 1 << 20
 	DefaultMetricsNamespace  = "Sluice"
 )
 
@@ -58,6 +63,7 @@ const (
 	// ProxyPinningStatementBytes is the longest statement that does not pin
 	// an RDS Proxy session to one database connection. AWS documents the
 	// threshold as "16 KB"; 16,000 bytes is below it however that is read.
+	// With this limit only a quarantined body longer than it pins.
 	ProxyPinningStatementBytes = 16000
 	// MinStatementBytes leaves room for a handful of rows per statement.
 	MinStatementBytes = 1 << 10

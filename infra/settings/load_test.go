@@ -49,9 +49,8 @@ func TestDefaults(t *testing.T) {
 	if s.Network.UsesExistingVPC() {
 		t.Error("default network uses an existing VPC")
 	}
-	if c.MaxStatementBytes != consumer.DefaultMaxStatementBytes || c.MayPinSessions() {
-		t.Errorf("default statement size %d (may pin: %v), want the consumer's default %d, which does not pin",
-			c.MaxStatementBytes, c.MayPinSessions(), consumer.DefaultMaxStatementBytes)
+	if c.MaxStatementBytes != consumer.DefaultMaxStatementBytes {
+		t.Errorf("default statement size %d, want the consumer's default %d", c.MaxStatementBytes, consumer.DefaultMaxStatementBytes)
 	}
 	if s.API.Auth != AuthNone || s.API.ThrottleBurst < s.API.ExpectedSpike {
 		t.Errorf("default API = %+v", s.API)
@@ -85,10 +84,7 @@ func TestValidValues(t *testing.T) {
 		{"iam auth", with(Key(KeyAPIAuth), "AWS_IAM"), func(s Settings) bool { return s.API.Auth == AuthIAM }},
 		{"cors", with(Key(KeyCORSAllowOrigins), "https://app.example.com,http://localhost:3000"), func(s Settings) bool { return len(s.API.CORSAllowOrigins) == 2 }},
 		{"large batch with window", with(Key(KeyBatchSize), "100", Key(KeyBatchingWindow), "1"), func(s Settings) bool { return s.Consumer.BatchSize == 100 }},
-		{"statements that may pin", with(Key(KeyMaxStatementBytes), "1048576"), func(s Settings) bool {
-			return s.Consumer.MaxStatementBytes == 1<<20 && s.Consumer.MayPinSessions()
-		}},
-		{"statements at the pinning threshold", with(Key(KeyMaxStatementBytes), "16000"), func(s Settings) bool { return !s.Consumer.MayPinSessions() }},
+		{"statements below the proxy's pinning threshold", with(Key(KeyMaxStatementBytes), "16000"), func(s Settings) bool { return s.Consumer.MaxStatementBytes == 16000 }},
 		{"unnamespaced other keys are ignored", with("aws:profile", "x", "pulumi:tags", "y"), func(s Settings) bool { return s.Region == "ap-northeast-1" }},
 		{"fractional rate", with(Key(KeyAPIThrottleRate), "12.5"), func(s Settings) bool { return s.API.ThrottleRate == 12.5 }},
 		{"zones of region", with(Key(KeyAvailabilityZones), "ap-northeast-1a,ap-northeast-1c,ap-northeast-1d"), func(s Settings) bool { return len(s.Network.AvailabilityZones) == 3 }},

@@ -10,8 +10,6 @@ package settings
 
 import (
 	"time"
-
-	"github.com/sluicehq/sluice/consumer"
 )
 
 // Namespace is the Pulumi project name and therefore the config namespace.
@@ -95,16 +93,8 @@ type Consumer struct {
 	BatchSize           int
 	BatchingWindow      time.Duration
 	// MaxStatementBytes bounds one INSERT of the consumer
-	// (SLUICE_MAX_STATEMENT_BYTES); above consumer.ProxyPinningStatementBytes
-	// a batch that needs a longer statement pins its proxy session.
+	// (SLUICE_MAX_STATEMENT_BYTES).
 	MaxStatementBytes int
-}
-
-// MayPinSessions reports whether the consumer's statements may be long
-// enough to pin its RDS Proxy sessions: then each consumer instance can
-// hold one database connection for as long as it lives.
-func (c Consumer) MayPinSessions() bool {
-	return c.MaxStatementBytes > consumer.ProxyPinningStatementBytes
 }
 
 // AuthMode is the authorization of the POST /submit route.

@@ -260,12 +260,11 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 }
 
 // expectedPinnedSessions is how many proxy sessions may be pinned in normal
-// operation: the migrator's, whose advisory lock pins it, and, when the
-// consumer's statements may exceed the pinning threshold, one per consumer
-// instance (at most its reserved concurrency). More is worth an alarm.
+// operation: the migrator's, whose advisory lock pins it, and one per
+// consumer instance (at most its reserved concurrency), since a statement
+// longer than the proxy's threshold pins: a whole batch by default, or a
+// long quarantined body whatever consumerMaxStatementBytes is. More than
+// that means something else pins, which is worth an alarm.
 func expectedPinnedSessions(c settings.Consumer) int {
-	if c.MayPinSessions() {
-		return 1 + c.ReservedConcurrency
-	}
-	return 1
+	return 1 + c.ReservedConcurrency
 }
