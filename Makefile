@@ -32,9 +32,11 @@ preview:
 preview-json:
 	$(GO) run ./infra/preview --stack $(STACK) --json
 
-## bench: consumer throughput vs a raw multi-row INSERT, same run
+## bench: consumer throughput vs a raw multi-row INSERT in the same run, then
+## the decoder and metrics micro-benchmarks (the README's Throughput commands)
 bench:
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 5x ./consumer/...
+	$(GO) test -count=3 -run '^$$' -bench . -benchtime 300x ./consumer/
+	$(GO) test -count=2 -run '^$$' -bench . -benchmem ./consumer/record/ ./consumer/emf/
 
 ## lint: gofmt, go vet, staticcheck, actionlint
 lint: fmt vet staticcheck actionlint
