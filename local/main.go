@@ -136,7 +136,14 @@ func runPipeline(args []string) error {
 	}
 	defer stopStatus()
 	s := cfg.Settings
-	fmt.Printf("sluice local (stack %s): POST %s/submit\n", c.stack, p.URL())
+	source := "stack " + c.stack
+	if c.stackFile != "" {
+		source = c.stackFile
+	}
+	fmt.Printf("sluice local (%s): POST %s/submit\n", source, p.URL())
+	for _, gap := range pipeline.NotEmulated(s.API) {
+		fmt.Printf("not emulated: %s\n", gap)
+	}
 	if c.statusAddr != "" {
 		fmt.Printf("counts: GET http://%s/counts\n", c.statusAddr)
 	}
@@ -254,6 +261,9 @@ func runSpike(args []string) error {
 		}
 		defer p.Stop()
 		o.URL, o.Counts, o.DB = p.URL(), p.Counts, p.Admin()
+		for _, gap := range pipeline.NotEmulated(cfg.Settings.API) {
+			fmt.Fprintf(os.Stderr, "not emulated: %s\n", gap) // stderr: --json keeps stdout one object
+		}
 	}
 	r, err := spike.Run(ctx, o)
 	if err != nil {

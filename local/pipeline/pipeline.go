@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -250,6 +251,24 @@ func (p *Pipeline) startEdge() error {
 		}
 	}()
 	return nil
+}
+
+// NotEmulated lists, one sentence each, what the stack's API does that the
+// local edge does not: it accepts every POST and answers no CORS preflight,
+// so a stack with route authorization or CORS would otherwise behave more
+// openly here than in AWS without saying so.
+func NotEmulated(api settings.API) []string {
+	var out []string
+	switch api.Auth {
+	case settings.AuthJWT:
+		out = append(out, fmt.Sprintf("route authorization JWT (issuer %s): the local edge accepts POSTs without a token", api.JWTIssuer))
+	case settings.AuthIAM:
+		out = append(out, "route authorization AWS_IAM: the local edge accepts unsigned POSTs")
+	}
+	if len(api.CORSAllowOrigins) > 0 {
+		out = append(out, fmt.Sprintf("CORS for %s: the local edge sends no CORS headers and answers OPTIONS with 404", strings.Join(api.CORSAllowOrigins, ", ")))
+	}
+	return out
 }
 
 // URL is the edge's base URL; POST records to URL()+"/submit".
