@@ -10,13 +10,14 @@ import (
 
 	"github.com/sluicehq/sluice/infra/api"
 	"github.com/sluicehq/sluice/infra/iamdoc"
+	"github.com/sluicehq/sluice/infra/mocks"
 )
 
 func validArgs() api.Args {
 	return api.Args{
 		Name:             "sluice-dev",
-		QueueARN:         pulumi.String(testQueueARN),
-		QueueURL:         pulumi.String(testQueueURL),
+		QueueARN:         pulumi.String(mocks.ExampleQueueARN),
+		QueueURL:         pulumi.String(mocks.ExampleQueueURL),
 		Auth:             api.AuthNone,
 		ThrottleRate:     500,
 		ThrottleBurst:    2000,
@@ -70,7 +71,7 @@ func TestArgsValidate(t *testing.T) {
 
 func TestAPI(t *testing.T) {
 	var endpoint, submit string
-	m, err := run(t, func(ctx *pulumi.Context) error {
+	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		a, err := api.New(ctx, "api", validArgs())
 		if err != nil {
 			return err
@@ -100,8 +101,8 @@ func TestAPI(t *testing.T) {
 		}
 	}
 	params := integ.Inputs["requestParameters"].ObjectValue()
-	if params["QueueUrl"].StringValue() != testQueueURL || params["MessageBody"].StringValue() != "$request.body" || len(params) != 2 {
-		t.Errorf("requestParameters %v, want QueueUrl=%s and MessageBody=$request.body", params, testQueueURL)
+	if params["QueueUrl"].StringValue() != mocks.ExampleQueueURL || params["MessageBody"].StringValue() != "$request.body" || len(params) != 2 {
+		t.Errorf("requestParameters %v, want QueueUrl=%s and MessageBody=$request.body", params, mocks.ExampleQueueURL)
 	}
 
 	// The integration's credentials are the role whose only permission is
@@ -126,8 +127,8 @@ func TestAPI(t *testing.T) {
 		t.Error(err)
 	}
 	if len(policy.Statement) != 1 || strings.Join(policy.Statement[0].Action, ",") != "sqs:SendMessage" ||
-		strings.Join(policy.Statement[0].Resource, ",") != testQueueARN {
-		t.Errorf("API role policy %+v, want only sqs:SendMessage on %s", policy, testQueueARN)
+		strings.Join(policy.Statement[0].Resource, ",") != mocks.ExampleQueueARN {
+		t.Errorf("API role policy %+v, want only sqs:SendMessage on %s", policy, mocks.ExampleQueueARN)
 	}
 	if !integ.DependsOnName("api-sqs-policy") {
 		t.Errorf("integration deps %v: want the role policy in place first", integ.Dependencies)
@@ -210,7 +211,7 @@ func TestAuthModes(t *testing.T) {
 			a := validArgs()
 			tt.modify(&a)
 			a.CORSAllowOrigins = []string{"https://app.example.com"}
-			m, err := run(t, func(ctx *pulumi.Context) error {
+			m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 				_, err := api.New(ctx, "api", a)
 				return err
 			})

@@ -20,7 +20,7 @@ func validFunctionArgs() function.DBFunctionArgs {
 		Archive:             lambdabuild.Archive{Path: "/tmp/consumer.zip", SourceCodeHash: "9NMreOYR3bt2AoBJauULov6udMJ9XdjF8dl2kTY5/tA="},
 		SubnetIDs:           pulumi.ToStringArray([]string{"subnet-0a1", "subnet-0b2"}),
 		SecurityGroupIDs:    pulumi.ToStringArray([]string{"sg-0c3"}),
-		ProxyARN:            pulumi.String(testProxyARN),
+		ProxyARN:            pulumi.String(mocks.ExampleProxyARN),
 		ProxyEndpoint:       pulumi.String("sluice-dev.proxy-c0ffee.ap-northeast-1.rds.amazonaws.com"),
 		DBName:              "sluice",
 		DBUser:              "sluice_app",
@@ -38,7 +38,7 @@ func validConsumerArgs() function.ConsumerArgs {
 	f.Env = map[string]string{"SLUICE_LOG_LEVEL": "info"}
 	return function.ConsumerArgs{
 		Function:              f,
-		QueueARN:              pulumi.String(testQueueARN),
+		QueueARN:              pulumi.String(mocks.ExampleQueueARN),
 		BatchSize:             25,
 		BatchingWindowSeconds: 2,
 		MaximumConcurrency:    5,
@@ -92,7 +92,7 @@ func TestConsumerArgsValidate(t *testing.T) {
 func TestNewConsumerRejectsBadArgsBeforeRegistering(t *testing.T) {
 	a := validConsumerArgs()
 	a.MaximumConcurrency = 0
-	m, err := run(t, func(ctx *pulumi.Context) error {
+	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		_, err := function.NewConsumer(ctx, "consumer", a)
 		return err
 	})
@@ -109,7 +109,7 @@ func TestNewConsumerRejectsBadArgsBeforeRegistering(t *testing.T) {
 // children).
 func TestConsumer(t *testing.T) {
 	var gateURN string
-	m, err := run(t, func(ctx *pulumi.Context) error {
+	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		g, err := lambda.NewInvocation(ctx, "migrated", &lambda.InvocationArgs{
 			FunctionName: pulumi.String("sluice-dev-migrator"),
 			Input:        pulumi.String(`{"action":"up"}`),
@@ -203,8 +203,8 @@ func TestConsumer(t *testing.T) {
 		t.Error(err)
 	}
 	qs, _ := queue.Find(function.QueueSid)
-	if len(queue.Statement) != 1 || len(qs.Resource) != 1 || qs.Resource[0] != testQueueARN || strings.Join(qs.Action, ",") != strings.Join(function.ConsumerActions, ",") {
-		t.Errorf("queue policy %+v, want %v on %s only", queue, function.ConsumerActions, testQueueARN)
+	if len(queue.Statement) != 1 || len(qs.Resource) != 1 || qs.Resource[0] != mocks.ExampleQueueARN || strings.Join(qs.Action, ",") != strings.Join(function.ConsumerActions, ",") {
+		t.Errorf("queue policy %+v, want %v on %s only", queue, function.ConsumerActions, mocks.ExampleQueueARN)
 	}
 
 	// The mapping: partial batch responses, max concurrency within the
@@ -219,7 +219,7 @@ func TestConsumer(t *testing.T) {
 	if maxConc < 2 || maxConc > reserved {
 		t.Errorf("maximumConcurrency %v, reserved %v: want 2 ≤ max ≤ reserved", maxConc, reserved)
 	}
-	if esm.Inputs["eventSourceArn"].StringValue() != testQueueARN {
+	if esm.Inputs["eventSourceArn"].StringValue() != mocks.ExampleQueueARN {
 		t.Errorf("eventSourceArn = %v", esm.Inputs["eventSourceArn"])
 	}
 	if got, want := esm.Inputs["functionName"].StringValue(), "arn:aws:lambda:ap-northeast-1:123456789012:function:sluice-dev-consumer"; got != want {

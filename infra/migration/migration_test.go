@@ -28,7 +28,7 @@ func validArgs() migration.Args {
 			Archive:             lambdabuild.Archive{Path: "/tmp/migrator.zip", SourceCodeHash: "mIgRaToRhAsH0000000000000000000000000000000="},
 			SubnetIDs:           pulumi.ToStringArray([]string{"subnet-0a1", "subnet-0b2"}),
 			SecurityGroupIDs:    pulumi.ToStringArray([]string{"sg-0c3"}),
-			ProxyARN:            pulumi.String(testProxyARN),
+			ProxyARN:            pulumi.String(mocks.ExampleProxyARN),
 			ProxyEndpoint:       pulumi.String("sluice-dev.proxy-c0ffee.ap-northeast-1.rds.amazonaws.com"),
 			DBName:              "sluice",
 			DBUser:              "sluice_admin",
@@ -117,7 +117,7 @@ func TestHashSQLRepository(t *testing.T) {
 
 func TestMigration(t *testing.T) {
 	var proxyTargetURN string
-	m, err := run(t, func(ctx *pulumi.Context) error {
+	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		target, err := rds.NewProxyTarget(ctx, "proxy-target", &rds.ProxyTargetArgs{
 			DbProxyName:          pulumi.String("sluice-dev"),
 			TargetGroupName:      pulumi.String("default"),
@@ -211,7 +211,7 @@ func TestMigration(t *testing.T) {
 func TestMigrationWithoutSQL(t *testing.T) {
 	a := validArgs()
 	a.SQLDir = t.TempDir()
-	m, err := run(t, func(ctx *pulumi.Context) error {
+	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		_, err := migration.New(ctx, "migration", a)
 		return err
 	})
@@ -237,7 +237,7 @@ func dependsOn(r mocks.Registration, urn string) bool {
 func TestInvocationInputSecretFromPlainPassword(t *testing.T) {
 	a := validArgs()
 	a.AppPassword = pulumi.String(testPassword)
-	m, err := run(t, func(ctx *pulumi.Context) error {
+	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		_, err := migration.New(ctx, "migration", a)
 		return err
 	})

@@ -9,14 +9,15 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/iamdoc"
+	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/infra/observability"
 )
 
 func validArgs() observability.Args {
 	return observability.Args{
 		Name:                    "sluice-dev",
-		QueueARN:                pulumi.String(testQueueARN),
-		DLQARN:                  pulumi.String(testDLQARN),
+		QueueARN:                pulumi.String(mocks.ExampleQueueARN),
+		DLQARN:                  pulumi.String(mocks.ExampleDLQARN),
 		FunctionName:            pulumi.String("sluice-dev-consumer"),
 		ProxyName:               pulumi.String("sluice-dev-proxy"),
 		DBInstanceID:            pulumi.String("sluice-dev-db"),
@@ -69,7 +70,7 @@ func TestArgsValidate(t *testing.T) {
 
 func TestObservability(t *testing.T) {
 	var url, topicARN string
-	m, err := run(t, func(ctx *pulumi.Context) error {
+	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		a := validArgs()
 		a.AlarmEmail = "ops@example.com"
 		o, err := observability.New(ctx, "observability", a)
@@ -254,7 +255,7 @@ var taggable = map[string]bool{
 }
 
 func TestNoEmailNoSubscription(t *testing.T) {
-	m, err := run(t, func(ctx *pulumi.Context) error {
+	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		_, err := observability.New(ctx, "observability", validArgs())
 		return err
 	})
@@ -269,7 +270,7 @@ func TestNoEmailNoSubscription(t *testing.T) {
 func TestBadQueueARN(t *testing.T) {
 	a := validArgs()
 	a.QueueARN = pulumi.String("sluice-dev-submissions")
-	_, err := run(t, func(ctx *pulumi.Context) error {
+	_, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		_, err := observability.New(ctx, "observability", a)
 		return err
 	})
