@@ -52,20 +52,7 @@ func TestArgsValidate(t *testing.T) {
 		{"http origin", func(a *api.Args) { a.CORSAllowOrigins = []string{"http://app.example.com"} }, "CORSAllowOrigins"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := validArgs()
-			tt.modify(&a)
-			err := a.Validate()
-			if tt.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.HasPrefix(err.Error(), tt.field+":") {
-				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.field)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { mocks.CheckValidate(t, validArgs, tt.modify, tt.field) })
 	}
 }
 

@@ -72,20 +72,7 @@ func TestConsumerArgsValidate(t *testing.T) {
 		{"reserved below max", func(a *function.ConsumerArgs) { a.Function.ReservedConcurrency = 4 }, "Function.ReservedConcurrency"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := validConsumerArgs()
-			tt.modify(&a)
-			err := a.Validate()
-			if tt.field == "" {
-				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
-				}
-				return
-			}
-			if err == nil || !strings.HasPrefix(err.Error(), tt.field+":") {
-				t.Fatalf("Validate() = %v, want an error naming %s", err, tt.field)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { mocks.CheckValidate(t, validConsumerArgs, tt.modify, tt.field) })
 	}
 }
 
