@@ -152,13 +152,8 @@ func plainObject(body string) (name, email string, ok bool) {
 			}
 			valueEnd = i + len("null")
 		}
-		var slot *string
-		switch key {
-		case "name":
-			slot = &name
-		case "email":
-			slot = &email
-		default: // unknown, or escaped: anyObject tells which
+		slot := memberSlot(key, &name, &email)
+		if slot == nil { // unknown, or escaped: anyObject tells which
 			return "", "", false
 		}
 		if *slot != "" {
@@ -289,13 +284,8 @@ func members(object string) (name, email string, err error) {
 		value := object[i:valueEnd]
 		i = valueEnd
 
-		var slot *string
-		switch key {
-		case "name":
-			slot = &name
-		case "email":
-			slot = &email
-		default:
+		slot := memberSlot(key, &name, &email)
+		if slot == nil {
 			return "", "", &Error{Reason: ReasonUnknownField, Detail: fmt.Sprintf("unknown member %q (allowed: name, email)", truncate(key, 64))}
 		}
 		if *slot != "" {
@@ -303,6 +293,18 @@ func members(object string) (name, email string, err error) {
 		}
 		*slot = value
 	}
+}
+
+// memberSlot is where the raw value of member key goes: name, email, or
+// nil for a member Decode does not allow. Names match exactly.
+func memberSlot(key string, name, email *string) *string {
+	switch key {
+	case "name":
+		return name
+	case "email":
+		return email
+	}
+	return nil
 }
 
 func skipSpace(s string, i int) int {
