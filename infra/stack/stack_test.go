@@ -154,6 +154,22 @@ func rolePolicies(r *mocks.Result, roleName string) []mocks.Registration {
 	return out
 }
 
+// functionStatements is every statement of the inline policies of fn's
+// execution role.
+func functionStatements(t *testing.T, r *mocks.Result, fn mocks.Registration) []iamdoc.Statement {
+	t.Helper()
+	var out []iamdoc.Statement
+	for _, role := range r.ByType(typeRole) {
+		if role.Outputs["arn"].StringValue() != str(fn.Inputs, "role") {
+			continue
+		}
+		for _, p := range rolePolicies(r, role.Outputs["name"].StringValue()) {
+			out = append(out, policyDoc(t, str(p.Inputs, "policy")).Statement...)
+		}
+	}
+	return out
+}
+
 const (
 	typeInstance  = "aws:rds/instance:Instance"
 	typeProxy     = "aws:rds/proxy:Proxy"
@@ -499,16 +515,9 @@ func TestDBConnectFollowsProxyARN(t *testing.T) {
 				fn := one(t, r, typeFunction, fnSuffix)
 				want := fmt.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", s.Region, mocks.Account, prx, user)
 				var got []string
-				for _, rr := range r.ByType(typeRole) {
-					if rr.Outputs["arn"].StringValue() != str(fn.Inputs, "role") {
-						continue
-					}
-					for _, p := range rolePolicies(r, rr.Outputs["name"].StringValue()) {
-						for _, st := range policyDoc(t, str(p.Inputs, "policy")).Statement {
-							if slices.Contains(st.Action, "rds-db:connect") {
-								got = append(got, st.Resource...)
-							}
-						}
+				for _, st := range functionStatements(t, r, fn) {
+					if slices.Contains(st.Action, "rds-db:connect") {
+						got = append(got, st.Resource...)
 					}
 				}
 				if !slices.Equal(got, []string{want}) {
@@ -530,19 +539,9 @@ func TestConsumerReadsOnlyThisQueue(t *testing.T) {
 	queueARN := one(t, r, typeQueue, "-queue").Outputs["arn"].StringValue()
 	fn := one(t, r, typeFunction, "-consumer-function")
 	var sqsResources []string
-	for _, rr := range r.ByType(typeRole) {
-		if rr.Outputs["arn"].StringValue() != str(fn.Inputs, "role") {
-			continue
-		}
-		for _, p := range rolePolicies(r, rr.Outputs["name"].StringValue()) {
-			for _, st := range policyDoc(t, str(p.Inputs, "policy")).Statement {
-				for _, a := range st.Action {
-					if strings.HasPrefix(a, "sqs:") {
-						sqsResources = append(sqsResources, st.Resource...)
-						break
-					}
-				}
-			}
+	for _, st := range functionStatements(t, r, fn) {
+		if slices.ContainsFunc(st.Action, func(a string) bool { return strings.HasPrefix(a, "sqs:") }) {
+			sqsResources = append(sqsResources, st.Resource...)
 		}
 	}
 	if len(sqsResources) == 0 || slices.ContainsFunc(sqsResources, func(s string) bool { return s != queueARN }) {
