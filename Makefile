@@ -1,4 +1,4 @@
-# Everyday targets. `make test` is the command CI runs (see README.md).
+# Everyday targets. `make test` is the command CI runs (see docs/testing.md).
 GO            ?= go
 STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 ACTIONLINT    := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
@@ -33,7 +33,7 @@ preview-json:
 	$(GO) run ./infra/preview --stack $(STACK) --json
 
 ## bench: consumer throughput vs a raw multi-row INSERT in the same run, then
-## the decoder and metrics micro-benchmarks (the README's Throughput commands)
+## the decoder and metrics micro-benchmarks (docs/consumer.md, Throughput)
 bench:
 	$(GO) test -count=3 -run '^$$' -bench . -benchtime 300x ./consumer/
 	$(GO) test -count=2 -run '^$$' -bench . -benchmem ./consumer/record/ ./consumer/emf/

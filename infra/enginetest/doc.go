@@ -7,5 +7,5 @@
 // It proves what the SDK mocks cannot: that the engine accepts the program's
 // resources and the stack files, and that the policy pack blocks a preview the
 // way a pull-request check does. The package holds only tests; see
-// README.md ("Previews") for what they need and how long they take.
+// docs/testing.md ("Engine test") for what they need and how long they take.
 package enginetest

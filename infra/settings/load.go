@@ -125,7 +125,7 @@ func LoadConfig(config map[string]string) (Settings, error) {
 	var unknown []error
 	for _, key := range sortedKeys(config) {
 		if strings.HasPrefix(key, Namespace+":") && !known[key] {
-			unknown = append(unknown, &Error{Key: key, Value: config[key], Allowed: "unknown key (misspelt?); see the configuration keys in README.md"})
+			unknown = append(unknown, &Error{Key: key, Value: config[key], Allowed: "unknown key (misspelt?); see the configuration keys in docs/configuration.md"})
 		}
 	}
 	if len(unknown) > 0 {

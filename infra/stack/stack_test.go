@@ -703,7 +703,7 @@ func TestTaggedAndParented(t *testing.T) {
 
 // TestDevProdDifferAsDocumented compares every input of every resource of
 // the two stacks (with the stack name normalised, and inputs computed from
-// other resources left out) with the list in README.md.
+// other resources left out) with the list in docs/configuration.md.
 func TestDevProdDifferAsDocumented(t *testing.T) {
 	dev, prod := flatten(run(t, "dev")), flatten(run(t, "prod"))
 	var got []string
@@ -802,26 +802,24 @@ func plainValue(v resource.PropertyValue) any {
 	return v.V
 }
 
-// documentedDifferences reads the fenced list between the dev-prod-diff
-// markers of README.md.
+// documentedDifferences reads the fenced list that follows the
+// "<!-- output: dev-prod-diff -->" marker of docs/configuration.md.
 func documentedDifferences(t *testing.T) []string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(raw), "<!-- dev-prod-diff:begin -->")
-	block, _, ok2 := strings.Cut(rest, "<!-- dev-prod-diff:end -->")
+	_, rest, ok := strings.Cut(string(raw), "<!-- output: dev-prod-diff -->\n```text\n")
+	block, _, ok2 := strings.Cut(rest, "```")
 	if !ok || !ok2 {
-		t.Fatal("README.md has no dev-prod-diff block")
+		t.Fatal("docs/configuration.md has no dev-prod-diff block")
 	}
 	var out []string
 	for line := range strings.SplitSeq(block, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "```") {
-			continue
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
 		}
-		out = append(out, line)
 	}
 	slices.Sort(out)
 	return out

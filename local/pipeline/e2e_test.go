@@ -280,7 +280,7 @@ func TestEveryMessageDeliveredTwice(t *testing.T) {
 // draining. Batches fail and come back after the visibility timeout; once the
 // server returns, every accepted record is stored exactly once and none
 // reaches the DLQ, because maxReceiveCount × visibility timeout outlasts the
-// outage (the sizing rule the README's runbook gives).
+// outage (the sizing rule docs/local.md gives).
 func TestDatabaseOutageMidDrain(t *testing.T) {
 	const n, outage = 1500, 30 * time.Second
 	server := startPrivateMariaDB(t)
