@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/sluicehq/sluice/internal/doccheck"
 )
 
 func TestPreviewJSON(t *testing.T) {
@@ -75,6 +77,13 @@ func TestPreviewText(t *testing.T) {
 	if strings.Index(out, "sluice:network:Network") > strings.Index(out, "sluice:queue:Queue") {
 		t.Error("network is not listed before the queue")
 	}
+	// docs/policy-pack.md shows the verdicts for prod, the stack
+	// production-safeguards applies to.
+	i := strings.Index(out, "\nPolicies (")
+	if i < 0 {
+		t.Fatal("text preview has no policy verdicts")
+	}
+	doccheck.Check(t, "docs/policy-pack.md", "policies-prod", out[i+1:])
 }
 
 func TestPreviewBadSettings(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -20,6 +19,7 @@ import (
 	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/infra/observability"
 	"github.com/sluicehq/sluice/infra/settings"
+	"github.com/sluicehq/sluice/internal/doccheck"
 )
 
 // The program runs once per stack file; every test reads the same result.
@@ -703,7 +703,8 @@ func TestTaggedAndParented(t *testing.T) {
 
 // TestDevProdDifferAsDocumented compares every input of every resource of
 // the two stacks (with the stack name normalised, and inputs computed from
-// other resources left out) with the list in docs/configuration.md.
+// other resources left out) with the list in docs/configuration.md
+// ("dev and prod").
 func TestDevProdDifferAsDocumented(t *testing.T) {
 	dev, prod := flatten(run(t, "dev")), flatten(run(t, "prod"))
 	var got []string
@@ -732,17 +733,7 @@ func TestDevProdDifferAsDocumented(t *testing.T) {
 		}
 	}
 	slices.Sort(got)
-	want := documentedDifferences(t)
-	for _, g := range got {
-		if !slices.Contains(want, g) {
-			t.Errorf("undocumented dev/prod difference: %s", g)
-		}
-	}
-	for _, w := range want {
-		if !slices.Contains(got, w) {
-			t.Errorf("documented dev/prod difference not found: %s", w)
-		}
-	}
+	doccheck.Check(t, "docs/configuration.md", "dev-prod-diff", strings.Join(got, "\n"))
 }
 
 func mergeKeys(a, b map[string]string) map[string]bool {
@@ -800,29 +791,6 @@ func plainValue(v resource.PropertyValue) any {
 		return out
 	}
 	return v.V
-}
-
-// documentedDifferences reads the fenced list that follows the
-// "<!-- output: dev-prod-diff -->" marker of docs/configuration.md.
-func documentedDifferences(t *testing.T) []string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(raw), "<!-- output: dev-prod-diff -->\n```text\n")
-	block, _, ok2 := strings.Cut(rest, "```")
-	if !ok || !ok2 {
-		t.Fatal("docs/configuration.md has no dev-prod-diff block")
-	}
-	var out []string
-	for line := range strings.SplitSeq(block, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			out = append(out, line)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 func TestInvalidSettingsRegisterNothing(t *testing.T) {
