@@ -10,12 +10,14 @@ TEST_TIMEOUT  ?= 25m
 
 all: lint test
 
-## test: every test in the module (needs MariaDB on 127.0.0.1:3306 and moto_server), then a short fuzz run
+## test: every test in the module, as CI runs it: nothing is skipped (needs
+## MariaDB on 127.0.0.1:3306, moto_server, mariadbd and the pulumi CLI), then a short fuzz run
 test:
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) fuzz
 
-## test-short: the fast unit tests only
+## test-short: the tests that need no service (no MariaDB, moto, emulator or
+## pulumi CLI); the others skip, saying what they need (docs/testing.md)
 test-short:
 	$(GO) test -count=1 -short ./...
 

@@ -41,6 +41,9 @@ var (
 // the run shares one build.
 func sharedTools(t *testing.T) *tools {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the pulumi CLI (scripts/pulumi-cli.sh); run make test")
+	}
 	toolsOnce.Do(func() { toolsVal, toolsErr = buildTools(buildDir) })
 	if toolsErr != nil {
 		t.Fatal(toolsErr)

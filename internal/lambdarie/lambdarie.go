@@ -3,7 +3,8 @@
 // the real Runtime API instead of calling the handler function directly.
 //
 // The emulator comes from $SLUICE_LAMBDA_RIE, else aws-lambda-rie on PATH,
-// else it is built once from its Go module into the user cache.
+// else it is built once from its Go module into the user cache. With
+// go test -short (make test-short) the tests that need it are skipped.
 package lambdarie
 
 import (
@@ -21,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // Module is the emulator, pinned, built when it is not installed.
@@ -29,6 +32,7 @@ const Module = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lam
 // Binary returns the path of the emulator, building it if needed.
 func Binary(tb testing.TB) string {
 	tb.Helper()
+	testenv.NeedsLambdaRIE(tb)
 	if p := os.Getenv("SLUICE_LAMBDA_RIE"); p != "" {
 		return p
 	}

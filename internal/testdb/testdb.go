@@ -4,8 +4,9 @@
 //
 // The server is taken from SLUICE_TEST_MYSQL (a host:port, default
 // 127.0.0.1:3306) with user root and an empty password unless
-// SLUICE_TEST_MYSQL_USER / SLUICE_TEST_MYSQL_PASSWORD say otherwise. A server
-// that does not answer fails the test: tests are never skipped for it.
+// SLUICE_TEST_MYSQL_USER / SLUICE_TEST_MYSQL_PASSWORD say otherwise. With
+// go test -short (make test-short) every test that asks for a database or a
+// user is skipped; otherwise a server that does not answer fails the test.
 package testdb
 
 import (
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/dbconn"
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // Server returns the admin connection settings of the test server, without
@@ -46,9 +48,10 @@ func Server() dbconn.Config {
 // ends, and returns admin settings pointing at it.
 func New(tb testing.TB) dbconn.Config {
 	tb.Helper()
+	admin := Server()
+	testenv.NeedsMariaDB(tb, admin.Endpoint)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	admin := Server()
 	db, err := dbconn.Open(ctx, admin, dbconn.PoolOptions{MaxOpenConns: 2})
 	if err != nil {
 		tb.Fatalf("testdb: %v", err)
@@ -114,6 +117,7 @@ func NewPassword(tb testing.TB) string {
 // unlike databases they cannot hide inside the test's own database.
 func NewUser(tb testing.TB) string {
 	tb.Helper()
+	testenv.NeedsMariaDB(tb, Server().Endpoint)
 	user := "sluice_t_" + randomSuffix(tb)[:12]
 	tb.Cleanup(func() {
 		db, err := dbconn.Open(context.Background(), Server(), dbconn.PoolOptions{})

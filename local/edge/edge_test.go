@@ -13,11 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/local/sqsenv"
 )
 
 func startQueue(t *testing.T) (*sqs.Client, sqsenv.Queues) {
 	t.Helper()
+	testenv.NeedsMoto(t)
 	ctx := context.Background()
 	m, err := sqsenv.StartMoto(ctx, nil)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/infra/settings"
 	"github.com/sluicehq/sluice/internal/dbconn"
 	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/local/edge"
 	"github.com/sluicehq/sluice/local/poller"
 )
@@ -38,6 +39,7 @@ func devSettings(t *testing.T) settings.Settings {
 // throw-away application user.
 func startPipeline(t *testing.T, s settings.Settings, db dbconn.Config, wrap func(poller.Handler) poller.Handler) *Pipeline {
 	t.Helper()
+	testenv.NeedsMoto(t)
 	if db.Endpoint == "" {
 		db = testdb.New(t)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/dbconn"
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // privateMariaDB is a mariadbd that one test owns: its own data directory
@@ -28,6 +29,7 @@ type privateMariaDB struct {
 
 func startPrivateMariaDB(t *testing.T) *privateMariaDB {
 	t.Helper()
+	testenv.NeedsMariaDBBinaries(t)
 	dir := t.TempDir()
 	m := &privateMariaDB{t: t, dir: dir}
 	install := exec.Command("mariadb-install-db", "--no-defaults",

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/local/sqsenv"
 )
 
@@ -30,6 +31,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	testenv.NeedsMoto(t)
 	m, err := sqsenv.StartMoto(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/sluicehq/sluice/internal/dbconn"
 	"github.com/sluicehq/sluice/internal/lambdarie"
 	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/migrations"
 )
 
@@ -152,6 +153,7 @@ func appDatabase(t *testing.T) dbconn.Config {
 // for db as infra configures it in AWS (there with IAM auth and TLS).
 func startConsumer(t *testing.T, db dbconn.Config) *lambdarie.Function {
 	t.Helper()
+	testenv.NeedsLambdaRIE(t) // before the bootstrap build, which a skip would waste
 	fn := lambdarie.Start(t, lambdarie.BuildBootstrap(t, "../../consumer/cmd/consumer"), []string{
 		"AWS_REGION=ap-northeast-1",
 		"AWS_LAMBDA_FUNCTION_NAME=sluice-consumer",

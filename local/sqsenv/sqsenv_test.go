@@ -12,11 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // startForTest starts moto and a client for it, stopped at cleanup.
 func startForTest(t *testing.T) (*Moto, *sqs.Client) {
 	t.Helper()
+	testenv.NeedsMoto(t)
 	ctx := context.Background()
 	m, err := StartMoto(ctx, nil)
 	if err != nil {

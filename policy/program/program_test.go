@@ -1,6 +1,7 @@
 package program_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/sluicehq/sluice/infra/mocks"
@@ -11,26 +12,48 @@ import (
 
 var stackFiles = map[string]string{"dev": "../../Pulumi.dev.yaml", "prod": "../../Pulumi.prod.yaml"}
 
-// run executes the real program for each stack once per test.
+// checked is program.Check of each stack file, run once per test binary:
+// every run builds both Lambda archives, and the tests only read the result.
+var (
+	checkedMu sync.Mutex
+	checked   = map[string]checkResult{}
+)
+
+type checkResult struct {
+	res *mocks.Result
+	vs  []rules.Violation
+}
+
+// check runs program.Check for stack once and returns the shared result.
+func check(t *testing.T, stack string) checkResult {
+	t.Helper()
+	checkedMu.Lock()
+	defer checkedMu.Unlock()
+	if c, ok := checked[stack]; ok {
+		return c
+	}
+	res, vs, err := program.Check(stackFiles[stack], nil)
+	if err != nil {
+		t.Fatalf("run the program for %s: %v", stack, err)
+	}
+	checked[stack] = checkResult{res, vs}
+	return checked[stack]
+}
+
+// run returns the real program's result for each stack.
 func run(t *testing.T) map[string]*mocks.Result {
 	t.Helper()
 	out := map[string]*mocks.Result{}
-	for stack, file := range stackFiles {
-		res, err := mocks.Run(file)
-		if err != nil {
-			t.Fatalf("run the program for %s: %v", stack, err)
-		}
-		out[stack] = res
+	for stack := range stackFiles {
+		out[stack] = check(t, stack).res
 	}
 	return out
 }
 
 func TestRealProgramHasNoMandatoryViolations(t *testing.T) {
-	for stack, file := range stackFiles {
-		res, vs, err := program.Check(file, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for stack := range stackFiles {
+		c := check(t, stack)
+		res, vs := c.res, c.vs
 		if n := len(program.Resources(res)); n < 20 {
 			t.Fatalf("%s: only %d resources registered; is the program complete?", stack, n)
 		}
