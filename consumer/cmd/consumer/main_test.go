@@ -87,6 +87,7 @@ func TestBootstrapServesAnInvocation(t *testing.T) {
 	if strings.Contains(out, "hanako@example.jp") {
 		t.Errorf("stdout contains an email address:\n%s", out)
 	}
+	checkBatchLog(t, out)
 }
 
 func TestBootstrapRefusesBadConfiguration(t *testing.T) {
