@@ -3,10 +3,10 @@
 // to the consumer.
 //
 // The rules live here and nowhere else; the consumer, the local pipeline
-// and the README table all refer to this package. A body either decodes to
-// a Record that satisfies every rule, or Decode returns an *Error whose
-// Reason is one of the machine-readable values listed by Reasons, which the
-// consumer stores in quarantine.reason.
+// and the table in docs/consumer.md all refer to this package. A body
+// either decodes to a Record that satisfies every rule, or Decode returns an
+// *Error whose Reason is one of the machine-readable values listed by
+// Reasons, which the consumer stores in quarantine.reason.
 package record
 
 import (
