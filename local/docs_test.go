@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,38 +26,26 @@ import (
 // them as the defaults a user gets: 127.0.0.1:8080 and :8081, sluice_local and
 // sluice_app.
 
-// command is the built `local` command running in the background.
+// command is the built `local` command running in the background, its
+// standard output going to a file the test reads while it runs.
 type command struct {
-	cmd *exec.Cmd
-	out *lockedBuffer
+	cmd  *exec.Cmd
+	path string // the standard output
 	// done is closed when the process has exited; err is its Wait error.
 	done chan struct{}
 	err  error
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func start(t *testing.T, bin, dir string, env []string, args ...string) *command {
 	t.Helper()
-	c := &command{cmd: exec.Command(bin, args...), out: &lockedBuffer{}, done: make(chan struct{})}
+	c := &command{cmd: exec.Command(bin, args...), path: filepath.Join(t.TempDir(), "stdout"), done: make(chan struct{})}
+	out, err := os.Create(c.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close() // the child has its own descriptor
 	c.cmd.Dir, c.cmd.Env = dir, env
-	c.cmd.Stdout = c.out // stderr (warnings) is not part of what the docs show
-	c.cmd.Stderr = io.Discard
+	c.cmd.Stdout = out // stderr (warnings) is not part of what the docs show
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -72,16 +58,22 @@ func start(t *testing.T, bin, dir string, env []string, args ...string) *command
 	return c
 }
 
+// output is what the command printed so far.
+func (c *command) output() string {
+	b, _ := os.ReadFile(c.path)
+	return string(b)
+}
+
 // waitFor waits until the output contains s, or the process ends.
 func (c *command) waitFor(t *testing.T, s string, limit time.Duration) {
 	t.Helper()
 	deadline := time.After(limit)
-	for !strings.Contains(c.out.String(), s) {
+	for !strings.Contains(c.output(), s) {
 		select {
 		case <-c.done:
-			t.Fatalf("the command exited (%v) before printing %q:\n%s", c.err, s, c.out.String())
+			t.Fatalf("the command exited (%v) before printing %q:\n%s", c.err, s, c.output())
 		case <-deadline:
-			t.Fatalf("no %q after %s:\n%s", s, limit, c.out.String())
+			t.Fatalf("no %q after %s:\n%s", s, limit, c.output())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -96,10 +88,10 @@ func (c *command) interrupt(t *testing.T) {
 	select {
 	case <-c.done:
 		if c.err != nil {
-			t.Fatalf("exit after Ctrl-C: %v\n%s", c.err, c.out.String())
+			t.Fatalf("exit after Ctrl-C: %v\n%s", c.err, c.output())
 		}
 	case <-time.After(2 * time.Minute):
-		t.Fatalf("still running 2 minutes after Ctrl-C:\n%s", c.out.String())
+		t.Fatalf("still running 2 minutes after Ctrl-C:\n%s", c.output())
 	}
 }
 
@@ -204,7 +196,7 @@ func TestRunAsDocumented(t *testing.T) {
 	run.waitFor(t, " accepted 1 ", time.Minute) // a status line, printed every 2 s
 	run.interrupt(t)
 	doccheck.Check(t, "docs/local.md", "local-run", rename.Replace("$ go run ./local --stack dev --every 2s\n"+
-		strings.Replace(run.out.String(), "interrupt: draining", "^C\ninterrupt: draining", 1)),
+		strings.Replace(run.output(), "interrupt: draining", "^C\ninterrupt: draining", 1)),
 		doccheck.Ignore(counts), doccheck.Ignore(regexp.MustCompile(`127\.0\.0\.1:\d+/123456789012`)))
 	doccheck.Check(t, "docs/local.md", "local-edge", rename.Replace(edge.String()), doccheck.Ignore(ids))
 
@@ -215,7 +207,7 @@ func TestRunAsDocumented(t *testing.T) {
 	jwt.waitFor(t, "queue http://", 2*time.Minute)
 	jwt.interrupt(t)
 	var lines []string
-	for line := range strings.SplitSeq(jwt.out.String(), "\n") {
+	for line := range strings.SplitSeq(jwt.output(), "\n") {
 		if strings.HasPrefix(line, "sluice local ") || strings.HasPrefix(line, "not emulated: ") {
 			lines = append(lines, strings.Replace(line, "(Pulumi.dev.yaml)", "(/tmp/Pulumi.jwt.yaml)", 1))
 		}
