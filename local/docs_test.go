@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -95,16 +94,6 @@ func (c *command) interrupt(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // curl does what `curl -s -w ' %{http_code}\n'` prints: the body, a space
 // and the status code.
 func curl(t *testing.T, method, url, body string) string {
@@ -156,7 +145,7 @@ func TestRunAsDocumented(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	addr, statusAddr := freeAddr(t), freeAddr(t)
+	addr, statusAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	env := append(os.Environ(), EnvDBPassword+"="+db.Password)
 	flags := []string{"--db", db.Endpoint, "--db-name", db.Name, "--db-user", db.User, "--addr", addr, "--status-addr", statusAddr}
 	rename := strings.NewReplacer(addr, "127.0.0.1:8080", statusAddr, "127.0.0.1:8081", db.Endpoint+"/"+db.Name, "127.0.0.1:3306/sluice_local", app, "sluice_app")

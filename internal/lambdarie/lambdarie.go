@@ -104,8 +104,8 @@ type Function struct {
 func Start(tb testing.TB, bootstrap string, env []string) *Function {
 	tb.Helper()
 	rie := Binary(tb)
-	invokeAddr := freeAddr(tb)
-	cmd := exec.Command(rie, "--runtime-api-address", freeAddr(tb), "--runtime-interface-emulator-address", invokeAddr, bootstrap)
+	invokeAddr := testenv.FreeAddr(tb)
+	cmd := exec.Command(rie, "--runtime-api-address", testenv.FreeAddr(tb), "--runtime-interface-emulator-address", invokeAddr, bootstrap)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	f := &Function{
 		URL:    "http://" + invokeAddr + "/2015-03-31/functions/function/invocations",
@@ -149,16 +149,6 @@ func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
 
 // Output is everything the emulator and the function printed so far.
 func (f *Function) Output() string { return f.output.String() }
-
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 func waitListening(tb testing.TB, addr string, output *syncBuffer) {
 	tb.Helper()

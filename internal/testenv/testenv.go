@@ -1,4 +1,6 @@
-// Package testenv marks the tests that need a service or a tool beyond Go.
+// Package testenv is what a test needs from the machine: it marks the tests
+// that need a service or a tool beyond Go, and hands out free loopback
+// addresses.
 // `make test-short` (go test -short) skips them, saying what they need, so
 // the fast tier runs on any machine with nothing started; `make test`, as CI
 // runs it, skips nothing: there a missing service fails the test that needs
@@ -8,7 +10,10 @@
 // test harnesses that start moto_server), so most tests inherit the skip.
 package testenv
 
-import "testing"
+import (
+	"net"
+	"testing"
+)
 
 // NeedsMariaDB marks a test that needs the MySQL (MariaDB) test server at addr.
 func NeedsMariaDB(tb testing.TB, addr string) {
@@ -49,6 +54,18 @@ func NeedsQemu(tb testing.TB) {
 func NeedsPulumiCLI(tb testing.TB) {
 	tb.Helper()
 	skipShort(tb, "the pulumi CLI (scripts/pulumi-cli.sh)")
+}
+
+// FreeAddr returns a loopback host:port that nothing listened on a moment
+// ago, for a server the test starts.
+func FreeAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 func skipShort(tb testing.TB, need string) {
