@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -132,12 +134,13 @@ func anyPrincipal(ps []string) bool {
 // is enough) on a narrowing key, with only fixed values. Otherwise why
 // names the closest condition that does not count, if any.
 func narrowedBy(cond map[string]any, keys map[string]bool) (ok bool, why string) {
-	for op, body := range cond {
-		m, isMap := body.(map[string]any)
+	for _, op := range slices.Sorted(maps.Keys(cond)) {
+		m, isMap := cond[op].(map[string]any)
 		if !isMap {
 			continue
 		}
-		for key, raw := range m {
+		for _, key := range slices.Sorted(maps.Keys(m)) {
+			raw := m[key]
 			lk := strings.ToLower(key)
 			if !keys[lk] {
 				continue
