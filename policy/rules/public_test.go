@@ -39,7 +39,7 @@ func TestResourcePolicyNotPublic(t *testing.T) {
 		return rules.PackConfig{"resource-policy-not-public": {Properties: rules.Config{"narrowingConditionKeys": keys}}}
 	}
 	preview, up := rules.Env{DryRun: true}, rules.Env{}
-	cases := []struct {
+	type testCase struct {
 		name  string
 		typ   string
 		props map[string]any
@@ -47,7 +47,8 @@ func TestResourcePolicyNotPublic(t *testing.T) {
 		cfg   rules.PackConfig
 		want  int
 		msg   string // a substring of the first message
-	}{
+	}
+	cases := []testCase{
 		// Allowed forms.
 		{"the program's TLS-only Deny for everyone", queuePolicy, map[string]any{"policy": doc(`{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"sqs:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}`)}, up, nil, 0, ""},
 		{"scoped service grant", queuePolicy, map[string]any{"policy": doc(`{"Effect":"Allow","Principal":{"Service":"sns.amazonaws.com"},"Action":"sqs:SendMessage","Resource":"*","Condition":{"ArnEquals":{"aws:SourceArn":"arn:aws:sns:ap-northeast-1:123456789012:t"}}}`)}, up, nil, 0, ""},
@@ -132,15 +133,7 @@ func TestResourcePolicyNotPublic(t *testing.T) {
 		"aws:secretsmanager/secretPolicy:SecretPolicy", "aws:apigateway/restApi:RestApi",
 		"aws:apigateway/restApiPolicy:RestApiPolicy",
 	} {
-		cases = append(cases, struct {
-			name  string
-			typ   string
-			props map[string]any
-			env   rules.Env
-			cfg   rules.PackConfig
-			want  int
-			msg   string
-		}{"public " + typ, typ, map[string]any{"policy": public}, up, nil, 1, "any principal"})
+		cases = append(cases, testCase{"public " + typ, typ, map[string]any{"policy": public}, up, nil, 1, "any principal"})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
