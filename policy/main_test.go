@@ -136,6 +136,34 @@ func TestPublishPath(t *testing.T) {
 		if got := info.GetInitialConfig()[w.Name].GetEnforcementLevel(); got != pulumirpc.EnforcementLevel(w.EnforcementLevel) {
 			t.Errorf("%s: initial enforcement %v", w.Name, got)
 		}
+		if p.GetRemediationSteps() == "" || p.GetRemediationSteps() != w.Remediation {
+			t.Errorf("%s: remediation steps %q", w.Name, p.GetRemediationSteps())
+		}
+	}
+	byName := map[string]*pulumirpc.PolicyInfo{}
+	for _, p := range info.GetPolicies() {
+		byName[p.GetName()] = p
+	}
+	for name, want := range map[string]struct {
+		level pulumirpc.EnforcementLevel
+		keys  []string
+	}{
+		"resource-policy-not-public":  {pulumirpc.EnforcementLevel_MANDATORY, []string{"narrowingConditionKeys"}},
+		"rds-engine-standard-support": {pulumirpc.EnforcementLevel_ADVISORY, []string{"mysqlStandardSupportEnds", "auroraMysqlStandardSupportEnds", "asOf"}},
+	} {
+		p := byName[name]
+		if p.GetEnforcementLevel() != want.level || p.GetPolicyType() != pulumirpc.PolicyType_POLICY_TYPE_RESOURCE {
+			t.Errorf("%s: %v", name, p)
+		}
+		for _, k := range want.keys {
+			if p.GetConfigSchema().GetProperties().GetFields()[k] == nil || info.GetInitialConfig()[name].GetProperties().GetFields()[k] == nil {
+				t.Errorf("%s: config %q has no schema or default: %v / %v", name, k, p.GetConfigSchema(), info.GetInitialConfig()[name])
+			}
+		}
+	}
+	ends := info.GetInitialConfig()["rds-engine-standard-support"].GetProperties().GetFields()["mysqlStandardSupportEnds"].GetStructValue().AsMap()
+	if ends["8.0"] != "2026-07-31" || ends["8.4"] != "2029-07-31" {
+		t.Errorf("default MySQL support dates %v", ends)
 	}
 	dlq := info.GetPolicies()[slices.IndexFunc(want, func(p rules.Policy) bool { return p.Name == "sqs-queue-has-dlq" })]
 	if dlq.GetPolicyType() != pulumirpc.PolicyType_POLICY_TYPE_STACK ||
@@ -292,6 +320,78 @@ func TestPreviewPath(t *testing.T) {
 	}})
 	if status.Code(err) != codes.InvalidArgument {
 		t.Errorf("unknown config property: got %v, want InvalidArgument", err)
+	}
+}
+
+// TestNewPoliciesOverTheWire sends the resources the two policies of
+// issue 11 inspect as the engine would, with their config, in preview and
+// at up.
+func TestNewPoliciesOverTheWire(t *testing.T) {
+	client := startPack(t)
+	ctx := context.Background()
+	configureStack := func(dryRun bool) {
+		t.Helper()
+		if _, err := client.ConfigureStack(ctx, &pulumirpc.AnalyzerStackConfigureRequest{Stack: "dev", Project: "sluice", DryRun: dryRun}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	configureStack(true)
+	if _, err := client.Configure(ctx, &pulumirpc.ConfigureAnalyzerRequest{PolicyConfig: map[string]*pulumirpc.PolicyConfig{
+		"rds-engine-standard-support": {EnforcementLevel: pulumirpc.EnforcementLevel_ADVISORY, Properties: mustStruct(t, map[string]any{"asOf": "2026-12-01"})},
+	}}); err != nil {
+		t.Fatalf("Configure: %v", err)
+	}
+	analyze := func(typ string, props resource.PropertyMap) []*pulumirpc.AnalyzeDiagnostic {
+		t.Helper()
+		urn := rulestest.URN(typ, "r")
+		resp, err := client.Analyze(ctx, &pulumirpc.AnalyzeRequest{Type: typ, Name: "r", Urn: urn, Properties: marshal(t, props)})
+		if err != nil {
+			t.Fatalf("Analyze %s: %v", typ, err)
+		}
+		return resp.GetDiagnostics()
+	}
+	db := resource.NewPropertyMapFromMap(map[string]any{"engine": "mysql", "engineVersion": "8.0", "publiclyAccessible": false,
+		"storageEncrypted": true, "iamDatabaseAuthenticationEnabled": true})
+	ds := analyze("aws:rds/instance:Instance", db)
+	if len(ds) != 1 || ds[0].GetPolicyName() != "rds-engine-standard-support" || ds[0].GetEnforcementLevel() != pulumirpc.EnforcementLevel_ADVISORY ||
+		!strings.Contains(ds[0].GetMessage(), "ended on 2026-07-31 (checked on 2026-12-01)") {
+		t.Errorf("MySQL 8.0: %v", ds)
+	}
+	db["engineVersion"] = resource.NewProperty("8.4")
+	if ds := analyze("aws:rds/instance:Instance", db); len(ds) != 0 {
+		t.Errorf("MySQL 8.4: %v", ds)
+	}
+
+	public := resource.NewPropertyMapFromMap(map[string]any{"queueUrl": "https://sqs.ap-northeast-1.amazonaws.com/123456789012/q",
+		"policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sqs:SendMessage","Resource":"*"}]}`})
+	ds = analyze("aws:sqs/queuePolicy:QueuePolicy", public)
+	if len(ds) != 1 || ds[0].GetPolicyName() != "resource-policy-not-public" || ds[0].GetEnforcementLevel() != pulumirpc.EnforcementLevel_MANDATORY ||
+		ds[0].GetSeverity() != pulumirpc.PolicySeverity_POLICY_SEVERITY_CRITICAL || !strings.Contains(ds[0].GetMessage(), "any principal") {
+		t.Errorf("public queue policy: %v", ds)
+	}
+	computed := resource.PropertyMap{"arn": rulestest.Computed(), "policy": rulestest.Computed()}
+	if ds := analyze("aws:sns/topicPolicy:TopicPolicy", computed); len(ds) != 0 {
+		t.Errorf("computed topic policy in preview: %v", ds)
+	}
+	permission := resource.NewPropertyMapFromMap(map[string]any{"action": "lambda:InvokeFunction", "function": "f",
+		"principal": "apigateway.amazonaws.com", "sourceArn": rulestest.Computed()})
+	if ds := analyze("aws:lambda/permission:Permission", permission); len(ds) != 0 {
+		t.Errorf("permission with a computed source ARN in preview: %v", ds)
+	}
+
+	configureStack(false)
+	if ds := analyze("aws:sns/topicPolicy:TopicPolicy", computed); len(ds) != 1 || !strings.Contains(ds[0].GetMessage(), "still unknown") {
+		t.Errorf("computed topic policy at up: %v", ds)
+	}
+	if ds := analyze("aws:lambda/permission:Permission", permission); len(ds) != 1 || ds[0].GetPolicyName() != "resource-policy-not-public" {
+		t.Errorf("permission with a computed source ARN at up: %v", ds)
+	}
+
+	_, err := client.Configure(ctx, &pulumirpc.ConfigureAnalyzerRequest{PolicyConfig: map[string]*pulumirpc.PolicyConfig{
+		"rds-engine-standard-support": {Properties: mustStruct(t, map[string]any{"asOf": "next week"})},
+	}})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "asOf") {
+		t.Errorf("malformed asOf: got %v, want InvalidArgument naming asOf", err)
 	}
 }
 

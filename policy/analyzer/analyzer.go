@@ -13,6 +13,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"regexp"
+	"slices"
 	"sort"
 	"sync"
 
@@ -80,6 +83,7 @@ func (s *Server) GetAnalyzerInfo(context.Context, *emptypb.Empty) (*pulumirpc.An
 			EnforcementLevel: pulumirpc.EnforcementLevel(level),
 			Severity:         pulumirpc.PolicySeverity(p.Severity),
 			PolicyType:       pulumirpc.PolicyType_POLICY_TYPE_RESOURCE,
+			RemediationSteps: p.Remediation,
 		}
 		if p.IsStack() {
 			pi.PolicyType = pulumirpc.PolicyType_POLICY_TYPE_STACK
@@ -163,7 +167,7 @@ func ParseConfig(policies []rules.Policy, in map[string]*pulumirpc.PolicyConfig)
 			if !ok {
 				return nil, fmt.Errorf("policy %q has no config property %q", name, k)
 			}
-			if err := checkType(schema, v); err != nil {
+			if err := CheckValue(schema, v); err != nil {
 				return nil, fmt.Errorf("policy %q config %q: %w", name, k, err)
 			}
 			entry.Properties[k] = v
@@ -281,10 +285,11 @@ func fromProto(typ, name, urn, parent string, props *structpb.Struct, deps []str
 	}, nil
 }
 
-// checkType checks a config value against the "type" of its JSON schema, so
-// that a wrong type is refused at Configure instead of surfacing as a policy
-// failure on every resource.
-func checkType(schema map[string]any, v any) error {
+// CheckValue checks a config value against the subset of JSON schema the
+// pack's config schemas use (type, items, additionalProperties, pattern),
+// so that a wrong value is refused at Configure instead of surfacing as a
+// policy failure on every resource.
+func CheckValue(schema map[string]any, v any) error {
 	ok := true
 	switch schema["type"] {
 	case "integer":
@@ -299,14 +304,39 @@ func checkType(schema map[string]any, v any) error {
 	case "array":
 		list, isList := v.([]any)
 		ok = isList
-		for _, e := range list {
-			if _, isString := e.(string); !isString {
-				ok = false
+		items, _ := schema["items"].(map[string]any)
+		for i, e := range list {
+			if items == nil {
+				break
+			}
+			if err := CheckValue(items, e); err != nil {
+				return fmt.Errorf("element %d: %w", i, err)
+			}
+		}
+	case "object":
+		obj, isObj := v.(map[string]any)
+		ok = isObj
+		each, _ := schema["additionalProperties"].(map[string]any)
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			if each == nil {
+				break
+			}
+			if err := CheckValue(each, obj[k]); err != nil {
+				return fmt.Errorf("%q: %w", k, err)
 			}
 		}
 	}
 	if !ok {
 		return fmt.Errorf("%v is not of type %v", v, schema["type"])
+	}
+	if pattern, isString := schema["pattern"].(string); isString {
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			return fmt.Errorf("schema pattern %q: %w", pattern, err)
+		}
+		if s, _ := v.(string); !re.MatchString(s) {
+			return fmt.Errorf("%q does not match %s", s, pattern)
+		}
 	}
 	return nil
 }

@@ -10,6 +10,18 @@ import (
 	"github.com/sluicehq/sluice/policy/rules"
 )
 
+// TestDefaultsMatchSchemas checks every default config value against its
+// schema, so that the config the pack publishes is one it would accept.
+func TestDefaultsMatchSchemas(t *testing.T) {
+	for _, p := range rules.All() {
+		for k, v := range p.Defaults {
+			if err := CheckValue(p.ConfigSchema[k], v); err != nil {
+				t.Errorf("%s default %s: %v", p.Name, k, err)
+			}
+		}
+	}
+}
+
 func TestParseConfig(t *testing.T) {
 	props := func(m map[string]any) *structpb.Struct {
 		s, err := structpb.NewStruct(m)
@@ -31,7 +43,13 @@ func TestParseConfig(t *testing.T) {
 		{"remediate is not supported", map[string]*pulumirpc.PolicyConfig{"sqs-queue-has-dlq": {EnforcementLevel: pulumirpc.EnforcementLevel_REMEDIATE}}, "not supported"},
 		{"integer expected", map[string]*pulumirpc.PolicyConfig{"sqs-queue-has-dlq": {Properties: props(map[string]any{"maxMaxReceiveCount": "ten"})}}, "not of type integer"},
 		{"fraction for an integer", map[string]*pulumirpc.PolicyConfig{"sqs-queue-has-dlq": {Properties: props(map[string]any{"maxMaxReceiveCount": 2.5})}}, "not of type integer"},
-		{"list of strings expected", map[string]*pulumirpc.PolicyConfig{"apigw-route-authorization": {Properties: props(map[string]any{"publicRoutes": []any{1}})}}, "not of type array"},
+		{"list of strings expected", map[string]*pulumirpc.PolicyConfig{"apigw-route-authorization": {Properties: props(map[string]any{"publicRoutes": []any{1}})}}, "element 0: 1 is not of type string"},
+		{"list expected", map[string]*pulumirpc.PolicyConfig{"apigw-route-authorization": {Properties: props(map[string]any{"publicRoutes": "POST /submit"})}}, "not of type array"},
+		{"date table expected", map[string]*pulumirpc.PolicyConfig{"rds-engine-standard-support": {Properties: props(map[string]any{"mysqlStandardSupportEnds": "2026-07-31"})}}, "not of type object"},
+		{"date in the table malformed", map[string]*pulumirpc.PolicyConfig{"rds-engine-standard-support": {Properties: props(map[string]any{"mysqlStandardSupportEnds": map[string]any{"8.0": "31 July 2026"}})}}, `"8.0": "31 July 2026" does not match`},
+		{"asOf malformed", map[string]*pulumirpc.PolicyConfig{"rds-engine-standard-support": {Properties: props(map[string]any{"asOf": "tomorrow"})}}, `"tomorrow" does not match`},
+		{"asOf and a table", map[string]*pulumirpc.PolicyConfig{"rds-engine-standard-support": {Properties: props(map[string]any{"asOf": "2026-08-01", "mysqlStandardSupportEnds": map[string]any{"8.4": "2029-07-31"}})}}, ""},
+		{"narrowing keys must be strings", map[string]*pulumirpc.PolicyConfig{"resource-policy-not-public": {Properties: props(map[string]any{"narrowingConditionKeys": []any{true}})}}, "not of type string"},
 		{"boolean expected", map[string]*pulumirpc.PolicyConfig{"production-safeguards": {Properties: props(map[string]any{"production": "yes"})}}, "not of type boolean"},
 		{"known property", map[string]*pulumirpc.PolicyConfig{"sqs-queue-has-dlq": {EnforcementLevel: pulumirpc.EnforcementLevel_ADVISORY, Properties: props(map[string]any{"maxMaxReceiveCount": 8})}}, ""},
 	}

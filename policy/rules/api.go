@@ -14,6 +14,8 @@ var APIStageThrottlingLogging = Policy{
 		"logs with the request id.",
 	EnforcementLevel: Mandatory,
 	Severity:         Medium,
+	Remediation: "Set defaultRouteSettings.throttlingBurstLimit and throttlingRateLimit above 0, and " +
+		"accessLogSettings with a log group ARN and a format containing $context.requestId.",
 	ValidateResource: func(c Check, r Resource) {
 		if r.Type != typeStage {
 			return
@@ -45,6 +47,8 @@ var APIRouteAuthorization = Policy{
 	Description:      "API Gateway routes should require authorization unless they are listed as public.",
 	EnforcementLevel: Advisory,
 	Severity:         Medium,
+	Remediation: "Set the route's authorizationType (AWS_IAM, JWT or CUSTOM), or list its route key in " +
+		"publicRoutes if it is public by design.",
 	ConfigSchema: map[string]map[string]any{
 		"publicRoutes": {
 			"type": "array", "items": map[string]any{"type": "string"},
@@ -74,6 +78,7 @@ var LogGroupRetention = Policy{
 	Description:      "CloudWatch log groups must expire their events.",
 	EnforcementLevel: Mandatory,
 	Severity:         Medium,
+	Remediation:      "Set retentionInDays on every log group, e.g. 30.",
 	ValidateResource: func(c Check, r Resource) {
 		if r.Type != typeLogGroup {
 			return

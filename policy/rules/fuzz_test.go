@@ -27,6 +27,9 @@ func FuzzPoliciesNeverPanic(f *testing.F) {
 		`{"inlinePolicies":[{"policy":{"Statement":"*"}},"x"],"managedPolicyArns":[1]}`,
 		`{"scalingConfig":"max","functionResponseTypes":"ReportBatchItemFailures","eventSourceArn":["arn:aws:sqs:x"]}`,
 		`{"defaultRouteSettings":[],"accessLogSettings":{"format":5,"destinationArn":[]}}`,
+		`{"policy":"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":[\"*\"],\"NotPrincipal\":7,\"Condition\":{\"StringEquals\":{\"aws:SourceAccount\":[1,{}]},\"ArnLike\":\"x\"}}]}"}`,
+		`{"principal":["*"],"sourceArn":5,"sourceAccount":"arn:","principalOrgId":null,"engine":"mysql","engineVersion":8}`,
+		`{"engine":"aurora-mysql","engineVersion":".mysql_aurora.","engineLifecycleSupport":[]}`,
 		`{"ingress":[{"protocol":-1,"fromPort":"0","cidrBlocks":"0.0.0.0/0"}],"routes":[{"gatewayId":1}],"parameters":"require_secure_transport"}`,
 	} {
 		f.Add(seed, uint8(0))

@@ -89,6 +89,8 @@ var IAMNoWildcards = Policy{
 		"resources, no NotAction/NotResource, no trust of any principal, no administrator managed policies.",
 	EnforcementLevel: Mandatory,
 	Severity:         High,
+	Remediation: "List the exact actions and resource ARNs each role needs, trust only a named service principal, " +
+		"and attach no administrator managed policies.",
 	ConfigSchema: map[string]map[string]any{
 		"allowedWildcardResourceActions": {
 			"type": "array", "items": map[string]any{"type": "string"},

@@ -8,13 +8,17 @@ import (
 // statement is one IAM policy statement, with the single-or-list fields
 // normalised to lists.
 type statement struct {
+	Sid         string
 	Effect      string
 	Action      []string
 	NotAction   []string
 	Resource    []string
 	NotResource []string
 	Principal   []string
-	Condition   map[string]any
+	// NotPrincipal is true when the statement names principals by
+	// exclusion: an Allow with NotPrincipal grants everyone else.
+	NotPrincipal bool
+	Condition    map[string]any
 }
 
 // parseStatements reads the statements of a parsed IAM policy document.
@@ -43,6 +47,7 @@ func parseStatements(doc any) ([]statement, error) {
 			return nil, fmt.Errorf("the Statement[%d] is a %s, not an object", i, jsonKind(e))
 		}
 		st := statement{}
+		st.Sid, _ = sm["Sid"].(string)
 		st.Effect, _ = sm["Effect"].(string)
 		var err error
 		for key, dst := range map[string]*[]string{
@@ -53,6 +58,7 @@ func parseStatements(doc any) ([]statement, error) {
 			}
 		}
 		st.Principal = principals(sm["Principal"])
+		_, st.NotPrincipal = sm["NotPrincipal"]
 		st.Condition, _ = sm["Condition"].(map[string]any)
 		out = append(out, st)
 	}
@@ -80,10 +86,14 @@ func stringOrList(v any) ([]string, error) {
 }
 
 // principals flattens "*" or {"AWS": [...], "Service": ...} to one list.
+// A bare list, which IAM rejects but some tools write, is read too.
 func principals(v any) []string {
 	switch v := v.(type) {
 	case string:
 		return []string{v}
+	case []any:
+		l, _ := stringOrList(v)
+		return l
 	case map[string]any:
 		var out []string
 		for _, e := range v {

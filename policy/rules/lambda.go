@@ -15,6 +15,9 @@ var LambdaSQSESMSafe = Policy{
 		"6 × (function timeout + batching window).",
 	EnforcementLevel: Mandatory,
 	Severity:         High,
+	Remediation: "Set functionResponseTypes: [ReportBatchItemFailures] and scalingConfig.maximumConcurrency " +
+		"(2–1000, at most the function's reserved concurrency) on the mapping, and a queue visibility " +
+		"timeout of at least 6 × (function timeout + batching window).",
 	ValidateStack: func(c Check, s *Stack) {
 		for _, esm := range s.OfType(typeEventSourceMapping) {
 			checkESM(c, s, esm)

@@ -22,5 +22,7 @@ func All() []Policy {
 		ProductionSafeguards,
 		LogGroupRetention,
 		APIRouteAuthorization,
+		ResourcePolicyNotPublic,
+		RDSEngineStandardSupport,
 	}
 }

@@ -18,6 +18,7 @@ var RDSInstanceNotPublic = Policy{
 	Description:      "RDS instances must not be publicly accessible.",
 	EnforcementLevel: Mandatory,
 	Severity:         Critical,
+	Remediation:      "Set publiclyAccessible: false and reach the database through the RDS Proxy inside the VPC.",
 	ValidateResource: func(c Check, r Resource) {
 		if r.Type != typeDBInstance && r.Type != typeDBClusterInstance {
 			return
@@ -46,6 +47,9 @@ var RDSNetworkPrivate = Policy{
 		"proxies' security groups must admit MySQL (3306) only from inside the VPC.",
 	EnforcementLevel: Mandatory,
 	Severity:         Critical,
+	Remediation: "Put the database in subnets of this stack with no internet gateway route, and let its and its " +
+		"proxy's security groups admit 3306 only from the application's security group or the VPC's " +
+		"CIDR.",
 	ValidateStack: func(c Check, s *Stack) {
 		checked := map[*Resource]bool{}
 		for _, db := range s.OfType(typeDBInstance) {
@@ -282,6 +286,9 @@ var RDSIAMAuth = Policy{
 		"requires TLS, the instance enables IAM database auth, and rds-db:connect names one proxy or instance user.",
 	EnforcementLevel: Mandatory,
 	Severity:         Critical,
+	Remediation: "Give every proxy auth iamAuth: REQUIRED, set requireTls: true on the proxy and " +
+		"iamDatabaseAuthenticationEnabled: true on the instance, and grant rds-db:connect only on " +
+		"arn:aws:rds-db:<region>:<account>:dbuser:<prx-… id>/<user>.",
 	ValidateResource: func(c Check, r Resource) {
 		switch r.Type {
 		case typeDBProxy:
@@ -386,6 +393,8 @@ var ProductionSafeguards = Policy{
 	Description:      "Production databases need deletion protection, Multi-AZ and at least a week of backups.",
 	EnforcementLevel: Mandatory,
 	Severity:         Medium,
+	Remediation: "In production stacks set deletionProtection: true, multiAz: true and backupRetentionPeriod of " +
+		"at least minBackupRetentionDays.",
 	ConfigSchema: map[string]map[string]any{
 		"production":             {"type": "boolean", "description": "Treat this stack as production (overrides productionStacks)."},
 		"productionStacks":       {"type": "array", "items": map[string]any{"type": "string"}, "description": "Stack names treated as production."},

@@ -158,6 +158,9 @@ type Policy struct {
 	Description      string
 	EnforcementLevel Level
 	Severity         Severity
+	// Remediation says in general how to fix a violation; each message
+	// says how to fix that one.
+	Remediation string
 	// ConfigSchema is the JSON schema of each config property.
 	ConfigSchema map[string]map[string]any
 	// Defaults are the config values used when the config does not set them.

@@ -120,6 +120,8 @@ var SQSQueueHasDLQ = Policy{
 		"a bounded number of receives; the DLQ keeps messages longer and has the same type (standard/FIFO).",
 	EnforcementLevel: Mandatory,
 	Severity:         High,
+	Remediation: "Create a dead-letter queue in this stack (same type, longer retention) and set the queue's " +
+		"redrivePolicy {deadLetterTargetArn, maxReceiveCount} within the configured range.",
 	ConfigSchema: map[string]map[string]any{
 		"minMaxReceiveCount": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "Lowest allowed maxReceiveCount."},
 		"maxMaxReceiveCount": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "Highest allowed maxReceiveCount."},
@@ -217,6 +219,8 @@ var EncryptionAtRest = Policy{
 	Description:      "RDS storage and SQS queues must be encrypted at rest.",
 	EnforcementLevel: Mandatory,
 	Severity:         High,
+	Remediation: "Set storageEncrypted: true on RDS instances and sqsManagedSseEnabled: true (or a " +
+		"kmsMasterKeyId) on SQS queues.",
 	ValidateResource: func(c Check, r Resource) {
 		switch r.Type {
 		case typeDBInstance:
@@ -247,6 +251,8 @@ var TransportTLSRequired = Policy{
 		"ON, and every SQS queue has a policy denying requests without aws:SecureTransport.",
 	EnforcementLevel: Mandatory,
 	Severity:         High,
+	Remediation: "Use a parameter group with require_secure_transport = 1, and attach to every queue a policy " +
+		"that denies sqs:* when aws:SecureTransport is false.",
 	ValidateStack: func(c Check, s *Stack) {
 		for _, db := range s.OfType(typeDBInstance) {
 			if engine, st := stringAt(db.Properties, "engine"); st == Known && engine != "mysql" && engine != "mariadb" {

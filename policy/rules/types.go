@@ -7,6 +7,7 @@ const (
 	typeDBProxy            = "aws:rds/proxy:Proxy"
 	typeDBSubnetGroup      = "aws:rds/subnetGroup:SubnetGroup"
 	typeDBParameterGroup   = "aws:rds/parameterGroup:ParameterGroup"
+	typeDBCluster          = "aws:rds/cluster:Cluster"
 	typeQueue              = "aws:sqs/queue:Queue"
 	typeQueuePolicy        = "aws:sqs/queuePolicy:QueuePolicy"
 	typeQueueRedrive       = "aws:sqs/redrivePolicy:RedrivePolicy"
@@ -31,6 +32,18 @@ const (
 	typeSecurityGroup      = "aws:ec2/securityGroup:SecurityGroup"
 	typeSGRule             = "aws:ec2/securityGroupRule:SecurityGroupRule"
 	typeSGIngressRule      = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+	typeTopic              = "aws:sns/topic:Topic"
+	typeTopicPolicy        = "aws:sns/topicPolicy:TopicPolicy"
+	typeKMSKey             = "aws:kms/key:Key"
+	typeKMSKeyPolicy       = "aws:kms/keyPolicy:KeyPolicy"
+	typeKMSReplicaKey      = "aws:kms/replicaKey:ReplicaKey"
+	typeKMSExternalKey     = "aws:kms/externalKey:ExternalKey"
+	typeKMSReplicaExtKey   = "aws:kms/replicaExternalKey:ReplicaExternalKey"
+	typeSecret             = "aws:secretsmanager/secret:Secret"
+	typeSecretPolicy       = "aws:secretsmanager/secretPolicy:SecretPolicy"
+	typeLambdaPermission   = "aws:lambda/permission:Permission"
+	typeRestAPI            = "aws:apigateway/restApi:RestApi"
+	typeRestAPIPolicy      = "aws:apigateway/restApiPolicy:RestApiPolicy"
 )
 
 // Provider defaults the policies rely on when a property is absent.

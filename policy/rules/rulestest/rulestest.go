@@ -63,13 +63,13 @@ func Stack() []rules.Resource {
 		res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-from-vpc", "sgr-1", map[string]any{
 			"securityGroupId": "sg-0db", "ipProtocol": "tcp", "fromPort": 3306, "toPort": 3306, "cidrIpv4": "10.40.0.0/16"}),
 		res("aws:rds/subnetGroup:SubnetGroup", "db", "sluice-dev-db", map[string]any{"name": "sluice-dev-db", "subnetIds": []any{"subnet-0a1", "subnet-0c1"}}),
-		res("aws:rds/parameterGroup:ParameterGroup", "mysql", "sluice-dev-mysql8", map[string]any{"name": "sluice-dev-mysql8", "family": "mysql8.0",
+		res("aws:rds/parameterGroup:ParameterGroup", "mysql", "sluice-dev-mysql8", map[string]any{"name": "sluice-dev-mysql8", "family": "mysql8.4",
 			"parameters": []any{
 				map[string]any{"name": "character_set_server", "value": "utf8mb4"},
 				map[string]any{"name": "require_secure_transport", "value": "1"},
 			}}),
 		res("aws:rds/instance:Instance", "db", "sluice-dev", map[string]any{
-			"identifier": "sluice-dev", "engine": "mysql", "engineVersion": "8.0", "instanceClass": "db.t4g.micro",
+			"identifier": "sluice-dev", "engine": "mysql", "engineVersion": "8.4", "instanceClass": "db.t4g.micro",
 			"allocatedStorage": 20, "dbSubnetGroupName": "sluice-dev-db", "vpcSecurityGroupIds": []any{"sg-0db"},
 			"parameterGroupName": "sluice-dev-mysql8", "publiclyAccessible": false, "storageEncrypted": true,
 			"iamDatabaseAuthenticationEnabled": true, "username": "sluice_admin", "password": Secret("s3cr3t-password"),
@@ -136,7 +136,55 @@ func Stack() []rules.Resource {
 			"maximumBatchingWindowInSeconds": 5, "functionResponseTypes": []any{"ReportBatchItemFailures"},
 			"scalingConfig": map[string]any{"maximumConcurrency": 5}, "enabled": true,
 		}),
+		res("aws:kms/key:Key", "alarm-key", arn("kms", "key/0a1b2c3d-1111-2222-3333-444455556666"), map[string]any{
+			"description": "Encrypts the alarm topic", "enableKeyRotation": true, "deletionWindowInDays": 30,
+			"policy": mustJSON(`{"Version":"2012-10-17","Statement":[
+				{"Sid":"AccountAdministersKey","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + account + `:root"},"Action":["kms:*"],"Resource":["*"]},
+				{"Sid":"CloudWatchAlarmsEncryptToTopic","Effect":"Allow","Principal":{"Service":"cloudwatch.amazonaws.com"},"Action":["kms:Decrypt","kms:GenerateDataKey*"],"Resource":["*"],
+				 "Condition":{"StringEquals":{"aws:SourceAccount":"` + account + `"},"ArnLike":{"aws:SourceArn":"` + arn("cloudwatch", "alarm:sluice-dev-*") + `"}}},
+				{"Sid":"AccountUsesKeyThroughSNS","Effect":"Allow","Principal":{"AWS":"*"},"Action":["kms:Decrypt","kms:GenerateDataKey*"],"Resource":["*"],
+				 "Condition":{"StringEquals":{"kms:CallerAccount":"` + account + `","kms:ViaService":"sns.` + region + `.amazonaws.com"}}}]}`),
+		}),
+		res("aws:sns/topic:Topic", "alarms", arn("sns", "sluice-dev-alarms"), map[string]any{
+			"name": "sluice-dev-alarms", "kmsMasterKeyId": arn("kms", "key/0a1b2c3d-1111-2222-3333-444455556666"),
+		}),
+		res("aws:sns/topicPolicy:TopicPolicy", "alarms-policy", arn("sns", "sluice-dev-alarms"), map[string]any{
+			"arn": arn("sns", "sluice-dev-alarms"),
+			"policy": mustJSON(`{"Version":"2012-10-17","Statement":[
+				{"Sid":"CloudWatchAlarmsPublish","Effect":"Allow","Principal":{"Service":"cloudwatch.amazonaws.com"},"Action":["sns:Publish"],"Resource":["` + arn("sns", "sluice-dev-alarms") + `"],
+				 "Condition":{"StringEquals":{"aws:SourceAccount":"` + account + `"},"ArnLike":{"aws:SourceArn":"` + arn("cloudwatch", "alarm:sluice-dev-*") + `"}}},
+				{"Sid":"DenyWithoutTLS","Effect":"Deny","Principal":{"AWS":"*"},"Action":["sns:Publish"],"Resource":["` + arn("sns", "sluice-dev-alarms") + `"],
+				 "Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`),
+		}),
+		res("aws:secretsmanager/secret:Secret", "app-login", arn("secretsmanager", "secret:sluice-dev-app"), map[string]any{
+			"name": "sluice-dev-app", "description": "sluice_app login for the proxy",
+		}),
+		res("aws:secretsmanager/secretPolicy:SecretPolicy", "app-login-policy", arn("secretsmanager", "secret:sluice-dev-app"), map[string]any{
+			"secretArn": arn("secretsmanager", "secret:sluice-dev-app"), "blockPublicPolicy": true,
+			"policy": mustJSON(`{"Version":"2012-10-17","Statement":[
+				{"Sid":"ProxyReadsLogin","Effect":"Allow","Principal":{"AWS":"` + arn("iam", "role/sluice-dev-proxy") + `"},"Action":"secretsmanager:GetSecretValue","Resource":"*"},
+				{"Sid":"OrganizationReadsMetadata","Effect":"Allow","Principal":"*","Action":"secretsmanager:DescribeSecret","Resource":"*",
+				 "Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}]}`),
+		}),
 		res("aws:apigatewayv2/api:Api", "api", "api-1", map[string]any{"name": "sluice-dev", "protocolType": "HTTP"}),
+		// Not part of Sluice's program: a Lambda permission for an HTTP API
+		// and a private REST API, so that the resource-policy mutations have a
+		// compliant resource of every type to break.
+		res("aws:lambda/permission:Permission", "api-invoke", "api-invoke", map[string]any{
+			"action": "lambda:InvokeFunction", "function": arn("lambda", "function:sluice-dev-consumer"),
+			"principal": "apigateway.amazonaws.com", "sourceArn": arn("execute-api", "api-1/*/*"),
+		}),
+		res("aws:apigateway/restApi:RestApi", "private-api", "rest-1", map[string]any{
+			"name": "sluice-dev-private", "endpointConfiguration": map[string]any{"types": "PRIVATE", "vpcEndpointIds": []any{"vpce-0a1b2c3d"}},
+		}),
+		res("aws:apigateway/restApiPolicy:RestApiPolicy", "private-api-policy", "rest-1", map[string]any{
+			"restApiId": "rest-1",
+			"policy": mustJSON(`{"Version":"2012-10-17","Statement":[
+				{"Sid":"InvokeThroughEndpoint","Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"` + arn("execute-api", "rest-1/*") + `",
+				 "Condition":{"StringEquals":{"aws:SourceVpce":"vpce-0a1b2c3d"}}},
+				{"Sid":"DenyOtherPaths","Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","Resource":"` + arn("execute-api", "rest-1/*") + `",
+				 "Condition":{"StringNotEquals":{"aws:SourceVpce":"vpce-0a1b2c3d"}}}]}`),
+		}),
 		res("aws:apigatewayv2/route:Route", "submit", "route-1", map[string]any{"apiId": "api-1", "routeKey": "POST /submit", "authorizationType": "NONE", "target": "integrations/int-1"}),
 		res("aws:apigatewayv2/stage:Stage", "stage", "$default", map[string]any{
 			"apiId": "api-1", "name": "$default", "autoDeploy": true,
@@ -168,6 +216,13 @@ type Mutation struct {
 	// Needs is a resource type that must be in the stack for the mutation
 	// to break anything (the mapping that ties the queue to a function).
 	Needs string
+	// Reason, if set, is a substring the new violation's message must
+	// contain, so that a mutation is caught for the intended reason (a
+	// broken JSON document would also be reported by the same policy).
+	Reason string
+	// Config is the pack config both stacks are evaluated with (a fixed
+	// date for the support-date policy); nil is the default config.
+	Config rules.PackConfig
 }
 
 // HasProp picks resources where the property is present.
@@ -311,6 +366,32 @@ func SetJSON(key string, value any) func(resource.PropertyValue) resource.Proper
 	}
 }
 
+// AddStatement appends a statement (JSON) to the policy document held in
+// a string property, for resource-policy mutations that must leave the
+// document's other statements (the TLS-only Deny) in place.
+func AddStatement(stmt string) func(resource.PropertyValue) resource.PropertyValue {
+	return func(v resource.PropertyValue) resource.PropertyValue {
+		if !v.IsString() {
+			return v
+		}
+		var doc map[string]any
+		var add any
+		if json.Unmarshal([]byte(v.StringValue()), &doc) != nil || json.Unmarshal([]byte(stmt), &add) != nil {
+			return v
+		}
+		list, ok := doc["Statement"].([]any)
+		if !ok {
+			list = []any{doc["Statement"]}
+		}
+		doc["Statement"] = append(list, add)
+		b, err := json.Marshal(doc)
+		if err != nil {
+			return v
+		}
+		return resource.NewProperty(string(b))
+	}
+}
+
 // EachElem sets key to value in every object of a list property whose
 // matchKey equals matchValue ("" matches every element).
 func EachElem(matchKey, matchValue, key string, value any) func(resource.PropertyValue) resource.PropertyValue {
@@ -359,7 +440,26 @@ const (
 	esm      = "aws:lambda/eventSourceMapping:EventSourceMapping"
 	stage    = "aws:apigatewayv2/stage:Stage"
 	rolePol  = "aws:iam/rolePolicy:RolePolicy"
+
+	notPublic = "resource-policy-not-public"
 )
+
+// publicDoc is a resource policy that lets anyone do action, with the
+// principal written as p (the string and the list forms).
+func publicDoc(p, action string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":` + p + `,"Action":"` + action + `","Resource":"*"}]}`
+}
+
+// notOn80 picks databases that do not already run MySQL 8.0, so that the
+// 8.0 mutation changes something.
+func notOn80(r rules.Resource) bool {
+	v, ok := r.Properties["engineVersion"]
+	return ok && v.IsString() && !strings.HasPrefix(v.StringValue(), "8.0")
+}
+
+// supportDate pins the support-date policy's "today", so that its
+// mutation's verdict does not depend on when the test runs.
+var supportDate = rules.PackConfig{"rds-engine-standard-support": {Properties: rules.Config{"asOf": "2026-12-01"}}}
 
 // Mutations returns the single-property mutations, each meant to be caught
 // by one policy.
@@ -413,6 +513,40 @@ func Mutations() []Mutation {
 		{Name: "production database in one AZ", Type: instance, Path: "multiAz", Value: false, Policy: "production-safeguards", Stack: "prod"},
 		{Name: "production database with 1 day of backups", Type: instance, Path: "backupRetentionPeriod", Value: 1, Policy: "production-safeguards", Stack: "prod"},
 		{Name: "log group kept forever", Type: "aws:cloudwatch/logGroup:LogGroup", Path: "retentionInDays", Value: nil, Policy: "log-group-retention"},
+
+		{Name: "queue policy lets anyone send", Type: "aws:sqs/queuePolicy:QueuePolicy", Path: "policy",
+			Value: AddStatement(`{"Effect":"Allow","Principal":"*","Action":"sqs:SendMessage","Resource":"*"}`), Policy: notPublic, Reason: "to any principal (Principal \"*\")"},
+		{Name: "queue policy allows everyone but one role (NotPrincipal)", Type: "aws:sqs/queuePolicy:QueuePolicy", Path: "policy",
+			Value: AddStatement(`{"Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::123456789012:role/x"},"Action":"sqs:ReceiveMessage","Resource":"*"}`), Policy: notPublic, Reason: "to everyone except the principals under NotPrincipal"},
+		{Name: "queue policy condition on the source account only if present", Type: "aws:sqs/queuePolicy:QueuePolicy", Path: "policy",
+			Value: AddStatement(`{"Effect":"Allow","Principal":"*","Action":"sqs:SendMessage","Resource":"*","Condition":{"StringEqualsIfExists":{"aws:SourceAccount":"123456789012"}}}`), Policy: notPublic, Reason: "StringEqualsIfExists on aws:SourceAccount does not count"},
+		{Name: "queue inline policy open to {AWS: [*]}", Type: queue, Match: source, Path: "policy", Value: publicDoc(`{"AWS":["*"]}`, "sqs:SendMessage"), Policy: notPublic, Reason: "to any principal"},
+		{Name: "topic policy lets any account subscribe", Type: "aws:sns/topicPolicy:TopicPolicy", Path: "policy",
+			Value: AddStatement(`{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sns:Subscribe","Resource":"*"}`), Policy: notPublic, Reason: "to any principal"},
+		{Name: "topic policy pinned to a wildcard account", Type: "aws:sns/topicPolicy:TopicPolicy", Path: "policy",
+			Value: AddStatement(`{"Effect":"Allow","Principal":"*","Action":"sns:Publish","Resource":"*","Condition":{"StringLike":{"aws:SourceOwner":"*"}}}`), Policy: notPublic, Reason: "StringLike aws:SourceOwner \"*\" is not a fixed value"},
+		{Name: "topic inline policy open to everyone", Type: "aws:sns/topic:Topic", Path: "policy", Value: publicDoc(`"*"`, "sns:Publish"), Policy: notPublic, Reason: "to any principal"},
+		{Name: "key administered by any account", Type: "aws:kms/key:Key", Match: PolicyMentions(":root"), Path: "policy",
+			Value: ReplaceRegexp(`"AWS":"arn:aws:iam::\d{12}:root"`, `"AWS":"*"`), Policy: notPublic, Reason: "allows [kms:*] to any principal"},
+		{Name: "key used through SNS by any account (kms:ViaService alone)", Type: "aws:kms/key:Key", Match: PolicyMentions("kms:CallerAccount"), Path: "policy",
+			Value: ReplaceRegexp(`"kms:CallerAccount":"\d+",?`, ``), Policy: notPublic, Reason: "allows [kms:Decrypt kms:GenerateDataKey*] to any principal"},
+		{Name: "secret policy lets anyone read the login", Type: "aws:secretsmanager/secretPolicy:SecretPolicy", Path: "policy",
+			Value: AddStatement(`{"Effect":"Allow","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*"}`), Policy: notPublic, Reason: "to any principal"},
+		{Name: "secret policy pinned to an organization by a negation", Type: "aws:secretsmanager/secretPolicy:SecretPolicy", Path: "policy",
+			Value: ReplaceRegexp(`"StringEquals":\{"aws:PrincipalOrgID"`, `"StringNotEquals":{"aws:PrincipalOrgID"`), Policy: notPublic, Reason: "a negated operator"},
+		{Name: "secret inline policy open to everyone", Type: "aws:secretsmanager/secret:Secret", Path: "policy", Value: publicDoc(`{"AWS":"*"}`, "secretsmanager:GetSecretValue"), Policy: notPublic, Reason: "to any principal"},
+		{Name: "Lambda permission for API Gateway without sourceArn", Type: "aws:lambda/permission:Permission", Path: "sourceArn", Value: nil, Policy: notPublic, Reason: "principal is the service apigateway.amazonaws.com with no fixed sourceArn"},
+		{Name: "Lambda permission sourceArn in any account", Type: "aws:lambda/permission:Permission", Path: "sourceArn",
+			Value: "arn:aws:execute-api:ap-northeast-1:*:api-1/*/*", Policy: notPublic, Reason: "sourceArn \"arn:aws:execute-api:ap-northeast-1:*:api-1/*/*\" is not a fixed value"},
+		{Name: "private API policy with a negated endpoint condition", Type: "aws:apigateway/restApiPolicy:RestApiPolicy", Path: "policy",
+			Value: ReplaceRegexp(`"StringEquals":\{"aws:SourceVpce"`, `"StringNotEquals":{"aws:SourceVpce"`), Policy: notPublic, Reason: "a negated operator"},
+		{Name: "private API policy for any VPC endpoint", Type: "aws:apigateway/restApiPolicy:RestApiPolicy", Path: "policy",
+			Value: ReplaceRegexp(`"vpce-0a1b2c3d"`, `"vpce-*"`), Policy: notPublic, Reason: "aws:SourceVpce \"vpce-*\" is not a fixed value"},
+		{Name: "REST API inline policy open to everyone", Type: "aws:apigateway/restApi:RestApi", Path: "policy", Value: publicDoc(`"*"`, "execute-api:Invoke"), Policy: notPublic, Reason: "to any principal"},
+
+		{Name: "database on MySQL 8.0 past standard support", Type: instance, Match: notOn80, Path: "engineVersion", Value: "8.0",
+			Policy: "rds-engine-standard-support", Config: supportDate,
+			Reason: "whose standard support ended on 2026-07-31 (checked on 2026-12-01)"},
 	}
 }
 
@@ -526,8 +660,8 @@ func CheckMutations(t *testing.T, base map[string][]rules.Resource, strict bool)
 			continue
 		}
 		applied++
-		before := rules.Evaluate(rules.All(), resources, nil, env)
-		after := rules.Evaluate(rules.All(), mutated, nil, env)
+		before := rules.Evaluate(rules.All(), resources, m.Config, env)
+		after := rules.Evaluate(rules.All(), mutated, m.Config, env)
 		fresh := newViolations(before, after)
 		if len(fresh) == 0 {
 			t.Errorf("%s: not caught (want %s)", m.Name, m.Policy)
@@ -537,6 +671,8 @@ func CheckMutations(t *testing.T, base map[string][]rules.Resource, strict bool)
 		for _, v := range fresh {
 			if v.Policy != m.Policy {
 				others = append(others, v)
+			} else if !strings.Contains(v.Message, m.Reason) {
+				t.Errorf("%s: caught for another reason than %q: %s", m.Name, m.Reason, v.Message)
 			}
 			if !strings.HasPrefix(v.Message, "[") || !strings.Contains(v.Message, "Fix:") {
 				t.Errorf("%s: message lacks severity or fix: %q", m.Name, v.Message)
