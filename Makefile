@@ -10,16 +10,22 @@ TEST_TIMEOUT  ?= 25m
 
 all: lint test
 
+# policy/ is its own Go module (the directory `pulumi policy publish`
+# uploads), so `./...` at the root does not reach it: test, vet and
+# staticcheck also run in policy/.
+
 ## test: every test in the module, as CI runs it: nothing is skipped (needs
 ## MariaDB on 127.0.0.1:3306, moto_server, mariadbd and the pulumi CLI), then a short fuzz run
 test:
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	cd policy && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) fuzz
 
 ## test-short: the tests that need no service (no MariaDB, moto, emulator or
 ## pulumi CLI); the others skip, saying what they need (docs/testing.md)
 test-short:
 	$(GO) test -count=1 -short ./...
+	cd policy && $(GO) test -count=1 -short ./...
 
 ## fuzz: fuzz decode+validate of the consumer for FUZZTIME. Minimizing each
 ## new input for the default 60 s would stall a short run after its first
@@ -48,9 +54,11 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+	cd policy && $(GO) vet ./...
 
 staticcheck:
 	$(GO) run $(STATICCHECK) ./...
+	cd policy && $(GO) run $(STATICCHECK) ./...
 
 actionlint:
 	@if [ -d .github/workflows ]; then $(GO) run $(ACTIONLINT); fi

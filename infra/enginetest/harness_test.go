@@ -83,7 +83,8 @@ func buildTools(dir string) (*tools, error) {
 		return nil, err
 	}
 	tl.policy = filepath.Join(dir, "policy", "sluice-policy")
-	if err := goBuild(root, tl.policy, "./policy"); err != nil {
+	// policy/ is its own module (the one `pulumi policy publish` uploads).
+	if err := goBuild(filepath.Join(root, "policy"), tl.policy, "."); err != nil {
 		return nil, err
 	}
 

@@ -36,6 +36,9 @@ import (
 // must send back every RequiredHeaders entry of the create response.
 const uploadContentType = "application/x-tar+gzip"
 
+// unknownEndpoint is the catch-all route of the endpoints not implemented.
+const unknownEndpoint = "/"
+
 // maxBody bounds every request body the stand-in reads (a pack archive is
 // tens of kilobytes).
 const maxBody = 64 << 20
@@ -44,6 +47,8 @@ const maxBody = 64 << 20
 type Request struct {
 	Method string
 	Path   string
+	// Endpoint is the route pattern that answered ("/" for none).
+	Endpoint string
 	// Status is the HTTP status the stand-in answered with.
 	Status int
 }
@@ -129,7 +134,7 @@ func (s *Server) Requests() []Request {
 func (s *Server) Unknown() []Request {
 	var out []Request
 	for _, r := range s.Requests() {
-		if r.Status == http.StatusNotFound {
+		if r.Endpoint == unknownEndpoint {
 			out = append(out, r)
 		}
 	}
@@ -169,7 +174,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/orgs/{org}/policypacks/{name}/versions/{version}/complete", s.api(s.completePack))
 	// GetPolicyPack: `policy publish` reads the published version back.
 	mux.HandleFunc("GET /api/orgs/{org}/policypacks/{name}/versions/{version}", s.api(s.getPack))
-	mux.HandleFunc("/", s.record(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(unknownEndpoint, s.record(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf(
 			"fakecloud: no such endpoint: %s %s (the stand-in implements only login and policy publish)",
 			r.Method, r.URL.Path))
@@ -206,7 +211,7 @@ func (s *Server) record(h http.HandlerFunc) http.HandlerFunc {
 			sw.status = http.StatusOK
 		}
 		s.mu.Lock()
-		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Status: sw.status})
+		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Endpoint: r.Pattern, Status: sw.status})
 		s.mu.Unlock()
 	}
 }
