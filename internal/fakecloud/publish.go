@@ -78,55 +78,26 @@ type Result struct {
 //		PluginDirs: []string{filepath.Dir(languageGo)}, // pulumi-language-go
 //	})
 func PublishPolicyPack(ctx context.Context, opts Options) (res Result, err error) {
-	if opts.RepoRoot == "" || opts.Pulumi == "" {
-		return res, errors.New("fakecloud: Options.RepoRoot and Options.Pulumi are required")
-	}
-	org := opts.Org
-	if org == "" {
-		org = DefaultOrg
-	}
 	want := opts.Policies
 	if want == nil {
 		want = rules.All()
 	}
-	packDir := filepath.Join(opts.RepoRoot, "policy")
-
-	srv, err := Start(org)
+	sess, err := NewSession(opts)
 	if err != nil {
 		return res, err
 	}
-	defer srv.Close()
-	home, err := os.MkdirTemp("", "sluice-fakecloud-home-")
-	if err != nil {
-		return res, fmt.Errorf("fakecloud: %w", err)
-	}
-	defer os.RemoveAll(home)
-	env := cliEnv(home, srv.Token, opts.PluginDirs)
-
-	var out bytes.Buffer
-	w := io.Writer(&out)
-	if opts.Output != nil {
-		w = io.MultiWriter(&out, opts.Output)
-	}
-	run := func(dir string, args ...string) (time.Duration, error) {
-		fmt.Fprintf(w, "$ (cd %s && pulumi %s)\n", dir, strings.Join(args, " "))
-		cmd := exec.CommandContext(ctx, opts.Pulumi, args...)
-		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, w, w
-		start := time.Now()
-		err := cmd.Run()
-		return time.Since(start), err
-	}
+	defer sess.Close()
 	defer func() {
-		res.Requests = srv.Requests()
-		res.Output = out.String()
+		res.Requests = sess.Server().Requests()
+		res.Output = sess.Output()
 	}()
-
-	if res.Login, err = run(packDir, "login", srv.URL()); err != nil {
-		return res, fmt.Errorf("pulumi login %s: %w\n%s", srv.URL(), err, tail(out.String()))
+	if res.Login, err = sess.Login(ctx); err != nil {
+		return res, err
 	}
-	if res.Publish, err = run(packDir, "policy", "publish", org); err != nil {
-		return res, fmt.Errorf("pulumi policy publish %s: %w\n%s", org, err, tail(out.String()))
+	if res.Publish, err = sess.Run(ctx, sess.PackDir(), "policy", "publish", sess.Org()); err != nil {
+		return res, err
 	}
+	srv := sess.Server()
 	if unknown := srv.Unknown(); len(unknown) > 0 {
 		return res, fmt.Errorf("fakecloud: the CLI called endpoints the stand-in does not implement: %v", unknown)
 	}
@@ -135,7 +106,7 @@ func PublishPolicyPack(ctx context.Context, opts Options) (res Result, err error
 		return res, fmt.Errorf("fakecloud: want one completed policy pack version, got %d (requests: %v)", len(packs), srv.Requests())
 	}
 	res.Pack = packs[0]
-	if err := checkExchange(srv.Requests(), org, res.Pack); err != nil {
+	if err := checkExchange(srv.Requests(), sess.Org(), res.Pack); err != nil {
 		return res, err
 	}
 	if res.Files, err = ArchiveFiles(res.Pack.Archive); err != nil {
@@ -145,12 +116,94 @@ func PublishPolicyPack(ctx context.Context, opts Options) (res Result, err error
 		return res, fmt.Errorf("published policies: %w", err)
 	}
 	start := time.Now()
-	err = BuildArchive(ctx, res.Pack.Archive, w)
+	err = BuildArchive(ctx, res.Pack.Archive, sess.w)
 	res.Build = time.Since(start)
 	if err != nil {
 		return res, fmt.Errorf("published archive: %w", err)
 	}
 	return res, nil
+}
+
+// Session is the real CLI pointed at a running stand-in, with a private
+// PULUMI_HOME: what PublishPolicyPack uses, and what a test that goes on
+// to enable the pack and preview a stack on the stand-in uses.
+type Session struct {
+	opts Options
+	srv  *Server
+	home string
+	env  []string
+	out  bytes.Buffer
+	w    io.Writer
+}
+
+// NewSession starts a stand-in for opts.Org and prepares the CLI's
+// environment; Close stops it and removes the PULUMI_HOME.
+func NewSession(opts Options) (*Session, error) {
+	if opts.RepoRoot == "" || opts.Pulumi == "" {
+		return nil, errors.New("fakecloud: Options.RepoRoot and Options.Pulumi are required")
+	}
+	if opts.Org == "" {
+		opts.Org = DefaultOrg
+	}
+	srv, err := Start(opts.Org)
+	if err != nil {
+		return nil, err
+	}
+	home, err := os.MkdirTemp("", "sluice-fakecloud-home-")
+	if err != nil {
+		srv.Close()
+		return nil, fmt.Errorf("fakecloud: %w", err)
+	}
+	s := &Session{opts: opts, srv: srv, home: home, env: cliEnv(home, srv.Token, opts.PluginDirs)}
+	s.w = &s.out
+	if opts.Output != nil {
+		s.w = io.MultiWriter(&s.out, opts.Output)
+	}
+	return s, nil
+}
+
+// Close stops the stand-in and removes the session's PULUMI_HOME.
+func (s *Session) Close() error {
+	err := s.srv.Close()
+	return errors.Join(err, os.RemoveAll(s.home))
+}
+
+// Server is the session's stand-in.
+func (s *Session) Server() *Server { return s.srv }
+
+// Org is the organization the session publishes to.
+func (s *Session) Org() string { return s.opts.Org }
+
+// PackDir is the repository's policy pack directory.
+func (s *Session) PackDir() string { return filepath.Join(s.opts.RepoRoot, "policy") }
+
+// Home is the session's PULUMI_HOME (credentials, installed policy packs).
+func (s *Session) Home() string { return s.home }
+
+// Output is everything the session's commands printed so far.
+func (s *Session) Output() string { return s.out.String() }
+
+// Login runs `pulumi login <url>`, which validates PULUMI_ACCESS_TOKEN
+// against the stand-in and makes it the current backend.
+func (s *Session) Login(ctx context.Context) (time.Duration, error) {
+	return s.Run(ctx, s.PackDir(), "login", s.srv.URL())
+}
+
+// Run runs the CLI with args in dir and returns its wall time. A failure
+// is returned with the command's own output.
+func (s *Session) Run(ctx context.Context, dir string, args ...string) (time.Duration, error) {
+	fmt.Fprintf(s.w, "$ (cd %s && pulumi %s)\n", dir, strings.Join(args, " "))
+	var own bytes.Buffer
+	cmd := exec.CommandContext(ctx, s.opts.Pulumi, args...)
+	cmd.Dir, cmd.Env = dir, s.env
+	cmd.Stdout = io.MultiWriter(s.w, &own)
+	cmd.Stderr = cmd.Stdout
+	start := time.Now()
+	err := cmd.Run()
+	if err != nil {
+		return time.Since(start), fmt.Errorf("pulumi %s: %w\n%s", strings.Join(args, " "), err, tail(own.String()))
+	}
+	return time.Since(start), nil
 }
 
 // cliEnv is the caller's environment with a private PULUMI_HOME (so no real

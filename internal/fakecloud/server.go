@@ -15,6 +15,7 @@ package fakecloud
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -82,13 +83,17 @@ type Server struct {
 	// Token is the access token the API endpoints accept.
 	Token string
 
-	ln  net.Listener
-	srv *http.Server
-	url string
+	ln   net.Listener
+	srv  *http.Server
+	url  string
+	aead cipher.AEAD // the stacks' secrets key
 
 	mu       sync.Mutex
 	requests []Request
 	packs    []*Pack
+	groups   map[string][]apitype.PolicyPackMetadata // policy group → enabled packs
+	stacks   map[string]*apitype.Stack               // "org/project/stack"
+	updates  []*Update
 }
 
 // Start listens on a free loopback port and serves until Close. The access
@@ -101,16 +106,23 @@ func Start(org string) (*Server, error) {
 	if _, err := rand.Read(tok); err != nil {
 		return nil, fmt.Errorf("fakecloud: access token: %w", err)
 	}
+	aead, err := newAEAD()
+	if err != nil {
+		return nil, fmt.Errorf("fakecloud: secrets key: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("fakecloud: listen: %w", err)
 	}
 	s := &Server{
-		Org:   org,
-		User:  org + "-publisher",
-		Token: "pul-" + hex.EncodeToString(tok),
-		ln:    ln,
-		url:   "http://" + ln.Addr().String(),
+		Org:    org,
+		User:   org + "-publisher",
+		Token:  "pul-" + hex.EncodeToString(tok),
+		ln:     ln,
+		url:    "http://" + ln.Addr().String(),
+		aead:   aead,
+		groups: map[string][]apitype.PolicyPackMetadata{},
+		stacks: map[string]*apitype.Stack{},
 	}
 	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
@@ -174,9 +186,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/orgs/{org}/policypacks/{name}/versions/{version}/complete", s.api(s.completePack))
 	// GetPolicyPack: `policy publish` reads the published version back.
 	mux.HandleFunc("GET /api/orgs/{org}/policypacks/{name}/versions/{version}", s.api(s.getPack))
+	s.stackRoutes(mux)
 	mux.HandleFunc(unknownEndpoint, s.record(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf(
-			"fakecloud: no such endpoint: %s %s (the stand-in implements only login and policy publish)",
+			"fakecloud: no such endpoint: %s %s (the stand-in implements only login, policy publish/enable and stack previews)",
 			r.Method, r.URL.Path))
 	}))
 	return mux

@@ -72,7 +72,7 @@ func TestServerRefuses(t *testing.T) {
 		code                      int
 		msg                       string
 	}{
-		{"unknown endpoint", "GET", "/api/stacks/acme/sluice/dev", s.Token, nil, nil, 404, "no such endpoint: GET /api/stacks/acme/sluice/dev"},
+		{"unknown endpoint (pulumi up)", "POST", "/api/stacks/acme/sluice/dev/update", s.Token, nil, nil, 404, "no such endpoint: POST /api/stacks/acme/sluice/dev/update"},
 		{"no token", "GET", "/api/user", "", nil, nil, 401, "access token"},
 		{"wrong token", "GET", "/api/user", "pul-wrong", nil, nil, 401, "access token"},
 		{"other org", "POST", "/api/orgs/other/policypacks", s.Token, create, nil, 404, `organization "other" not found`},
@@ -95,8 +95,8 @@ func TestServerRefuses(t *testing.T) {
 			}
 		})
 	}
-	if got := s.Unknown(); len(got) != 1 || got[0].Path != "/api/stacks/acme/sluice/dev" {
-		t.Errorf("Unknown() = %v, want only GET /api/stacks/acme/sluice/dev", got)
+	if got := s.Unknown(); len(got) != 1 || got[0].Path != "/api/stacks/acme/sluice/dev/update" {
+		t.Errorf("Unknown() = %v, want only POST /api/stacks/acme/sluice/dev/update", got)
 	}
 
 	// Then the three steps in order succeed, and the version cannot be
