@@ -44,14 +44,14 @@ func TestEnforcePublishedPack(t *testing.T) {
 	defer sess.Close()
 	org := sess.Org()
 	stack := org + "/sluice/dev"
-	step := func(dir string, args ...string) time.Duration {
+	step := func(dir string, args ...string) string {
 		t.Helper()
-		d, err := sess.Run(ctx, dir, args...)
+		out, d, err := sess.Run(ctx, dir, args...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("pulumi %s: %v", strings.Join(args, " "), d.Round(time.Millisecond))
-		return d
+		return out
 	}
 	if _, err := sess.Login(ctx); err != nil {
 		t.Fatal(err)
@@ -63,8 +63,9 @@ func TestEnforcePublishedPack(t *testing.T) {
 	}
 	unchanged := snapshotFiles(t, root, "Pulumi.yaml", "Pulumi.dev.yaml")
 	step(root, "stack", "init", stack)
-	step(root, "preview", "--stack", stack)
+	out := step(root, "preview", "--stack", stack)
 	unchanged(t)
+	t.Logf("preview's policy section:\n%s", policySection(out))
 
 	updates := sess.Server().Updates()
 	if len(updates) != 1 {
@@ -90,11 +91,15 @@ func TestEnforcePublishedPack(t *testing.T) {
 		t.Fatal(err)
 	}
 	step(root, "policy", "enable", org+"/sluice", "latest", "--config", cfg)
-	if _, err := sess.Run(ctx, root, "preview", "--stack", stack); err == nil {
+	out, _, err = sess.Run(ctx, root, "preview", "--stack", stack)
+	if err == nil {
 		t.Fatal("preview with the route check made mandatory succeeded")
-	} else if !strings.Contains(err.Error(), "[mandatory]") || !strings.Contains(err.Error(), rules.APIRouteAuthorization.Name) {
-		t.Errorf("failed preview does not name the mandatory violation:\n%v", err)
 	}
+	sec := policySection(out)
+	if !strings.Contains(sec, "[mandatory]") || !strings.Contains(sec, rules.APIRouteAuthorization.Name) {
+		t.Errorf("failed preview does not name the mandatory violation:\n%s", out)
+	}
+	t.Logf("failed preview's policy section:\n%s", sec)
 	updates = sess.Server().Updates()
 	u = updates[len(updates)-1]
 	checkEnforced(t, sess, u, apitype.UpdateStatusFailed)
@@ -133,6 +138,16 @@ func checkEnforced(t *testing.T, sess *Session, u Update, status apitype.UpdateS
 	if u.Status != status {
 		t.Errorf("update %s completed %q, want %q", u.ID, u.Status, status)
 	}
+}
+
+// policySection cuts the "Policies:" block out of a preview's output.
+func policySection(out string) string {
+	_, after, ok := strings.Cut(out, "\nPolicies:\n")
+	if !ok {
+		return ""
+	}
+	sec, _, _ := strings.Cut(after, "\n\n")
+	return "Policies:\n" + sec
 }
 
 func hasPolicyEvent(u Update, want apitype.PolicyEvent) bool {

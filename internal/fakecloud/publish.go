@@ -70,7 +70,8 @@ type Result struct {
 //     proxy must be reachable).
 //
 // The error names the first failed step, with the CLI's output; the Result
-// holds what was received up to that point. Usage:
+// holds what was received up to that point. To go on from a publish (enable
+// the pack, preview a stack on the stand-in), use a Session. Usage:
 //
 //	res, err := fakecloud.PublishPolicyPack(ctx, fakecloud.Options{
 //		RepoRoot:   root,
@@ -94,7 +95,7 @@ func PublishPolicyPack(ctx context.Context, opts Options) (res Result, err error
 	if res.Login, err = sess.Login(ctx); err != nil {
 		return res, err
 	}
-	if res.Publish, err = sess.Run(ctx, sess.PackDir(), "policy", "publish", sess.Org()); err != nil {
+	if _, res.Publish, err = sess.Run(ctx, sess.PackDir(), "policy", "publish", sess.Org()); err != nil {
 		return res, err
 	}
 	srv := sess.Server()
@@ -186,12 +187,13 @@ func (s *Session) Output() string { return s.out.String() }
 // Login runs `pulumi login <url>`, which validates PULUMI_ACCESS_TOKEN
 // against the stand-in and makes it the current backend.
 func (s *Session) Login(ctx context.Context) (time.Duration, error) {
-	return s.Run(ctx, s.PackDir(), "login", s.srv.URL())
+	_, d, err := s.Run(ctx, s.PackDir(), "login", s.srv.URL())
+	return d, err
 }
 
-// Run runs the CLI with args in dir and returns its wall time. A failure
-// is returned with the command's own output.
-func (s *Session) Run(ctx context.Context, dir string, args ...string) (time.Duration, error) {
+// Run runs the CLI with args in dir and returns its output and wall time.
+// A failure is returned with the command's output.
+func (s *Session) Run(ctx context.Context, dir string, args ...string) (string, time.Duration, error) {
 	fmt.Fprintf(s.w, "$ (cd %s && pulumi %s)\n", dir, strings.Join(args, " "))
 	var own bytes.Buffer
 	cmd := exec.CommandContext(ctx, s.opts.Pulumi, args...)
@@ -201,9 +203,9 @@ func (s *Session) Run(ctx context.Context, dir string, args ...string) (time.Dur
 	start := time.Now()
 	err := cmd.Run()
 	if err != nil {
-		return time.Since(start), fmt.Errorf("pulumi %s: %w\n%s", strings.Join(args, " "), err, tail(own.String()))
+		return own.String(), time.Since(start), fmt.Errorf("pulumi %s: %w\n%s", strings.Join(args, " "), err, tail(own.String()))
 	}
-	return time.Since(start), nil
+	return own.String(), time.Since(start), nil
 }
 
 // cliEnv is the caller's environment with a private PULUMI_HOME (so no real

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"gopkg.in/yaml.v3"
 
 	"github.com/sluicehq/sluice/policy/rules"
 )
@@ -59,6 +60,7 @@ func TestPublishPolicyPack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\nrequests: %v", err, res.Requests)
 	}
+	t.Logf("CLI output:\n%s", res.Output)
 	t.Logf("login %v, publish %v, go build of the archive %v", res.Login.Round(time.Millisecond),
 		res.Publish.Round(time.Millisecond), res.Build.Round(time.Millisecond))
 
@@ -91,6 +93,14 @@ func TestPublishPolicyPack(t *testing.T) {
 	c := res.Pack.Create
 	if c.Name != rules.PackName || c.VersionTag != rules.PackVersion || c.Runtime != "go" {
 		t.Errorf("create request names %s@%s runtime %q, want %s@%s runtime go", c.Name, c.VersionTag, c.Runtime, rules.PackName, rules.PackVersion)
+	}
+	// The pack reports rules.PackVersion; PulumiPolicy.yaml says the same,
+	// so that the prebuilt-binary mode (which reads the file) agrees.
+	var yml struct{ Version string }
+	if b, err := os.ReadFile(filepath.Join(repoRoot, "policy", "PulumiPolicy.yaml")); err != nil {
+		t.Fatal(err)
+	} else if err := yaml.Unmarshal(b, &yml); err != nil || yml.Version != rules.PackVersion {
+		t.Errorf("PulumiPolicy.yaml version %q (%v), want rules.PackVersion %q", yml.Version, err, rules.PackVersion)
 	}
 	if len(c.Policies) != len(rules.All()) {
 		t.Errorf("create request lists %d policies, rules.All() has %d", len(c.Policies), len(rules.All()))

@@ -1,15 +1,17 @@
-// Package fakecloud is a loopback stand-in for the few Pulumi Cloud
-// endpoints that the real `pulumi` CLI (v3.274.1) calls to log in with an
-// access token and to publish a policy pack, and a driver that runs
-// `pulumi login` and `pulumi policy publish` against it the way a user does.
+// Package fakecloud is a loopback stand-in for the Pulumi Cloud endpoints
+// that the real `pulumi` CLI (v3.274.1) calls to log in with an access
+// token, publish a policy pack, enable it in a policy group and enforce it
+// in a `pulumi preview` of a stack on that backend, and a driver that runs
+// those commands against it the way a user does (PublishPolicyPack,
+// Session).
 //
-// The endpoints and their wire format are the CLI's own (the request and
-// response types are the SDK's apitype structs; the paths are those of
-// pkg/backend/httpstate/client in github.com/pulumi/pulumi v3.274.1, cited
-// on each handler). Every request is recorded; any endpoint not implemented
-// answers 404 with a message naming the method and path, so a CLI that
-// starts to call something new fails loudly instead of being answered with
-// made-up data.
+// The endpoints and their wire format are the CLI's own: request and
+// response bodies are the SDK's apitype structs (unknown JSON fields are
+// rejected), and the paths are those of pkg/backend/httpstate/client in
+// github.com/pulumi/pulumi v3.274.1, cited on each route. Every request is
+// recorded; any other endpoint (a `pulumi up`, say) answers 404 with a
+// message naming the method and path, so a CLI that starts to call
+// something new fails loudly instead of being answered with made-up data.
 package fakecloud
 
 import (

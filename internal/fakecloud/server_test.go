@@ -183,3 +183,102 @@ func TestBuildArchiveNeedsItsModule(t *testing.T) {
 		t.Errorf("BuildArchive = %v, want go.mod not found", err)
 	}
 }
+
+// publishVersion runs the three publish steps for one version.
+func publishVersion(t *testing.T, s *Server, tag, archive string) {
+	t.Helper()
+	create := apitype.CreatePolicyPackRequest{Name: "pack", DisplayName: "Pack", VersionTag: tag, Runtime: "go"}
+	for _, st := range []struct {
+		method, path, token string
+		body                any
+		header              map[string]string
+	}{
+		{"POST", "/api/orgs/acme/policypacks", s.Token, create, nil},
+		{"PUT", "/storage/policypacks/acme/pack/" + tag, "", []byte(archive), map[string]string{"Content-Type": uploadContentType}},
+		{"POST", "/api/orgs/acme/policypacks/pack/versions/" + tag + "/complete", s.Token, nil, nil},
+	} {
+		if code, body := call(t, s, st.method, st.path, st.token, st.body, st.header); code >= 300 {
+			t.Fatalf("%s %s = %d %s", st.method, st.path, code, body)
+		}
+	}
+}
+
+// TestEnforceEndpoints walks the enforce side as the CLI does: enable the
+// latest version, create a stack, preview it with the pack required,
+// record events under the update's lease, and keep secrets per stack.
+func TestEnforceEndpoints(t *testing.T) {
+	s, err := Start("acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	enable := func(tag string) int {
+		code, _ := call(t, s, "PATCH", "/api/orgs/acme/policygroups/default-policy-group", s.Token,
+			apitype.UpdatePolicyGroupRequest{AddPolicyPack: &apitype.PolicyPackMetadata{Name: "pack", VersionTag: tag}}, nil)
+		return code
+	}
+	if code := enable(""); code != 404 {
+		t.Errorf("enabling an unpublished pack = %d, want 404", code)
+	}
+	publishVersion(t, s, "1.0.0", "v1")
+	publishVersion(t, s, "1.1.0", "v2")
+	if code := enable(""); code != 204 {
+		t.Fatalf("enable latest = %d", code)
+	}
+	if g := s.PolicyGroup("default-policy-group"); len(g) != 1 || g[0].VersionTag != "1.1.0" || g[0].Version != 2 {
+		t.Errorf("latest enabled %+v, want 1.1.0 (version 2)", g)
+	}
+
+	if code, _ := call(t, s, "GET", "/api/stacks/acme/sluice/dev", s.Token, nil, nil); code != 404 {
+		t.Errorf("unknown stack = %d, want 404", code)
+	}
+	if code, _ := call(t, s, "POST", "/api/stacks/acme/sluice", s.Token, apitype.CreateStackRequest{StackName: "dev"}, nil); code != 200 {
+		t.Fatalf("create stack = %d", code)
+	}
+	if code, _ := call(t, s, "POST", "/api/stacks/acme/sluice", s.Token, apitype.CreateStackRequest{StackName: "dev"}, nil); code != 409 {
+		t.Errorf("create the stack twice = %d, want 409", code)
+	}
+
+	code, body := call(t, s, "POST", "/api/stacks/acme/sluice/dev/preview", s.Token, apitype.UpdateProgramRequest{Name: "sluice", Runtime: "go"}, nil)
+	var prev apitype.UpdateProgramResponse
+	if err := json.Unmarshal([]byte(body), &prev); code != 200 || err != nil || len(prev.RequiredPolicies) != 1 {
+		t.Fatalf("preview = %d %s", code, body)
+	}
+	if code, archive := call(t, s, "GET", prev.RequiredPolicies[0].PackLocation, "", nil, nil); code != 200 || archive != "v2" {
+		t.Errorf("download %s = %d %q, want the 1.1.0 archive", prev.RequiredPolicies[0].PackLocation, code, archive)
+	}
+	upd := "/api/stacks/acme/sluice/dev/update/" + prev.UpdateID
+	code, body = call(t, s, "POST", upd, s.Token, apitype.StartUpdateRequest{}, nil)
+	var start apitype.StartUpdateResponse
+	if err := json.Unmarshal([]byte(body), &start); code != 200 || err != nil || start.Token == "" {
+		t.Fatalf("start = %d %s", code, body)
+	}
+	batch := apitype.EngineEventBatch{Events: []apitype.EngineEvent{{PolicyEvent: &apitype.PolicyEvent{PolicyName: "p", EnforcementLevel: "mandatory"}}}}
+	if code, _ := call(t, s, "POST", upd+"/events/batch", s.Token, batch, nil); code != 401 {
+		t.Errorf("events with the access token = %d, want 401 (the lease token is required)", code)
+	}
+	lease := map[string]string{"Authorization": "update-token " + start.Token}
+	if code, body := call(t, s, "POST", upd+"/events/batch", "", batch, lease); code != 200 {
+		t.Errorf("events = %d %s", code, body)
+	}
+	if code, body := call(t, s, "POST", upd+"/complete", "", apitype.CompleteUpdateRequest{Status: apitype.UpdateStatusFailed}, lease); code != 200 {
+		t.Errorf("complete = %d %s", code, body)
+	}
+	if us := s.Updates(); len(us) != 1 || us[0].Status != apitype.UpdateStatusFailed || len(us[0].PolicyEvents()) != 1 {
+		t.Errorf("Updates() = %+v, want one failed update with one policy event", us)
+	}
+
+	code, body = call(t, s, "POST", "/api/stacks/acme/sluice/dev/encrypt", s.Token, apitype.EncryptValueRequest{Plaintext: []byte("hunter2")}, nil)
+	var enc apitype.EncryptValueResponse
+	if err := json.Unmarshal([]byte(body), &enc); code != 200 || err != nil || bytes.Contains(enc.Ciphertext, []byte("hunter2")) {
+		t.Fatalf("encrypt = %d %s", code, body)
+	}
+	code, body = call(t, s, "POST", "/api/stacks/acme/sluice/dev/decrypt", s.Token, apitype.DecryptValueRequest{Ciphertext: enc.Ciphertext}, nil)
+	var dec apitype.DecryptValueResponse
+	if err := json.Unmarshal([]byte(body), &dec); code != 200 || err != nil || string(dec.Plaintext) != "hunter2" {
+		t.Errorf("decrypt = %d %s", code, body)
+	}
+	if code, _ := call(t, s, "POST", "/api/stacks/acme/sluice/prod/decrypt", s.Token, apitype.DecryptValueRequest{Ciphertext: enc.Ciphertext}, nil); code != 400 {
+		t.Errorf("decrypt under another stack = %d, want 400", code)
+	}
+}
