@@ -273,12 +273,12 @@ func TestEnforceEndpoints(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &enc); code != 200 || err != nil || bytes.Contains(enc.Ciphertext, []byte("hunter2")) {
 		t.Fatalf("encrypt = %d %s", code, body)
 	}
-	code, body = call(t, s, "POST", "/api/stacks/acme/sluice/dev/decrypt", s.Token, apitype.DecryptValueRequest{Ciphertext: enc.Ciphertext}, nil)
+	code, body = call(t, s, "POST", "/api/stacks/acme/sluice/dev/decrypt", s.Token, apitype.DecryptValueRequest(enc), nil)
 	var dec apitype.DecryptValueResponse
 	if err := json.Unmarshal([]byte(body), &dec); code != 200 || err != nil || string(dec.Plaintext) != "hunter2" {
 		t.Errorf("decrypt = %d %s", code, body)
 	}
-	if code, _ := call(t, s, "POST", "/api/stacks/acme/sluice/prod/decrypt", s.Token, apitype.DecryptValueRequest{Ciphertext: enc.Ciphertext}, nil); code != 400 {
+	if code, _ := call(t, s, "POST", "/api/stacks/acme/sluice/prod/decrypt", s.Token, apitype.DecryptValueRequest(enc), nil); code != 400 {
 		t.Errorf("decrypt under another stack = %d, want 400", code)
 	}
 }
