@@ -83,8 +83,7 @@ func buildTools(dir string) (*tools, error) {
 		return nil, err
 	}
 	tl.policy = filepath.Join(dir, "policy", "sluice-policy")
-	// policy/ is its own module (the one `pulumi policy publish` uploads).
-	if err := goBuild(filepath.Join(root, "policy"), tl.policy, "."); err != nil {
+	if err := goBuild(root, tl.policy, "./policy"); err != nil {
 		return nil, err
 	}
 
