@@ -2,6 +2,7 @@ package fakecloud
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,6 +58,17 @@ func TestEnforcePublishedPack(t *testing.T) {
 		t.Fatal(err)
 	}
 	step(sess.PackDir(), "policy", "publish", org)
+	// What a workflow asks before publishing: is this version out already?
+	var listed []struct {
+		Name     string   `json:"name"`
+		Versions []string `json:"versions"`
+	}
+	if err := json.Unmarshal([]byte(step(root, "policy", "ls", org, "--json")), &listed); err != nil {
+		t.Fatalf("pulumi policy ls --json: %v", err)
+	}
+	if len(listed) != 1 || listed[0].Name != rules.PackName || !slices.Equal(listed[0].Versions, []string{rules.PackVersion}) {
+		t.Errorf("pulumi policy ls %s --json = %+v, want %s with version %s", org, listed, rules.PackName, rules.PackVersion)
+	}
 	step(root, "policy", "enable", org+"/sluice", "latest")
 	if g := sess.Server().PolicyGroup(apitype.DefaultPolicyGroup); len(g) != 1 || g[0].VersionTag != rules.PackVersion {
 		t.Fatalf("default policy group = %+v, want sluice %s", g, rules.PackVersion)
@@ -109,6 +121,17 @@ func TestEnforcePublishedPack(t *testing.T) {
 	}
 	if unknown := sess.Server().Unknown(); len(unknown) > 0 {
 		t.Errorf("the CLI called endpoints the stand-in lacks: %v", unknown)
+	}
+	calls := map[string]int{}
+	var endpoints []string
+	for _, r := range sess.Server().Requests() {
+		if calls[r.Endpoint] == 0 {
+			endpoints = append(endpoints, r.Endpoint)
+		}
+		calls[r.Endpoint]++
+	}
+	for _, e := range endpoints {
+		t.Logf("%3d × %s", calls[e], e)
 	}
 }
 

@@ -186,6 +186,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("PUT /storage/policypacks/{org}/{name}/{version}", s.record(s.uploadPack))
 	// PublishPolicyPack step 3 (publishPolicyPackPublishComplete).
 	mux.HandleFunc("POST /api/orgs/{org}/policypacks/{name}/versions/{version}/complete", s.api(s.completePack))
+	// ListPolicyPacks: `pulumi policy ls <org>`, e.g. to see whether a version
+	// is published already.
+	mux.HandleFunc("GET /api/orgs/{org}/policypacks", s.api(s.listPacks))
 	// GetPolicyPack: `policy publish` reads the published version back.
 	mux.HandleFunc("GET /api/orgs/{org}/policypacks/{name}/versions/{version}", s.api(s.getPack))
 	s.stackRoutes(mux)
@@ -337,6 +340,30 @@ func (s *Server) completePack(w http.ResponseWriter, r *http.Request) {
 		p.Completed = true
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+func (s *Server) listPacks(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	var resp apitype.ListPolicyPacksResponse
+	index := map[string]int{}
+	for _, p := range s.packs {
+		if !p.Completed {
+			continue
+		}
+		i, ok := index[p.Create.Name]
+		if !ok {
+			i = len(resp.PolicyPacks)
+			index[p.Create.Name] = i
+			resp.PolicyPacks = append(resp.PolicyPacks, apitype.PolicyPackWithVersions{Name: p.Create.Name, DisplayName: p.Create.DisplayName})
+		}
+		resp.PolicyPacks[i].Versions = append(resp.PolicyPacks[i].Versions, p.Version)
+		resp.PolicyPacks[i].VersionTags = append(resp.PolicyPacks[i].VersionTags, p.Create.VersionTag)
+	}
+	s.mu.Unlock()
+	if resp.PolicyPacks == nil {
+		resp.PolicyPacks = []apitype.PolicyPackWithVersions{}
+	}
+	writeJSON(w, resp)
 }
 
 func (s *Server) getPack(w http.ResponseWriter, r *http.Request) {

@@ -19,10 +19,12 @@ import (
 // stack on this backend receives the group's packs as required policies,
 // downloads and runs them, and reports the engine events back. Paths and
 // bodies are those of pkg/backend/httpstate/client/client.go (v3.274.1):
-// ApplyPolicyPack, GetPolicyGroup, DoesProjectExist, CreateStack, GetStack,
-// ExportStackDeployment, CreateUpdate, StartUpdate, RecordEngineEvents,
-// RenewUpdateLease, CompleteUpdate and DownloadPolicyPack. Only previews are
-// served: a stack here never gets a deployment.
+// ApplyPolicyPack, GetPolicyGroup, CreateStack, GetStack,
+// ExportStackDeployment, EncryptValue, DecryptValue, CreateUpdate,
+// StartUpdate, RecordEngineEvents, CompleteUpdate and DownloadPolicyPack.
+// Only previews are served: a stack here never gets a deployment. The lease
+// lasts an hour, longer than any preview here, so RenewUpdateLease is not
+// served.
 
 // Update is one preview of a stack as the stand-in received it.
 type Update struct {
@@ -77,20 +79,18 @@ func (s *Server) PolicyGroup(name string) []apitype.PolicyPackMetadata {
 func (s *Server) stackRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PATCH /api/orgs/{org}/policygroups/{group}", s.api(s.updateGroup))
 	mux.HandleFunc("GET /api/orgs/{org}/policygroups/{group}", s.api(s.getGroup))
-	mux.HandleFunc("HEAD /api/stacks/{org}/{project}", s.api(s.projectExists))
 	mux.HandleFunc("POST /api/stacks/{org}/{project}", s.api(s.createStack))
 	mux.HandleFunc("GET /api/stacks/{org}/{project}/{stack}", s.api(s.getStack))
 	mux.HandleFunc("GET /api/stacks/{org}/{project}/{stack}/export", s.api(s.exportStack))
 	// EncryptValue/DecryptValue: the stack's "service" secrets manager; the
 	// engine encrypts secret outputs when it serializes the snapshot, even
-	// in a preview.
+	// in a preview, and decrypts a secret config value.
 	mux.HandleFunc("POST /api/stacks/{org}/{project}/{stack}/encrypt", s.api(s.encrypt))
 	mux.HandleFunc("POST /api/stacks/{org}/{project}/{stack}/decrypt", s.api(s.decrypt))
 	mux.HandleFunc("POST /api/stacks/{org}/{project}/{stack}/preview", s.api(s.createPreview))
 	// The update's own calls carry its lease token, not the access token.
 	mux.HandleFunc("POST /api/stacks/{org}/{project}/{stack}/update/{id}", s.api(s.startUpdate))
 	mux.HandleFunc("POST /api/stacks/{org}/{project}/{stack}/update/{id}/events/batch", s.leased(s.recordEvents))
-	mux.HandleFunc("POST /api/stacks/{org}/{project}/{stack}/update/{id}/renew_lease", s.leased(s.renewLease))
 	mux.HandleFunc("POST /api/stacks/{org}/{project}/{stack}/update/{id}/complete", s.leased(s.completeUpdate))
 	// DownloadPolicyPack: the required policy's packLocation, fetched
 	// without a token like an object store URL.
@@ -158,19 +158,6 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
 		AppliedPolicyPacks: packs,
 		Accounts:           []string{},
 	})
-}
-
-func (s *Server) projectExists(w http.ResponseWriter, r *http.Request) {
-	prefix := r.PathValue("org") + "/" + r.PathValue("project") + "/"
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k := range s.stacks {
-		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-	}
-	w.WriteHeader(http.StatusNotFound)
 }
 
 func (s *Server) createStack(w http.ResponseWriter, r *http.Request) {
@@ -368,15 +355,6 @@ func (s *Server) recordEvents(w http.ResponseWriter, r *http.Request, u *Update)
 	u.Events = append(u.Events, batch.Events...)
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
-}
-
-func (s *Server) renewLease(w http.ResponseWriter, r *http.Request, u *Update) {
-	var req apitype.RenewUpdateLeaseRequest
-	if err := readJSON(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	writeJSON(w, apitype.RenewUpdateLeaseResponse{Token: u.token, TokenExpiration: time.Now().Add(time.Hour).Unix()})
 }
 
 func (s *Server) completeUpdate(w http.ResponseWriter, r *http.Request, u *Update) {
