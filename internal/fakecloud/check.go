@@ -38,9 +38,10 @@ var levelSchema = map[string]any{
 
 // CheckPolicies compares the policies of a create request with the pack's
 // (the CLI lists them sorted by name): the same names, each with the level
-// the pack enforces without config, its severity and description, and an
-// object config schema whose properties are exactly the policy's
-// ConfigSchema plus the CLI's enforcementLevel.
+// the pack enforces without config, its severity, description and
+// remediation text (remediationSteps), and an object config schema whose
+// properties are exactly the policy's ConfigSchema plus the CLI's
+// enforcementLevel.
 func CheckPolicies(got []apitype.Policy, want []rules.Policy) error {
 	var errs []error
 	byName := make(map[string]apitype.Policy, len(got))
@@ -66,6 +67,9 @@ func CheckPolicies(got []apitype.Policy, want []rules.Policy) error {
 		}
 		if g.Description != w.Description {
 			errs = append(errs, fmt.Errorf("policy %q: description %q, want %q", w.Name, g.Description, w.Description))
+		}
+		if g.RemediationSteps != w.Remediation {
+			errs = append(errs, fmt.Errorf("policy %q: remediationSteps %q, want %q", w.Name, g.RemediationSteps, w.Remediation))
 		}
 		props := map[string]any{"enforcementLevel": levelSchema}
 		for k, v := range w.ConfigSchema {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/policy/rules"
 )
 
@@ -25,9 +26,7 @@ import (
 // with a config that makes a policy mandatory turns the dev stack's
 // advisory verdict into a failed preview.
 func TestEnforcePublishedPack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the pulumi CLI, compiles the program and the pack")
-	}
+	testenv.NeedsPulumiCLI(t)
 	cli, lang := tools(t)
 	root, err := filepath.Abs(repoRoot)
 	if err != nil {

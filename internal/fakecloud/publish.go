@@ -64,7 +64,8 @@ type Result struct {
 //   - the exchange was create → upload → complete → read back, each
 //     answered 2xx, and no request hit an endpoint the stand-in lacks;
 //   - the create request lists exactly opts.Policies, each with its
-//     enforcement level and config schema (CheckPolicies);
+//     enforcement level, severity, description, remediation text and
+//     config schema (CheckPolicies);
 //   - the uploaded archive, extracted into an empty directory, builds on its
 //     own with `go build` (BuildArchive; GOFLAGS=-mod=mod, so the module
 //     proxy must be reachable).

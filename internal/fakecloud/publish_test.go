@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"gopkg.in/yaml.v3"
 
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/policy/rules"
 )
 
@@ -47,12 +48,11 @@ func tools(t *testing.T) (cli, languageDir string) {
 // TestPublishPolicyPack publishes policy/ with the real CLI into the
 // stand-in, as a user runs it (`pulumi login`, then `pulumi policy publish
 // <org>` in policy/), and checks what arrived: the three-step exchange,
-// every policy of rules.All() with its level, severity and config schema,
-// an archive that is exactly the pack directory and builds on its own.
+// every policy of rules.All() with its level, severity, remediation text and
+// config schema, an archive that is exactly the pack directory and builds on
+// its own.
 func TestPublishPolicyPack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the pulumi CLI and go build")
-	}
+	testenv.NeedsPulumiCLI(t)
 	cli, lang := tools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -158,6 +158,7 @@ func checkRejectsMutations(t *testing.T, published []apitype.Policy) {
 			return ps
 		},
 		"description changed":  func(ps []apitype.Policy) []apitype.Policy { ps[0].Description += "."; return ps },
+		"remediation dropped":  func(ps []apitype.Policy) []apitype.Policy { ps[0].RemediationSteps = ""; return ps },
 		"schema dropped":       func(ps []apitype.Policy) []apitype.Policy { ps[configurable].ConfigSchema = nil; return ps },
 		"schema not an object": func(ps []apitype.Policy) []apitype.Policy { ps[0].ConfigSchema.Type = "string"; return ps },
 		"level property dropped": func(ps []apitype.Policy) []apitype.Policy {

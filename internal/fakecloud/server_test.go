@@ -171,9 +171,6 @@ func TestArchiveFilesRejectsEscapes(t *testing.T) {
 // was published before policy/ became its own module: the sources without a
 // go.mod do not build where the pack is enforced.
 func TestBuildArchiveNeedsItsModule(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go build")
-	}
 	archive := tgz(t, map[string]string{
 		"package/PulumiPolicy.yaml": "runtime: go\n",
 		"package/main.go":           "package main\n\nimport _ \"github.com/sluicehq/sluice/policy/rules\"\n\nfunc main() {}\n",
