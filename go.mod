@@ -14,6 +14,7 @@ require (
 	github.com/golang-migrate/migrate/v4 v4.20.1
 	github.com/pulumi/pulumi-aws/sdk/v6 v6.83.4
 	github.com/pulumi/pulumi/sdk/v3 v3.274.1
+	github.com/sluicehq/sluice/policy v0.0.0-00010101000000-000000000000
 	golang.org/x/image v0.48.0
 	golang.org/x/time v0.16.0
 	google.golang.org/grpc v1.83.2
@@ -145,3 +146,7 @@ require (
 	gopkg.in/tomb.v1 v1.0.0-20141024135613-dd632973f1e7 // indirect
 	lukechampine.com/frand v1.4.2 // indirect
 )
+
+// The policy pack is its own module so that `pulumi policy publish`, which
+// archives only policy/, uploads a pack that builds on its own.
+replace github.com/sluicehq/sluice/policy => ./policy

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/infra/mocks"
-	"github.com/sluicehq/sluice/policy/program"
+	"github.com/sluicehq/sluice/infra/policycheck"
 	"github.com/sluicehq/sluice/policy/rules"
 )
 
@@ -27,7 +27,7 @@ type PolicyViolation struct {
 
 func policySection(run *mocks.Result) (Section, error) {
 	policies := rules.All()
-	vs := rules.Evaluate(policies, program.Resources(run), nil, program.Env(run))
+	vs := rules.Evaluate(policies, policycheck.Resources(run), nil, policycheck.Env(run))
 	list := make([]PolicyViolation, 0, len(vs))
 	byPolicy := map[string][]rules.Violation{}
 	for _, v := range vs {

@@ -1,9 +1,9 @@
-// Package program runs the policy pack over the real Sluice program: it
+// Package policycheck runs the policy pack over the real Sluice program: it
 // executes the program for a stack file under the infra mocks and evaluates
 // every policy on the registered resources, as the engine would present
 // them to the pack. The offline preview (infra/preview) and the pack's
 // real-program tests both use it.
-package program
+package policycheck
 
 import (
 	"fmt"

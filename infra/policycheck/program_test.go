@@ -1,18 +1,18 @@
-package program_test
+package policycheck_test
 
 import (
 	"sync"
 	"testing"
 
 	"github.com/sluicehq/sluice/infra/mocks"
-	"github.com/sluicehq/sluice/policy/program"
+	"github.com/sluicehq/sluice/infra/policycheck"
 	"github.com/sluicehq/sluice/policy/rules"
 	"github.com/sluicehq/sluice/policy/rules/rulestest"
 )
 
 var stackFiles = map[string]string{"dev": "../../Pulumi.dev.yaml", "prod": "../../Pulumi.prod.yaml"}
 
-// checked is program.Check of each stack file, run once per test binary:
+// checked is policycheck.Check of each stack file, run once per test binary:
 // every run builds both Lambda archives, and the tests only read the result.
 var (
 	checkedMu sync.Mutex
@@ -24,7 +24,7 @@ type checkResult struct {
 	vs  []rules.Violation
 }
 
-// check runs program.Check for stack once and returns the shared result.
+// check runs policycheck.Check for stack once and returns the shared result.
 func check(t *testing.T, stack string) checkResult {
 	t.Helper()
 	checkedMu.Lock()
@@ -32,7 +32,7 @@ func check(t *testing.T, stack string) checkResult {
 	if c, ok := checked[stack]; ok {
 		return c
 	}
-	res, vs, err := program.Check(stackFiles[stack], nil)
+	res, vs, err := policycheck.Check(stackFiles[stack], nil)
 	if err != nil {
 		t.Fatalf("run the program for %s: %v", stack, err)
 	}
@@ -54,7 +54,7 @@ func TestRealProgramHasNoMandatoryViolations(t *testing.T) {
 	for stack := range stackFiles {
 		c := check(t, stack)
 		res, vs := c.res, c.vs
-		if n := len(program.Resources(res)); n < 20 {
+		if n := len(policycheck.Resources(res)); n < 20 {
 			t.Fatalf("%s: only %d resources registered; is the program complete?", stack, n)
 		}
 		for _, v := range vs {
@@ -71,7 +71,7 @@ func TestRealProgramHasNoMandatoryViolations(t *testing.T) {
 // new stack would: references computed, only property dependencies known.
 func TestRealProgramInPreview(t *testing.T) {
 	for stack, res := range run(t) {
-		preview := rulestest.PreviewOf(program.Resources(res))
+		preview := rulestest.PreviewOf(policycheck.Resources(res))
 		vs := rules.Evaluate(rules.All(), preview, nil, rules.Env{Stack: stack, DryRun: true})
 		for _, v := range vs {
 			if v.EnforcementLevel == rules.Mandatory {
@@ -84,7 +84,7 @@ func TestRealProgramInPreview(t *testing.T) {
 func TestMutationsOfRealProgram(t *testing.T) {
 	base := map[string][]rules.Resource{}
 	for stack, res := range run(t) {
-		base[stack] = program.Resources(res)
+		base[stack] = policycheck.Resources(res)
 	}
 	applied, caught := rulestest.CheckMutations(t, base, false)
 	t.Logf("%d of %d mutations applied to the real program, %d caught by the intended policy alone",
