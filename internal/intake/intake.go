@@ -1,0 +1,34 @@
+// Package intake holds the one definition of how POST /submit becomes an
+// SQS message: the request parameters of the API's SQS-SendMessage
+// integration. infra/api puts them on the deployed integration and
+// local/edge evaluates them for each request, so the local edge sends what
+// API Gateway sends.
+//
+// A client's idempotency key travels in the body ("idempotency_key", see
+// package record), which MessageBody passes through unchanged. No request
+// header is mapped. AWS documents MessageAttributes as an optional
+// SQS-SendMessage parameter and $request.header.name / ${request.header.name}
+// as mapping sources, but not what happens when the mapped header is
+// absent; the evidence (an unresolvable source fails the request at run
+// time, AWS's own pattern for header-to-attribute mapping calls its headers
+// required, and SQS refuses an empty attribute value) is that a mapped
+// header becomes mandatory. Mapping Idempotency-Key would then break every
+// request without a key, and HTTP APIs have no request validation to make
+// the header optional. docs/consumer.md has the sources.
+package intake
+
+// BodyPassthrough is the mapping value that passes the whole request body
+// through ("Request body passthrough" in the HTTP API parameter mapping
+// reference).
+const BodyPassthrough = "$request.body"
+
+// QueueURLParameter names the parameter that carries the queue's URL; its
+// value is the stack's queue, known only at deployment, so it is not in
+// Parameters.
+const QueueURLParameter = "QueueUrl"
+
+// Parameters are the integration's request parameters other than
+// QueueURLParameter: SQS-SendMessage parameter name → mapping value.
+func Parameters() map[string]string {
+	return map[string]string{"MessageBody": BodyPassthrough}
+}
