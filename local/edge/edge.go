@@ -181,7 +181,11 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), e.opts.IntegrationTimeout)
+	// A client that gives up (its timeout fired, its connection dropped)
+	// does not stop a SendMessage already under way: the message may be
+	// queued with nobody reading the answer, which is the case clients'
+	// idempotency keys are for, so the edge keeps to that worst case.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), e.opts.IntegrationTimeout)
 	defer cancel()
 	out, err := e.sender.SendMessage(ctx, in)
 	switch {
