@@ -9,12 +9,13 @@
 // header is mapped. AWS documents MessageAttributes as an optional
 // SQS-SendMessage parameter and $request.header.name / ${request.header.name}
 // as mapping sources, but not what happens when the mapped header is
-// absent; the evidence (an unresolvable source fails the request at run
-// time, AWS's own pattern for header-to-attribute mapping calls its headers
-// required, and SQS refuses an empty attribute value) is that a mapped
-// header becomes mandatory. Mapping Idempotency-Key would then break every
-// request without a key, and HTTP APIs have no request validation to make
-// the header optional. docs/consumer.md has the sources.
+// absent, and what is published points to a mapped header becoming
+// mandatory: SQS refuses an empty attribute value, AWS's own pattern for
+// header-to-attribute mapping calls its mapped headers required, and a
+// mapping source that does not resolve has been reported to fail the
+// request. Mapping Idempotency-Key would then break requests without a key,
+// and an HTTP API can neither make a mapping conditional nor validate a
+// request first. docs/consumer.md has the sources.
 package intake
 
 // BodyPassthrough is the mapping value that passes the whole request body
