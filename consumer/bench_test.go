@@ -22,7 +22,9 @@ import (
 
 // BenchmarkHandler measures records per second through Handle (decode,
 // validate, one transaction of chunked upserts) next to, in the same loop
-// on the same table, two baselines over their own connection:
+// on the same table, the same handler given records that all carry an
+// idempotency key (on a connection of its own; "keyed"), and two baselines
+// over their own connection:
 //
 //   - raw: a plain multi-row INSERT of the same rows in one statement,
 //     the ceiling for this database on this machine;
@@ -31,8 +33,9 @@ import (
 //     the ceiling for that statement size. Reported only when the rows
 //     need more than one statement.
 //
-// It reports the rates, the handler's share of each baseline's rate, and
-// the median of the per-iteration shares. The last case lowers the
+// It reports the rates, the handler's share of each baseline's rate, the
+// keyed handler's share of the handler's, and the median of the
+// per-iteration shares. The last case lowers the
 // statement size from its default (1 MiB, one statement per batch as raw)
 // to consumer.ProxyPinningStatementBytes, the setting that keeps RDS Proxy
 // from pinning the session for any batch without a long quarantined body.
@@ -56,27 +59,27 @@ func BenchmarkHandler(b *testing.B) {
 			if err := migrations.Up(ctx, cfg); err != nil {
 				b.Fatal(err)
 			}
-			handlerDB, rawDB := openOne(b, cfg), openOne(b, cfg)
-			h := consumer.New(handlerDB, consumer.Options{
-				Logger: slog.New(slog.DiscardHandler), Metrics: io.Discard, MaxStatementBytes: c.maxStatement,
-			})
+			handlerDB, keyedDB, rawDB := openOne(b, cfg), openOne(b, cfg), openOne(b, cfg)
+			opts := consumer.Options{Logger: slog.New(slog.DiscardHandler), Metrics: io.Discard, MaxStatementBytes: c.maxStatement}
+			h, hk := consumer.New(handlerDB, opts), consumer.New(keyedDB, opts)
 			chunked := len(rawStatements(size, 0, 'c', limit)) > 1
 
 			// Inputs are built before the clock starts, followed by a
 			// collection so that no side pays for the harness's garbage:
 			// what is timed is Handle, and the INSERTs themselves.
+			handle := func(h *consumer.Handler, ev events.SQSEvent) time.Duration {
+				runtime.GC()
+				start := time.Now()
+				resp, err := h.Handle(ctx, ev)
+				d := time.Since(start)
+				if err != nil || len(resp.BatchItemFailures) != 0 {
+					b.Fatalf("Handle: %v, %d failures", err, len(resp.BatchItemFailures))
+				}
+				return d
+			}
 			sides := []func(i int) time.Duration{
-				func(i int) time.Duration { // the handler
-					ev := benchEvent(size, i)
-					runtime.GC()
-					start := time.Now()
-					resp, err := h.Handle(ctx, ev)
-					d := time.Since(start)
-					if err != nil || len(resp.BatchItemFailures) != 0 {
-						b.Fatalf("Handle: %v, %d failures", err, len(resp.BatchItemFailures))
-					}
-					return d
-				},
+				func(i int) time.Duration { return handle(h, benchEvent(size, i, false)) },
+				func(i int) time.Duration { return handle(hk, benchEvent(size, i, true)) },
 				func(i int) time.Duration { // raw
 					stmts := rawStatements(size, i, 'b', 0)
 					runtime.GC()
@@ -109,32 +112,37 @@ func BenchmarkHandler(b *testing.B) {
 				},
 			}
 
-			var total [3]time.Duration
-			var shares [2][]float64 // baseline time / handler time, per iteration
+			// Sides: 0 handler, 1 keyed handler, 2 raw, 3 same-statements.
+			var total [4]time.Duration
+			var shares [3][]float64 // other side's time / handler time, per iteration
 			for i := 0; b.Loop(); i++ {
 				// Rotate which side goes first, so none always inherits
 				// another's flush.
-				var d [3]time.Duration
+				var d [4]time.Duration
 				for k := range sides {
 					side := (k + i) % len(sides)
 					d[side] = sides[side](i)
 					total[side] += d[side]
 				}
-				shares[0] = append(shares[0], float64(d[1])/float64(d[0]))
-				shares[1] = append(shares[1], float64(d[2])/float64(d[0]))
+				shares[0] = append(shares[0], float64(d[2])/float64(d[0]))
+				shares[1] = append(shares[1], float64(d[3])/float64(d[0]))
+				shares[2] = append(shares[2], float64(d[0])/float64(d[1]))
 			}
 			records := float64(size * len(shares[0]))
 			rate := func(d time.Duration) float64 { return records / d.Seconds() }
 			median := func(x []float64) float64 { slices.Sort(x); return 100 * x[len(x)/2] }
 			b.ReportMetric(rate(total[0]), "records/s")
-			b.ReportMetric(rate(total[1]), "raw-records/s")
-			b.ReportMetric(100*rate(total[0])/rate(total[1]), "%-of-raw")
+			b.ReportMetric(rate(total[2]), "raw-records/s")
+			b.ReportMetric(100*rate(total[0])/rate(total[2]), "%-of-raw")
 			// The median of the paired shares shrugs off the load spikes
 			// that other processes on a shared machine put on one side of
 			// a pair.
 			b.ReportMetric(median(shares[0]), "median-%-of-raw")
+			b.ReportMetric(rate(total[1]), "keyed-records/s")
+			b.ReportMetric(100*rate(total[1])/rate(total[0]), "keyed-%-of-nokey")
+			b.ReportMetric(median(shares[2]), "keyed-median-%-of-nokey")
 			if chunked {
-				b.ReportMetric(rate(total[2]), "same-statements-records/s")
+				b.ReportMetric(rate(total[3]), "same-statements-records/s")
 				b.ReportMetric(median(shares[1]), "median-%-of-same-statements")
 			}
 		})
@@ -163,9 +171,17 @@ func benchID(kind byte, i, j int) string {
 	return fmt.Sprintf("%08x-%c000-4000-8000-%012x", i, kind, j)
 }
 
-func benchEvent(size, i int) events.SQSEvent {
+// benchEvent is iteration i's batch; with keys every record carries an
+// idempotency key (a UUID, as clients typically send) and other message
+// ids, so that both kinds of row are new on the same table.
+func benchEvent(size, i int, keys bool) events.SQSEvent {
 	ev := events.SQSEvent{Records: make([]events.SQSMessage, size)}
 	for j := range size {
+		if keys {
+			name, email := benchRow(i, j)
+			ev.Records[j] = msg(benchID('d', i, j), keyed(name, email, benchID('e', i, j)))
+			continue
+		}
 		ev.Records[j] = msg(benchID('a', i, j), body(benchRow(i, j)))
 	}
 	return ev

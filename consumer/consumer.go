@@ -1,15 +1,25 @@
 // Package consumer turns SQS batches into rows: each message body is
 // decoded and validated (package record), valid records go to users and
-// invalid ones to quarantine, both in one transaction per batch keyed by
-// the SQS message id, and only transient failures are handed back to SQS
-// for redelivery through a partial batch response.
+// invalid ones to quarantine, both in one transaction per batch, and only
+// transient failures are handed back to SQS for redelivery through a
+// partial batch response.
+//
+// A users row is keyed by its dedupe key (users.submission_id): "key:" and
+// the client's idempotency key when the body carries one, else the SQS
+// message id. A quarantine row is keyed by the SQS message id.
 //
 // Delivery semantics, per record of a batch:
-//   - stored: a new users row (or, on redelivery, the row that is already
-//     there: INSERT … ON DUPLICATE KEY UPDATE makes the write idempotent);
-//   - quarantined: a quarantine row with a machine-readable reason, either
-//     because validation rejected the body or because MySQL rejected the
-//     row with a data error (isolated by bisecting the batch);
+//   - stored: a new users row;
+//   - duplicate: the row for its dedupe key is already there, written by an
+//     earlier delivery of the same message (cause "redelivery") or by
+//     another message with the same idempotency key and the same name and
+//     email (cause "resubmission": a client retry). INSERT … ON DUPLICATE
+//     KEY UPDATE leaves the existing row untouched;
+//   - quarantined: a quarantine row with a machine-readable reason, because
+//     validation rejected the body, because MySQL rejected the row with a
+//     data error (isolated by bisecting the batch), or because its
+//     idempotency key is already stored with a different name or email
+//     (ReasonKeyConflict; the stored row is never overwritten);
 //   - retried: listed in BatchItemFailures because the transaction could not
 //     commit (connection lost, deadlock, lock wait, deadline near, …). The
 //     whole transaction rolls back, so a retried record was not written;
@@ -165,6 +175,8 @@ func New(db *sql.DB, opts Options) *Handler {
 		{Name: MetricReceived, Unit: emf.Count},
 		{Name: MetricStored, Unit: emf.Count},
 		{Name: MetricDuplicate, Unit: emf.Count},
+		{Name: MetricDuplicateRedelivery, Unit: emf.Count},
+		{Name: MetricDuplicateResubmission, Unit: emf.Count},
 		{Name: MetricQuarantined, Unit: emf.Count},
 		{Name: MetricRetried, Unit: emf.Count},
 		{Name: MetricBatchLatency, Unit: emf.Milliseconds},
@@ -178,13 +190,21 @@ func New(db *sql.DB, opts Options) *Handler {
 }
 
 // Stats counts what happened to the records of one batch. Every record is
-// counted exactly once: Received = Stored + Quarantined + Duplicate + Retried.
+// counted exactly once: Received = Stored + Quarantined + Duplicate + Retried,
+// and Duplicate = DuplicateRedelivery + DuplicateResubmission.
 type Stats struct {
 	Received    int
 	Stored      int // new users rows
 	Quarantined int // new quarantine rows
-	Duplicate   int // already stored or quarantined by an earlier delivery, or repeated within the batch
-	Retried     int // reported in BatchItemFailures
+	Duplicate   int // nothing new written: see the two causes
+	// DuplicateRedelivery counts records whose message was already stored
+	// or quarantined by an earlier delivery, or occurs twice in the batch.
+	DuplicateRedelivery int
+	// DuplicateResubmission counts records whose idempotency key is already
+	// stored, by another message, with the same name and email.
+	DuplicateResubmission int
+	KeyConflicts          int // of Quarantined: key stored with another name or email
+	Retried               int // reported in BatchItemFailures
 }
 
 // Handle is the Lambda handler for an SQS event source mapping with
@@ -215,7 +235,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	}
 
 	var resp events.SQSEventResponse
-	stats := Stats{Received: len(ev.Records), Duplicate: b.repeats}
+	stats := Stats{Received: len(ev.Records)}
 	res, err := h.store(work, b)
 	if err != nil {
 		// Nothing of this batch was committed: hand every record back.
@@ -226,7 +246,6 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		log.Log(ctx, level, "batch not committed; reporting every record for retry",
 			"error", describe(err), "transient", transient, "records", len(ev.Records))
 		resp.BatchItemFailures = failures(b.ids)
-		stats.Duplicate = 0
 		stats.Retried = len(ev.Records)
 	} else {
 		for _, q := range res.rejected {
@@ -235,17 +254,30 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		for _, q := range b.quarantine {
 			log.InfoContext(ctx, "record invalid; quarantined", "messageId", q.id, "reason", q.reason)
 		}
-		resp.BatchItemFailures = failures(b.badIDs.ids())
+		for _, q := range res.conflicts {
+			log.InfoContext(ctx, "idempotency key already stored with another name or email; quarantined", "messageId", q.id, "reason", q.reason)
+		}
+		if res.retryErr != nil {
+			log.WarnContext(ctx, "key conflicts not quarantined; reporting them for retry (the batch's other records are committed)",
+				"error", describe(res.retryErr), "transient", isTransient(res.retryErr), "records", len(res.retry))
+		}
+		resp.BatchItemFailures = failures(append(b.badIDs.ids(), res.retry...))
 		stats.Stored = res.stored
 		stats.Quarantined = res.quarantined
-		stats.Duplicate += len(b.users) + len(b.quarantine) - res.stored - res.quarantined
-		stats.Retried = len(b.badIDs)
+		stats.KeyConflicts = res.conflictsStored
+		stats.DuplicateResubmission = res.resubmissions
+		stats.Retried = len(b.badIDs) + len(res.retry)
+		// The rest were there already.
+		stats.DuplicateRedelivery = stats.Received - stats.Stored - stats.Quarantined - stats.DuplicateResubmission - stats.Retried
+		stats.Duplicate = stats.DuplicateRedelivery + stats.DuplicateResubmission
 	}
 
 	latency := h.opts.Now().Sub(start)
 	log.InfoContext(ctx, "batch done",
 		"received", stats.Received, "stored", stats.Stored, "quarantined", stats.Quarantined,
-		"duplicate", stats.Duplicate, "retried", stats.Retried, "latencyMs", latency.Milliseconds())
+		"duplicate", stats.Duplicate, "duplicateRedelivery", stats.DuplicateRedelivery,
+		"duplicateResubmission", stats.DuplicateResubmission, "keyConflicts", stats.KeyConflicts,
+		"retried", stats.Retried, "latencyMs", latency.Milliseconds())
 	h.emitMetrics(ctx, stats, latency)
 	return resp, nil
 }
@@ -253,7 +285,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 func (h *Handler) emitMetrics(ctx context.Context, s Stats, latency time.Duration) {
 	// The values in the order of the definitions in New.
 	err := h.metrics.Write(h.opts.Metrics, h.opts.Now(),
-		float64(s.Received), float64(s.Stored), float64(s.Duplicate), float64(s.Quarantined), float64(s.Retried),
+		float64(s.Received), float64(s.Stored), float64(s.Duplicate),
+		float64(s.DuplicateRedelivery), float64(s.DuplicateResubmission),
+		float64(s.Quarantined), float64(s.Retried),
 		float64(latency.Microseconds())/1000)
 	if err != nil {
 		h.opts.Logger.WarnContext(ctx, "metrics not written", "error", err)
@@ -263,12 +297,17 @@ func (h *Handler) emitMetrics(ctx context.Context, s Stats, latency time.Duratio
 // Metric names published in the namespace Options.MetricsNamespace with the
 // dimension FunctionName.
 const (
-	MetricReceived     = "RecordsReceived"
-	MetricStored       = "RecordsStored"
-	MetricDuplicate    = "RecordsDuplicate"
-	MetricQuarantined  = "RecordsQuarantined"
-	MetricRetried      = "RecordsRetried"
-	MetricBatchLatency = "BatchLatency"
+	MetricReceived  = "RecordsReceived"
+	MetricStored    = "RecordsStored"
+	MetricDuplicate = "RecordsDuplicate"
+	// MetricDuplicateRedelivery and MetricDuplicateResubmission split
+	// RecordsDuplicate by cause: SQS delivering a message again, and a
+	// client sending a submission again with the same idempotency key.
+	MetricDuplicateRedelivery   = "RecordsDuplicateRedelivery"
+	MetricDuplicateResubmission = "RecordsDuplicateResubmission"
+	MetricQuarantined           = "RecordsQuarantined"
+	MetricRetried               = "RecordsRetried"
+	MetricBatchLatency          = "BatchLatency"
 )
 
 func failures(ids []string) []events.SQSBatchItemFailure {
@@ -288,7 +327,7 @@ type batch struct {
 	quarantine []quarantineRow
 	badIDs     messages // ids that cannot be a submission id
 	ids        []string // every distinct message id, in event order
-	repeats    int      // records whose message id occurred earlier in the batch
+	keyed      int      // users rows whose dedupe key is a client's idempotency key
 }
 
 type messages []events.SQSMessage
@@ -302,10 +341,25 @@ func (ms messages) ids() []string {
 }
 
 type userRow struct {
-	id          string
+	key         string // the dedupe key, users.submission_id
+	messageID   string
 	name, email string
 	submittedAt sql.NullTime
 	body        string // kept to quarantine the row if MySQL rejects it
+}
+
+// KeyPrefix starts the dedupe key of a record that carries an idempotency
+// key; the rest is the key as the client sent it. SQS message ids are
+// UUIDs and never start with it, so the two kinds of dedupe key cannot
+// collide (a message id that does is left to the DLQ).
+const KeyPrefix = "key:"
+
+// dedupeKey is the users.submission_id of a record.
+func dedupeKey(messageID, idempotencyKey string) string {
+	if idempotencyKey == "" {
+		return messageID
+	}
+	return KeyPrefix + idempotencyKey
 }
 
 type quarantineRow struct {
@@ -317,10 +371,18 @@ type quarantineRow struct {
 	errNumber   uint16 // MySQL error number, for rejected_by_database
 }
 
-// ReasonRejectedByDatabase is the quarantine reason of a record that
-// passed validation but that MySQL refused with a data error; the detail
-// column holds the MySQL error number and message.
-const ReasonRejectedByDatabase = "rejected_by_database"
+// Quarantine reasons the consumer gives besides package record's.
+const (
+	// ReasonRejectedByDatabase is the reason of a record that passed
+	// validation but that MySQL refused with a data error; the detail
+	// column holds the MySQL error number and message.
+	ReasonRejectedByDatabase = "rejected_by_database"
+	// ReasonKeyConflict is the reason of a valid record whose idempotency
+	// key is already stored with a different name or email: the client
+	// reused a key for another submission. The stored row stays as it is;
+	// the detail names the message that stored it.
+	ReasonKeyConflict = "idempotency_key_conflict"
+)
 
 func (h *Handler) prepare(msgs []events.SQSMessage) (batch, error) {
 	b := batch{users: make([]userRow, 0, len(msgs)), ids: make([]string, 0, len(msgs))}
@@ -331,8 +393,7 @@ func (h *Handler) prepare(msgs []events.SQSMessage) (batch, error) {
 		}
 		if seen[m.MessageId] {
 			// SQS may deliver one message twice in a batch; the first
-			// occurrence speaks for both.
-			b.repeats++
+			// occurrence speaks for both (a redelivery duplicate).
 			continue
 		}
 		seen[m.MessageId] = true
@@ -351,16 +412,23 @@ func (h *Handler) prepare(msgs []events.SQSMessage) (batch, error) {
 			b.quarantine = append(b.quarantine, q)
 			continue
 		}
-		b.users = append(b.users, userRow{id: m.MessageId, name: rec.Name, email: rec.Email, submittedAt: at, body: m.Body})
+		if rec.IdempotencyKey != "" {
+			b.keyed++
+		}
+		b.users = append(b.users, userRow{
+			key: dedupeKey(m.MessageId, rec.IdempotencyKey), messageID: m.MessageId,
+			name: rec.Name, email: rec.Email, submittedAt: at, body: m.Body,
+		})
 	}
 	return b, nil
 }
 
-// validSubmissionID reports whether id fits users.submission_id
-// (VARCHAR(128) ascii). SQS message ids are UUIDs; anything else would
-// fail every attempt, so it is left to go to the dead-letter queue.
+// validSubmissionID reports whether id fits users.submission_id and
+// message_id (VARCHAR(128) ascii) and cannot be taken for a dedupe key
+// made from an idempotency key. SQS message ids are UUIDs; anything else
+// would fail every attempt, so it is left to go to the dead-letter queue.
 func validSubmissionID(id string) bool {
-	if len(id) > 128 {
+	if len(id) > 128 || strings.HasPrefix(id, KeyPrefix) {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

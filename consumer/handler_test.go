@@ -168,9 +168,11 @@ func (e *env) lastMetrics(t *testing.T) consumer.Stats {
 		}
 		return int(v)
 	}
+	// KeyConflicts is not a metric: it is part of RecordsQuarantined.
 	return consumer.Stats{
 		Received: n(consumer.MetricReceived), Stored: n(consumer.MetricStored), Quarantined: n(consumer.MetricQuarantined),
-		Duplicate: n(consumer.MetricDuplicate), Retried: n(consumer.MetricRetried),
+		Duplicate: n(consumer.MetricDuplicate), DuplicateRedelivery: n(consumer.MetricDuplicateRedelivery),
+		DuplicateResubmission: n(consumer.MetricDuplicateResubmission), Retried: n(consumer.MetricRetried),
 	}
 }
 
@@ -312,7 +314,7 @@ func TestHandleIsIdempotent(t *testing.T) {
 	if failed := handle(t, lambdaCtx(t), e, first...); failed != nil {
 		t.Fatalf("BatchItemFailures %v", failed)
 	}
-	if s := e.lastMetrics(t); s != (consumer.Stats{Received: 4, Stored: 2, Quarantined: 1, Duplicate: 1}) {
+	if s := e.lastMetrics(t); s != (consumer.Stats{Received: 4, Stored: 2, Quarantined: 1, Duplicate: 1, DuplicateRedelivery: 1}) {
 		t.Errorf("first delivery metrics %+v", s)
 	}
 	before, beforeQ := e.users(t), e.quarantine(t)
@@ -332,7 +334,7 @@ func TestHandleIsIdempotent(t *testing.T) {
 			t.Fatalf("BatchItemFailures %v", failed)
 		}
 	}
-	if s := e.lastMetrics(t); s != (consumer.Stats{Received: 4, Duplicate: 4}) {
+	if s := e.lastMetrics(t); s != (consumer.Stats{Received: 4, Duplicate: 4, DuplicateRedelivery: 4}) {
 		t.Errorf("second redelivery metrics %+v", s)
 	}
 	after := e.users(t)
@@ -441,7 +443,7 @@ func TestHandleIsolatesDatabaseRejections(t *testing.T) {
 			if failed := handle(t, lambdaCtx(t), e, msgs...); failed != nil {
 				t.Fatalf("redelivery: BatchItemFailures %v", failed)
 			}
-			if s := e.lastMetrics(t); s != (consumer.Stats{Received: 20, Duplicate: 20}) {
+			if s := e.lastMetrics(t); s != (consumer.Stats{Received: 20, Duplicate: 20, DuplicateRedelivery: 20}) {
 				t.Errorf("redelivery metrics %+v", s)
 			}
 		})

@@ -52,7 +52,9 @@ func TestOptionsFromEnv(t *testing.T) {
 }
 
 func TestChunksStayWithinLimits(t *testing.T) {
-	row := func(n int) userRow { return userRow{id: "id", name: strings.Repeat("x", n), email: "e@example.com"} }
+	row := func(n int) userRow {
+		return userRow{key: "id", messageID: "id", name: strings.Repeat("x", n), email: "e@example.com"}
+	}
 	rows := make([]userRow, 0, 50)
 	for i := range 50 {
 		rows = append(rows, row(10+i*7))
@@ -91,11 +93,11 @@ func TestChunksStayWithinLimits(t *testing.T) {
 // the statement really is once values are inlined, quoting and escaping as
 // the driver does.
 func TestLiteralLenBoundsTheStatement(t *testing.T) {
-	r := userRow{id: "0b6c3d3e-8f0a-4f0e-9a53-1c1d1e1f2021", name: `O'Brien "\ 山田` + "\u3000", email: "o'b@example.com",
+	r := userRow{key: KeyPrefix + "client-key-0001", messageID: "0b6c3d3e-8f0a-4f0e-9a53-1c1d1e1f2021", name: `O'Brien "\ 山田` + "\u3000", email: "o'b@example.com",
 		submittedAt: sql.NullTime{Time: time.Date(2026, 1, 2, 3, 4, 5, 999999000, time.UTC), Valid: true}}
 	escape := strings.NewReplacer(`\`, `\\`, `'`, `\'`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\x00", `\0`, "\x1a", `\Z`)
-	inlined := fmt.Sprintf("('%s', '%s', '%s', '%s')", escape.Replace(r.id), escape.Replace(r.name), escape.Replace(r.email),
-		r.submittedAt.Time.Format("2006-01-02 15:04:05.999999"))
+	inlined := fmt.Sprintf("('%s', '%s', '%s', '%s', '%s')", escape.Replace(r.key), escape.Replace(r.name), escape.Replace(r.email),
+		r.submittedAt.Time.Format("2006-01-02 15:04:05.999999"), escape.Replace(r.messageID))
 	if got := r.literalLen(); got < len(inlined)+2 {
 		t.Errorf("literalLen %d < inlined row %d (+2 for the separator)", got, len(inlined))
 	}

@@ -19,17 +19,19 @@ const maxPlaceholders = 65535
 const maxDetailChars = 1024
 
 // insertStatement is a multi-row INSERT that is a no-op for a submission id
-// that is already there. "submission_id = submission_id" rather than the
-// MySQL 8.0.19 row alias (AS new), which MariaDB 10.11 does not parse; and
-// not INSERT IGNORE, which would also turn data errors into warnings and
-// store truncated values.
+// that is already there. "submission_id = submission_id" rather than
+// VALUES(col), deprecated since MySQL 8.0.20, or the MySQL 8.0.19 row alias
+// (AS new), which MariaDB 10.11 does not parse; and not INSERT IGNORE,
+// which would also turn data errors into warnings and store truncated
+// values. submission_id is the only unique key besides the primary key, so
+// a duplicate can only mean the same dedupe key.
 type insertStatement struct {
 	table   string
 	columns []string
 }
 
 var (
-	usersInsert      = insertStatement{"users", []string{"submission_id", "name", "email", "submitted_at"}}
+	usersInsert      = insertStatement{"users", []string{"submission_id", "name", "email", "submitted_at", "message_id"}}
 	quarantineInsert = insertStatement{"quarantine", []string{"submission_id", "body", "reason", "detail", "submitted_at"}}
 )
 
@@ -78,6 +80,12 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+// queryExecer is an execer that also reads.
+type queryExecer interface {
+	execer
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // chunks splits rows so that each statement's interpolated text stays
 // within limit bytes and its placeholders within maxPlaceholders. A row
 // that alone exceeds limit gets a chunk of its own.
@@ -100,14 +108,25 @@ func chunks[T any](rows []T, s insertStatement, limit int, size func(T) int) [][
 }
 
 type storeResult struct {
-	stored      int             // new users rows
-	quarantined int             // new quarantine rows
-	rejected    []quarantineRow // valid records MySQL refused, now in quarantine
+	stored          int             // new users rows
+	quarantined     int             // new quarantine rows
+	rejected        []quarantineRow // valid records MySQL refused, now in quarantine
+	resubmissions   int             // valid records whose key is stored by another message with the same values
+	conflicts       []quarantineRow // valid records whose key is stored with other values, quarantined
+	conflictsStored int             // of quarantined: new rows for conflicts
+	// retry lists message ids whose outcome is not committed although the
+	// rest of the batch is, and retryErr says why (see store).
+	retry    []string
+	retryErr error
 }
 
 // store writes the batch in one transaction (or one autocommitted
 // statement): either all of it commits, or none of it does and the error
-// says why.
+// says why. One exception keeps the common case at one statement: when the
+// single autocommitted INSERT of a batch without invalid records finds an
+// idempotency key stored with other values, the quarantine rows for those
+// conflicts follow in a second statement; if that fails, the users rows
+// stay committed and only the conflicting records are reported in retry.
 func (h *Handler) store(ctx context.Context, b batch) (storeResult, error) {
 	var res storeResult
 	if len(b.users) == 0 && len(b.quarantine) == 0 {
@@ -124,7 +143,14 @@ func (h *Handler) store(ctx context.Context, b batch) (storeResult, error) {
 		// back, so the transaction below starts from nothing.
 		n, err := exec(ctx, h.db, usersInsert, userChunks[0], appendUser)
 		if err == nil {
-			return storeResult{stored: n}, nil
+			res.stored = n
+			if err := h.classify(ctx, h.db, b, &res); err != nil {
+				return storeResult{}, err
+			}
+			if len(res.conflicts) > 0 {
+				h.quarantineConflicts(ctx, &res)
+			}
+			return res, nil
 		}
 		if _, ok := dataError(err); !ok {
 			return storeResult{}, fmt.Errorf("consumer: insert %d users rows: %w", len(b.users), err)
@@ -146,6 +172,9 @@ func (h *Handler) store(ctx context.Context, b batch) (storeResult, error) {
 			return storeResult{}, err
 		}
 	}
+	if err := h.classify(ctx, tx, b, &res); err != nil {
+		return storeResult{}, err
+	}
 	quarantine := append(slices.Clip(b.quarantine), res.rejected...)
 	for _, c := range chunks(quarantine, quarantineInsert, h.opts.MaxStatementBytes, quarantineRow.literalLen) {
 		n, err := exec(ctx, tx, quarantineInsert, c, appendQuarantine)
@@ -154,11 +183,130 @@ func (h *Handler) store(ctx context.Context, b batch) (storeResult, error) {
 		}
 		res.quarantined += n
 	}
+	// Conflicts in statements of their own, so that the affected rows
+	// count the conflicts quarantined now (not by an earlier delivery).
+	for _, c := range chunks(res.conflicts, quarantineInsert, h.opts.MaxStatementBytes, quarantineRow.literalLen) {
+		n, err := exec(ctx, tx, quarantineInsert, c, appendQuarantine)
+		if err != nil {
+			return storeResult{}, fmt.Errorf("consumer: insert %d key-conflict quarantine rows: %w", len(c), err)
+		}
+		res.quarantined += n
+		res.conflictsStored += n
+	}
 	if err := tx.Commit(); err != nil {
 		return storeResult{}, fmt.Errorf("consumer: commit: %w", err)
 	}
 	committed = true
 	return res, nil
+}
+
+// quarantineConflicts quarantines the conflicts classify found after the
+// autocommitted users INSERT of store's common case committed. On failure
+// the conflicting records alone go back to SQS: their next delivery finds
+// the same conflict and quarantines them then.
+func (h *Handler) quarantineConflicts(ctx context.Context, res *storeResult) {
+	for _, c := range chunks(res.conflicts, quarantineInsert, h.opts.MaxStatementBytes, quarantineRow.literalLen) {
+		n, err := exec(ctx, h.db, quarantineInsert, c, appendQuarantine)
+		if err != nil {
+			for _, r := range res.conflicts {
+				res.retry = append(res.retry, r.id)
+			}
+			res.retryErr = fmt.Errorf("consumer: insert %d key-conflict quarantine rows: %w", len(c), err)
+			res.quarantined, res.conflictsStored = 0, 0
+			return
+		}
+		res.quarantined += n
+		res.conflictsStored += n
+	}
+}
+
+// classify tells apart, after the users INSERTs, the keyed records that
+// wrote nothing: their key is stored by another message with the same
+// name and email (a resubmission) or with others (a conflict, to be
+// quarantined). Without keyed records, or when every row was new, there is
+// nothing to ask: the remaining duplicates are redeliveries.
+func (h *Handler) classify(ctx context.Context, db queryExecer, b batch, res *storeResult) error {
+	if b.keyed == 0 || res.stored == len(b.users)-len(res.rejected) {
+		return nil
+	}
+	rejected := make(map[string]bool, len(res.rejected))
+	for _, r := range res.rejected {
+		rejected[r.id] = true
+	}
+	var keyed []userRow
+	for _, r := range b.users {
+		if strings.HasPrefix(r.key, KeyPrefix) && !rejected[r.messageID] {
+			keyed = append(keyed, r)
+		}
+	}
+	stored, err := storedUnder(ctx, db, keyed)
+	if err != nil {
+		return err
+	}
+	for _, r := range keyed {
+		s, ok := stored[r.key]
+		switch {
+		case !ok:
+			// The INSERT neither wrote nor found a row for this key.
+			return fmt.Errorf("consumer: no users row for dedupe key of message %s after inserting it", r.messageID)
+		case s.messageID == r.messageID:
+			// Written now, or by an earlier delivery of this message.
+		case s.name == r.name && s.email == r.email:
+			res.resubmissions++
+		default:
+			res.conflicts = append(res.conflicts, quarantineRow{
+				id: r.messageID, body: []byte(r.body), reason: ReasonKeyConflict,
+				detail: fmt.Sprintf("idempotency key %q is already stored (users.id %d, from message %s) with a different name or email; the stored row is unchanged",
+					strings.TrimPrefix(r.key, KeyPrefix), s.id, s.messageID),
+				submittedAt: r.submittedAt,
+			})
+		}
+	}
+	return nil
+}
+
+type storedRow struct {
+	id          int64
+	messageID   string
+	name, email string
+}
+
+// storedUnder reads the users rows stored under the dedupe keys of rows.
+func storedUnder(ctx context.Context, db queryExecer, rows []userRow) (map[string]storedRow, error) {
+	out := make(map[string]storedRow, len(rows))
+	const perQuery = 1000
+	for start := 0; start < len(rows); start += perQuery {
+		part := rows[start:min(start+perQuery, len(rows))]
+		args := make([]any, len(part))
+		for i, r := range part {
+			args[i] = r.key
+		}
+		q := "SELECT submission_id, id, message_id, name, email FROM users WHERE submission_id IN (" +
+			strings.Repeat("?, ", len(part)-1) + "?)"
+		rs, err := db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("consumer: read %d rows by idempotency key: %w", len(part), err)
+		}
+		for rs.Next() {
+			var key string
+			var s storedRow
+			var messageID, name, email sql.NullString
+			if err := rs.Scan(&key, &s.id, &messageID, &name, &email); err != nil {
+				rs.Close()
+				return nil, fmt.Errorf("consumer: read rows by idempotency key: %w", err)
+			}
+			s.messageID, s.name, s.email = messageID.String, name.String, email.String
+			out[key] = s
+		}
+		if err := rs.Err(); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("consumer: read rows by idempotency key: %w", err)
+		}
+		if err := rs.Close(); err != nil {
+			return nil, fmt.Errorf("consumer: read rows by idempotency key: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // insertUsers inserts rows; when MySQL refuses them with a data error it
@@ -178,7 +326,7 @@ func (h *Handler) insertUsers(ctx context.Context, tx *sql.Tx, rows []userRow, r
 	if len(rows) == 1 {
 		r := rows[0]
 		res.rejected = append(res.rejected, quarantineRow{
-			id: r.id, body: []byte(r.body), reason: ReasonRejectedByDatabase,
+			id: r.messageID, body: []byte(r.body), reason: ReasonRejectedByDatabase,
 			detail:      fmt.Sprintf("MySQL error %d: %s", me.Number, me.Message),
 			submittedAt: r.submittedAt, errNumber: me.Number,
 		})
@@ -192,7 +340,7 @@ func (h *Handler) insertUsers(ctx context.Context, tx *sql.Tx, rows []userRow, r
 }
 
 func appendUser(args []any, r userRow) []any {
-	return append(args, r.id, r.name, r.email, r.submittedAt)
+	return append(args, r.key, r.name, r.email, r.submittedAt, r.messageID)
 }
 
 func appendQuarantine(args []any, r quarantineRow) []any {
@@ -202,7 +350,8 @@ func appendQuarantine(args []any, r quarantineRow) []any {
 // literalLen bounds the bytes a row adds to an interpolated statement:
 // the quoted, escaped values, the separators and the parentheses.
 func (r userRow) literalLen() int {
-	return stringLiteralLen(r.id) + stringLiteralLen(r.name) + stringLiteralLen(r.email) + timeLiteralLen + 12
+	return stringLiteralLen(r.key) + stringLiteralLen(r.name) + stringLiteralLen(r.email) + timeLiteralLen +
+		stringLiteralLen(r.messageID) + 14
 }
 
 func (r quarantineRow) literalLen() int {

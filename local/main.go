@@ -219,6 +219,8 @@ func runSpike(args []string) error {
 	n := fs.Int("n", 10000, "records to send")
 	conc := fs.Int("c", 200, "concurrent clients")
 	retries := fs.Int("retries", 8, "retries of a 429 answer per record, with exponential backoff from 100 ms")
+	keys := fs.Bool("keys", false, "give every record an idempotency key (\"idempotency_key\" in the body)")
+	retryFraction := fs.Float64("retry-fraction", 0, "share of records (0-1) sent again with the same idempotency key, half of them\nfirst by a client that gives up without reading the answer (implies --keys)")
 	url := fs.String("url", "", "edge of a running `go run ./local` (default: start a pipeline here)")
 	statusURL := fs.String("status-url", "http://127.0.0.1:8081/counts", "counts of the running pipeline (with --url)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
@@ -236,7 +238,10 @@ func runSpike(args []string) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 
-	o := spike.Options{N: *n, Concurrency: *conc, Retries: *retries, DrainTimeout: *drainTimeout}
+	if !(*retryFraction >= 0 && *retryFraction <= 1) {
+		return fmt.Errorf("--retry-fraction %v: want a number from 0 to 1", *retryFraction)
+	}
+	o := spike.Options{N: *n, Concurrency: *conc, Retries: *retries, Keys: *keys, RetryFraction: *retryFraction, DrainTimeout: *drainTimeout}
 	if *url != "" {
 		o.URL = *url
 		o.Counts = remoteCounts(*statusURL)
@@ -321,6 +326,9 @@ func remoteCounts(url string) func(context.Context) (pipeline.Counts, error) {
 func printResult(w io.Writer, r spike.Result, s settings.Settings) {
 	fmt.Fprintf(w, "spike %s\n", r.RunID)
 	fmt.Fprintf(w, "  sent %d, accepted %d (429 answers %d, never accepted %d) in %.1fs\n", r.Sent, r.Accepted, r.Throttled, r.Refused, r.SendSeconds)
+	if r.Keys {
+		fmt.Fprintf(w, "  idempotency keys on every record; %d records sent again with the same key (%d after giving up without reading the answer)\n", r.Retries, r.Abandoned)
+	}
 	fmt.Fprintf(w, "  accept latency p50 %.1f ms, p99 %.1f ms\n", r.LatencyP50Ms, r.LatencyP99Ms)
 	fmt.Fprintf(w, "  drained: %t, %.1fs after the first POST\n", r.Drained, r.DrainSeconds)
 	fmt.Fprintf(w, "  stored %d, duplicates %d, quarantined %d, in DLQ %d, lost %d\n", r.Stored, r.Duplicates, r.Quarantined, r.InDLQ, r.Lost)

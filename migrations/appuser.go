@@ -66,14 +66,12 @@ func EnsureAppUser(ctx context.Context, cfg dbconn.Config, user, password string
 	}
 	defer db.Close()
 
+	var version string
+	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return fmt.Errorf("migrations: read the server version on %v: %w", cfg, err)
+	}
 	account := "'" + user + "'@'%'" // safe: ValidateUserName allows no quote
-	// CREATE USER IF NOT EXISTS leaves an existing user's password alone,
-	// so ALTER USER sets it every time; both run on MySQL 8 and MariaDB.
-	// The password is a placeholder, interpolated and escaped by the driver.
-	for _, stmt := range []string{
-		"CREATE USER IF NOT EXISTS " + account + " IDENTIFIED BY ?",
-		"ALTER USER " + account + " IDENTIFIED BY ?",
-	} {
+	for _, stmt := range appUserStatements(account, version) {
 		if _, err := db.ExecContext(ctx, stmt, password); err != nil {
 			verb, _, _ := strings.Cut(stmt, " "+account)
 			return fmt.Errorf("migrations: %s %s on %v: %w", verb, account, cfg, redact(err, password))
@@ -87,6 +85,43 @@ func EnsureAppUser(ctx context.Context, cfg dbconn.Config, user, password string
 		}
 	}
 	return nil
+}
+
+// appUserStatements creates the account if it does not exist and sets its
+// password, on the server whose VERSION() is version. CREATE USER IF NOT
+// EXISTS leaves an existing user's password alone, so ALTER USER sets it
+// every time. The password is a placeholder, interpolated and escaped by
+// the driver.
+//
+// The authentication plugin is the server's default, except on MySQL 8.4
+// and later, where both statements name caching_sha2_password: that is
+// 8.4's default, and naming it makes ALTER USER (which otherwise keeps the
+// account's plugin) move an account created under 8.0 with
+// mysql_native_password, which 8.4 disables by default, so the upgrade
+// cannot lock the application out. On MySQL 8.0 the default is left alone,
+// and MariaDB has no caching_sha2_password at all.
+func appUserStatements(account, version string) []string {
+	with := ""
+	if mysqlAtLeast(version, 8, 4) {
+		with = " WITH caching_sha2_password"
+	}
+	return []string{
+		"CREATE USER IF NOT EXISTS " + account + " IDENTIFIED" + with + " BY ?",
+		"ALTER USER " + account + " IDENTIFIED" + with + " BY ?",
+	}
+}
+
+// mysqlAtLeast reports whether version, a VERSION() string, is MySQL (not
+// MariaDB, whose VERSION() says so) at major.minor or later.
+func mysqlAtLeast(version string, major, minor int) bool {
+	if strings.Contains(strings.ToLower(version), "mariadb") {
+		return false
+	}
+	var maj, min int
+	if _, err := fmt.Sscanf(version, "%d.%d", &maj, &min); err != nil {
+		return false
+	}
+	return maj > major || maj == major && min >= minor
 }
 
 // quoteIdent quotes a MySQL identifier; a backtick inside is doubled.

@@ -14,16 +14,24 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		}
 	})
+	b.Run("Decode-with-key", func(b *testing.B) {
+		const keyed = `{"name":"山田 太郎 12-345","email":"taro.12.345@example.jp","idempotency_key":"0192d3c4-7e5f-7a1b-9c2d-3e4f5a6b7c8d"}`
+		for b.Loop() {
+			if _, err := Decode(keyed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("general-path", func(b *testing.B) {
 		for b.Loop() {
-			if _, _, err := anyObject(body); err != nil {
+			if _, err := anyObject(body); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("fast-path", func(b *testing.B) {
 		for b.Loop() {
-			if _, _, ok := plainObject(body); !ok {
+			if _, ok := plainObject(body); !ok {
 				b.Fatal("fast path refused a typical body")
 			}
 		}

@@ -1,6 +1,6 @@
 // Package record decodes and validates one submission body, the JSON object
-// {"name": ..., "email": ...} that a client POSTs to /submit and SQS carries
-// to the consumer.
+// {"name": ..., "email": ...} (with an optional "idempotency_key") that a
+// client POSTs to /submit and SQS carries to the consumer.
 //
 // The rules live here and nowhere else; the consumer, the local pipeline
 // and the table in docs/consumer.md all refer to this package. A body
@@ -29,11 +29,25 @@ const (
 	MaxEmailBytes = 254
 )
 
+// MaxIdempotencyKeyBytes bounds the client's idempotency key: a UUID (36),
+// a ULID (26) or a hex SHA-256 digest (64) fits. Its characters are the
+// ASCII letters and digits and IdempotencyKeyPunctuation, so a key is one
+// byte per character, needs no quoting in logs, and fits the consumer's
+// ascii dedupe column with room for its prefix.
+const MaxIdempotencyKeyBytes = 64
+
+// IdempotencyKeyPunctuation lists the characters other than ASCII letters
+// and digits that an idempotency key may contain.
+const IdempotencyKeyPunctuation = "-_.:~+/="
+
 // Record is a validated submission. Name is trimmed of surrounding
-// Unicode white space; Email is the bare addr-spec.
+// Unicode white space; Email is the bare addr-spec. IdempotencyKey is the
+// client's key for the submission, exactly as sent, or "" when the body
+// has none: two bodies with the same key are the same submission.
 type Record struct {
-	Name  string `json:"name"`
-	Email string `json:"email"`
+	Name           string `json:"name"`
+	Email          string `json:"email"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
 // Reason says, machine-readably, why a body was rejected. It is stored in
@@ -47,7 +61,7 @@ const (
 	ReasonTrailingData     Reason = "trailing_data"     // something other than white space follows the first JSON value
 	ReasonNotObject        Reason = "not_object"        // the JSON value is not an object
 	ReasonDuplicateField   Reason = "duplicate_field"   // a member name occurs twice
-	ReasonUnknownField     Reason = "unknown_field"     // a member other than "name" and "email" (names match exactly, case-sensitively)
+	ReasonUnknownField     Reason = "unknown_field"     // a member other than "name", "email" and "idempotency_key" (names match exactly, case-sensitively)
 	ReasonNameRequired     Reason = "name_required"     // "name" is absent, null, or empty after trimming
 	ReasonNameNotString    Reason = "name_not_string"   // "name" is a number, boolean, array or object
 	ReasonNameControlChar  Reason = "name_control_char" // "name" contains a control character (Unicode category Cc)
@@ -57,6 +71,10 @@ const (
 	ReasonEmailTooLong     Reason = "email_too_long"    // more than MaxEmailBytes bytes after trimming
 	ReasonEmailInvalid     Reason = "email_invalid"     // not one RFC 5322 addr-spec, or it has a display name, angle brackets or comments
 	ReasonEmailControlChar Reason = "email_control_char"
+	// "idempotency_key" is optional: absent or null means no key.
+	ReasonKeyNotString Reason = "idempotency_key_not_string" // a number, boolean, array or object
+	ReasonKeyTooLong   Reason = "idempotency_key_too_long"   // more than MaxIdempotencyKeyBytes bytes
+	ReasonKeyInvalid   Reason = "idempotency_key_invalid"    // empty, or a character other than A-Z, a-z, 0-9 and IdempotencyKeyPunctuation
 )
 
 var reasons = []Reason{
@@ -64,6 +82,7 @@ var reasons = []Reason{
 	ReasonDuplicateField, ReasonUnknownField,
 	ReasonNameRequired, ReasonNameNotString, ReasonNameControlChar, ReasonNameTooLong,
 	ReasonEmailRequired, ReasonEmailNotString, ReasonEmailTooLong, ReasonEmailInvalid, ReasonEmailControlChar,
+	ReasonKeyNotString, ReasonKeyTooLong, ReasonKeyInvalid,
 }
 
 // Reasons lists every Reason Decode can return.
@@ -93,87 +112,157 @@ func Decode(body string) (Record, error) {
 	if !utf8.ValidString(body) {
 		return reject(ReasonInvalidUTF8, "body is not valid UTF-8")
 	}
-	rawName, rawEmail, ok := plainObject(body)
+	raw, ok := plainObject(body)
 	if !ok {
 		var err error
-		if rawName, rawEmail, err = anyObject(body); err != nil {
+		if raw, err = anyObject(body); err != nil {
 			return Record{}, err
 		}
 	}
-	name, err := stringField("name", rawName, ReasonNameRequired, ReasonNameNotString)
+	name, err := stringField("name", raw.name, ReasonNameRequired, ReasonNameNotString)
 	if err != nil {
 		return Record{}, err
 	}
 	if err := checkName(name); err != nil {
 		return Record{}, err
 	}
-	email, err := stringField("email", rawEmail, ReasonEmailRequired, ReasonEmailNotString)
+	email, err := stringField("email", raw.email, ReasonEmailRequired, ReasonEmailNotString)
 	if err != nil {
 		return Record{}, err
 	}
 	if err := checkEmail(email); err != nil {
 		return Record{}, err
 	}
-	return Record{Name: name, Email: email}, nil
+	key, err := idempotencyKey(raw.key)
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{Name: name, Email: email, IdempotencyKey: key}, nil
+}
+
+// members are the raw JSON values of the members Decode reads, "" for an
+// absent one.
+type members struct{ name, email, key string }
+
+// slot is where the raw value of member key goes, or nil for a member
+// Decode does not allow. Names match exactly.
+func (m *members) slot(key string) *string {
+	switch key {
+	case "name":
+		return &m.name
+	case "email":
+		return &m.email
+	case "idempotency_key":
+		return &m.key
+	}
+	return nil
+}
+
+// ValidIdempotencyKey reports why key cannot be an idempotency key, or
+// nil when it can.
+func ValidIdempotencyKey(key string) error {
+	if key == "" {
+		return &Error{Reason: ReasonKeyInvalid, Detail: `"idempotency_key" is empty (leave it out for no key)`}
+	}
+	if len(key) > MaxIdempotencyKeyBytes {
+		return &Error{Reason: ReasonKeyTooLong, Detail: fmt.Sprintf(`"idempotency_key" has %d bytes, at most %d allowed`, len(key), MaxIdempotencyKeyBytes)}
+	}
+	for i := 0; i < len(key); i++ {
+		if !keyChar[key[i]] {
+			return &Error{Reason: ReasonKeyInvalid, Detail: fmt.Sprintf(`"idempotency_key" has a character other than A-Z, a-z, 0-9 and %s at byte %d`, IdempotencyKeyPunctuation, i)}
+		}
+	}
+	return nil
+}
+
+// keyChar[c] is true for the bytes an idempotency key may contain.
+var keyChar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c], t[c+'a'-'A'] = true, true
+	}
+	for i := 0; i < len(IdempotencyKeyPunctuation); i++ {
+		t[IdempotencyKeyPunctuation[i]] = true
+	}
+	return t
+}()
+
+// idempotencyKey returns the key from its raw JSON value: "" when absent or
+// null. The value is taken exactly as sent, without trimming: a key is
+// compared byte for byte, and white space is not a key character anyway.
+func idempotencyKey(raw string) (string, error) {
+	if raw == "" || raw == "null" {
+		return "", nil
+	}
+	if raw[0] != '"' {
+		return "", &Error{Reason: ReasonKeyNotString, Detail: fmt.Sprintf(`"idempotency_key" must be a JSON string, not a %s`, jsonKind(raw[0]))}
+	}
+	key := unquote(raw)
+	if err := ValidIdempotencyKey(key); err != nil {
+		return "", err
+	}
+	return key, nil
 }
 
 // plainObject is the fast path of Decode for the body every well-behaved
-// client sends: one JSON object whose members are "name" and "email", at
-// most once each, with string or null values and unescaped member names.
-// It checks that grammar strictly in one pass and returns the raw values
-// ("" when absent). For anything else, including every malformed body, it
+// client sends: one JSON object whose members are "name", "email" and
+// "idempotency_key", at most once each, with string or null values and
+// unescaped member names. It checks that grammar strictly in one pass and
+// returns the raw values ("" when absent). For anything else, including every malformed body, it
 // returns ok false and Decode takes anyObject, which gives the precise
 // reason; FuzzDecode checks that both agree wherever plainObject answers.
 // json.Valid alone costs more than the rest of Decode together.
-func plainObject(body string) (name, email string, ok bool) {
+func plainObject(body string) (m members, ok bool) {
 	i := skipSpace(body, 0)
 	if i == len(body) || body[i] != '{' {
-		return "", "", false
+		return members{}, false
 	}
 	i = skipSpace(body, i+1)
 	if i < len(body) && body[i] == '}' {
-		return "", "", skipSpace(body, i+1) == len(body)
+		return members{}, skipSpace(body, i+1) == len(body)
 	}
 	for {
 		keyEnd, ok := scanString(body, i)
 		if !ok {
-			return "", "", false
+			return members{}, false
 		}
 		key := body[i+1 : keyEnd-1]
 		i = skipSpace(body, keyEnd)
 		if i == len(body) || body[i] != ':' {
-			return "", "", false
+			return members{}, false
 		}
 		i = skipSpace(body, i+1)
 		valueEnd, ok := scanString(body, i)
 		if !ok {
 			if !strings.HasPrefix(body[i:], "null") {
-				return "", "", false
+				return members{}, false
 			}
 			valueEnd = i + len("null")
 		}
-		slot := memberSlot(key, &name, &email)
+		slot := m.slot(key)
 		if slot == nil { // unknown, or escaped: anyObject tells which
-			return "", "", false
+			return members{}, false
 		}
 		if *slot != "" {
-			return "", "", false // a duplicate
+			return members{}, false // a duplicate
 		}
 		*slot = body[i:valueEnd]
 		i = skipSpace(body, valueEnd)
 		if i == len(body) {
-			return "", "", false
+			return members{}, false
 		}
 		switch body[i] {
 		case ',':
 			i = skipSpace(body, i+1)
 		case '}':
 			if skipSpace(body, i+1) != len(body) {
-				return "", "", false // trailing data
+				return members{}, false // trailing data
 			}
-			return name, email, true
+			return m, true
 		default:
-			return "", "", false
+			return members{}, false
 		}
 	}
 }
@@ -224,17 +313,17 @@ func isHex4(s string) bool {
 	return true
 }
 
-// anyObject returns the raw values of "name" and "email" of any body, or
-// the error that says why body is not an object Decode can read.
-func anyObject(body string) (name, email string, err error) {
+// anyObject returns the raw values of the members of any body, or the
+// error that says why body is not an object Decode can read.
+func anyObject(body string) (members, error) {
 	if !json.Valid([]byte(body)) {
-		return "", "", invalid(body)
+		return members{}, invalid(body)
 	}
 	value := strings.Trim(body, jsonSpace)
 	if value[0] != '{' {
-		return "", "", &Error{Reason: ReasonNotObject, Detail: fmt.Sprintf("body is a JSON %s, not an object", jsonKind(value[0]))}
+		return members{}, &Error{Reason: ReasonNotObject, Detail: fmt.Sprintf("body is a JSON %s, not an object", jsonKind(value[0]))}
 	}
-	return members(value)
+	return scanMembers(value)
 }
 
 // jsonSpace is the white space JSON allows between tokens.
@@ -261,18 +350,18 @@ func ReasonOf(err error) Reason {
 	return ""
 }
 
-// members returns the raw values of "name" and "email" ("" when absent)
-// from object, which json.Valid has accepted. It scans the members itself
-// because json.Unmarshal into a struct or map would match names
+// scanMembers returns the raw values of the members Decode reads ("" when
+// absent) from object, which json.Valid has accepted. It scans the members
+// itself because json.Unmarshal into a struct or map would match names
 // case-insensitively or let a later duplicate win silently, and
 // json.Decoder's token API costs more than the rest of Decode together.
-func members(object string) (name, email string, err error) {
+func scanMembers(object string) (m members, err error) {
 	i := 1 // past the opening brace
 	for {
 		i = skipSpace(object, i)
 		switch object[i] {
 		case '}':
-			return name, email, nil
+			return m, nil
 		case ',':
 			i = skipSpace(object, i+1)
 		}
@@ -284,27 +373,15 @@ func members(object string) (name, email string, err error) {
 		value := object[i:valueEnd]
 		i = valueEnd
 
-		slot := memberSlot(key, &name, &email)
+		slot := m.slot(key)
 		if slot == nil {
-			return "", "", &Error{Reason: ReasonUnknownField, Detail: fmt.Sprintf("unknown member %q (allowed: name, email)", truncate(key, 64))}
+			return members{}, &Error{Reason: ReasonUnknownField, Detail: fmt.Sprintf("unknown member %q (allowed: name, email, idempotency_key)", truncate(key, 64))}
 		}
 		if *slot != "" {
-			return "", "", &Error{Reason: ReasonDuplicateField, Detail: fmt.Sprintf("member %q occurs more than once", key)}
+			return members{}, &Error{Reason: ReasonDuplicateField, Detail: fmt.Sprintf("member %q occurs more than once", key)}
 		}
 		*slot = value
 	}
-}
-
-// memberSlot is where the raw value of member key goes: name, email, or
-// nil for a member Decode does not allow. Names match exactly.
-func memberSlot(key string, name, email *string) *string {
-	switch key {
-	case "name":
-		return name
-	case "email":
-		return email
-	}
-	return nil
 }
 
 func skipSpace(s string, i int) int {

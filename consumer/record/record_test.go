@@ -18,18 +18,23 @@ func TestDecodeAccepts(t *testing.T) {
 		body string
 		want Record
 	}{
-		{"plain", `{"name":"Alice","email":"alice@example.com"}`, Record{"Alice", "alice@example.com"}},
-		{"member order does not matter", `{"email":"bob@example.org","name":"Bob"}`, Record{"Bob", "bob@example.org"}},
-		{"japanese name", `{"name":"山田 太郎","email":"taro@example.jp"}`, Record{"山田 太郎", "taro@example.jp"}},
-		{"escaped japanese name", `{"name":"\u5c71\u7530","email":"y@example.jp"}`, Record{"山田", "y@example.jp"}},
-		{"emoji outside the BMP", `{"name":"🍣 Sushi","email":"s@example.com"}`, Record{"🍣 Sushi", "s@example.com"}},
-		{"surrounding white space trimmed, ideographic space too", "  {\"name\":\"\u3000花子 \",\"email\":\" hanako@example.jp\\t\"}\n", Record{"花子", "hanako@example.jp"}},
-		{"quotes and backslashes in a name", `{"name":"O'Brien \"Bob\" \\","email":"ob@example.com"}`, Record{`O'Brien "Bob" \`, "ob@example.com"}},
-		{"zero width joiner is not a control character", "{\"name\":\"👩\u200d💻\",\"email\":\"dev@example.com\"}", Record{"👩\u200d💻", "dev@example.com"}},
-		{"255 characters", `{"name":"` + strings.Repeat("あ", 255) + `","email":"a@example.com"}`, Record{strings.Repeat("あ", 255), "a@example.com"}},
-		{"254-byte email", `{"name":"n","email":"` + strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com" + `"}`, Record{"n", strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com"}},
-		{"plus addressing", `{"name":"n","email":"n+tag@example.com"}`, Record{"n", "n+tag@example.com"}},
-		{"internationalised local part (RFC 6532)", `{"name":"n","email":"用户@example.com"}`, Record{"n", "用户@example.com"}},
+		{"plain", `{"name":"Alice","email":"alice@example.com"}`, Record{"Alice", "alice@example.com", ""}},
+		{"member order does not matter", `{"email":"bob@example.org","name":"Bob"}`, Record{"Bob", "bob@example.org", ""}},
+		{"japanese name", `{"name":"山田 太郎","email":"taro@example.jp"}`, Record{"山田 太郎", "taro@example.jp", ""}},
+		{"escaped japanese name", `{"name":"\u5c71\u7530","email":"y@example.jp"}`, Record{"山田", "y@example.jp", ""}},
+		{"emoji outside the BMP", `{"name":"🍣 Sushi","email":"s@example.com"}`, Record{"🍣 Sushi", "s@example.com", ""}},
+		{"surrounding white space trimmed, ideographic space too", "  {\"name\":\"\u3000花子 \",\"email\":\" hanako@example.jp\\t\"}\n", Record{"花子", "hanako@example.jp", ""}},
+		{"quotes and backslashes in a name", `{"name":"O'Brien \"Bob\" \\","email":"ob@example.com"}`, Record{`O'Brien "Bob" \`, "ob@example.com", ""}},
+		{"zero width joiner is not a control character", "{\"name\":\"👩\u200d💻\",\"email\":\"dev@example.com\"}", Record{"👩\u200d💻", "dev@example.com", ""}},
+		{"255 characters", `{"name":"` + strings.Repeat("あ", 255) + `","email":"a@example.com"}`, Record{strings.Repeat("あ", 255), "a@example.com", ""}},
+		{"254-byte email", `{"name":"n","email":"` + strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com" + `"}`, Record{"n", strings.Repeat("a", 64) + "@" + strings.Repeat("b", 185) + ".com", ""}},
+		{"plus addressing", `{"name":"n","email":"n+tag@example.com"}`, Record{"n", "n+tag@example.com", ""}},
+		{"internationalised local part (RFC 6532)", `{"name":"n","email":"用户@example.com"}`, Record{"n", "用户@example.com", ""}},
+		{"idempotency key", `{"name":"n","email":"n@example.com","idempotency_key":"7f0c2b9e-1d2a-4c8e-9b1f-3a6d5e4c2b10"}`, Record{"n", "n@example.com", "7f0c2b9e-1d2a-4c8e-9b1f-3a6d5e4c2b10"}},
+		{"idempotency key first", `{"idempotency_key":"k1","email":"n@example.com","name":"n"}`, Record{"n", "n@example.com", "k1"}},
+		{"null idempotency key is no key", `{"name":"n","email":"n@example.com","idempotency_key":null}`, Record{"n", "n@example.com", ""}},
+		{"64-byte key of every allowed character", `{"name":"n","email":"n@example.com","idempotency_key":"` + keyOfEveryChar + `"}`, Record{"n", "n@example.com", keyOfEveryChar}},
+		{"escaped key", `{"name":"n","email":"n@example.com","idempotency_key":"a\/b\u002d"}`, Record{"n", "n@example.com", "a/b-"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,6 +48,10 @@ func TestDecodeAccepts(t *testing.T) {
 		})
 	}
 }
+
+// keyOfEveryChar is a 64-byte idempotency key with every kind of allowed
+// character.
+var keyOfEveryChar = "0123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrst.:~+/="
 
 func TestDecodeRejects(t *testing.T) {
 	tests := []struct {
@@ -87,6 +96,17 @@ func TestDecodeRejects(t *testing.T) {
 		{"two emails", `{"name":"a","email":"a@example.com, b@example.com"}`, ReasonEmailInvalid},
 		{"email with comment", `{"name":"a","email":"a@example.com (work)"}`, ReasonEmailInvalid},
 		{"name is checked before email", `{"name":"","email":"nope"}`, ReasonNameRequired},
+		{"key number", `{"name":"a","email":"a@example.com","idempotency_key":42}`, ReasonKeyNotString},
+		{"key object", `{"name":"a","email":"a@example.com","idempotency_key":{"k":"v"}}`, ReasonKeyNotString},
+		{"key empty", `{"name":"a","email":"a@example.com","idempotency_key":""}`, ReasonKeyInvalid},
+		{"key 65 bytes", `{"name":"a","email":"a@example.com","idempotency_key":"` + strings.Repeat("k", 65) + `"}`, ReasonKeyTooLong},
+		{"key with space", `{"name":"a","email":"a@example.com","idempotency_key":"a b"}`, ReasonKeyInvalid},
+		{"key not trimmed", `{"name":"a","email":"a@example.com","idempotency_key":" ab"}`, ReasonKeyInvalid},
+		{"key with non-ASCII", `{"name":"a","email":"a@example.com","idempotency_key":"キー"}`, ReasonKeyInvalid},
+		{"key with escaped quote", `{"name":"a","email":"a@example.com","idempotency_key":"a\"b"}`, ReasonKeyInvalid},
+		{"duplicate key", `{"name":"a","email":"a@example.com","idempotency_key":"a","idempotency_key":"b"}`, ReasonDuplicateField},
+		{"key member is case-sensitive", `{"name":"a","email":"a@example.com","Idempotency_Key":"a"}`, ReasonUnknownField},
+		{"email is checked before the key", `{"name":"a","email":"nope","idempotency_key":""}`, ReasonEmailInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,43 +136,64 @@ func TestDecodeRejects(t *testing.T) {
 // Decode silently slows down), and nothing it cannot judge exactly may.
 func TestPlainObjectTakesTheCommonShapes(t *testing.T) {
 	tests := []struct {
-		body              string
-		wantOK            bool
-		wantName, wantEml string
+		body   string
+		wantOK bool
+		want   members
 	}{
-		{`{"name":"Alice","email":"alice@example.com"}`, true, `"Alice"`, `"alice@example.com"`},
-		{" \t{ \"email\" : \"a@b\" ,\r\n \"name\":\"山田\" }\n", true, `"山田"`, `"a@b"`},
-		{`{"name":"O'Brien \"Bob\" \\ \/ \b\f\n\r\t \u5c71\uD83C\udf63","email":"x@y"}`, true, `"O'Brien \"Bob\" \\ \/ \b\f\n\r\t \u5c71\uD83C\udf63"`, `"x@y"`},
-		{`{"name":null,"email":"x@y"}`, true, `null`, `"x@y"`},
-		{`{"email":"x@y"}`, true, ``, `"x@y"`},
-		{`{}`, true, ``, ``},
-		{`{"name":"a","email":"b","name":"c"}`, false, "", ""},  // duplicate
-		{`{"n\u0061me":"a","email":"b"}`, false, "", ""},        // escaped member name
-		{`{"name":"a","email":"b","admin":"x"}`, false, "", ""}, // unknown member
-		{`{"name":42,"email":"b"}`, false, "", ""},              // not a string
-		{`{"name":nullx,"email":"b"}`, false, "", ""},           // not null
-		{`{"name":"a","email":"b",}`, false, "", ""},            // trailing comma
-		{`{"name":"a","email":"b"} {}`, false, "", ""},          // trailing data
-		{`{"name":"a","email":"b"`, false, "", ""},              // truncated
-		{`{"name":"a\x","email":"b"}`, false, "", ""},           // bad escape
-		{`{"name":"a\u12g4","email":"b"}`, false, "", ""},       // bad \u escape
-		{`{"name":"a\u12`, false, "", ""},                       // truncated \u escape
-		{"{\"name\":\"a\tb\",\"email\":\"b\"}", false, "", ""},  // raw control character
-		{`["name","email"]`, false, "", ""},                     // not an object
-		{``, false, "", ""},
+		{`{"name":"Alice","email":"alice@example.com"}`, true, members{`"Alice"`, `"alice@example.com"`, ``}},
+		{" \t{ \"email\" : \"a@b\" ,\r\n \"name\":\"山田\" }\n", true, members{`"山田"`, `"a@b"`, ``}},
+		{`{"name":"O'Brien \"Bob\" \\ \/ \b\f\n\r\t \u5c71\uD83C\udf63","email":"x@y"}`, true, members{`"O'Brien \"Bob\" \\ \/ \b\f\n\r\t \u5c71\uD83C\udf63"`, `"x@y"`, ``}},
+		{`{"name":null,"email":"x@y"}`, true, members{`null`, `"x@y"`, ``}},
+		{`{"email":"x@y"}`, true, members{``, `"x@y"`, ``}},
+		{`{"name":"a","email":"b","idempotency_key":"k-1"}`, true, members{`"a"`, `"b"`, `"k-1"`}},
+		{`{"idempotency_key":null,"name":"a","email":"b"}`, true, members{`"a"`, `"b"`, `null`}},
+		{`{}`, true, members{}},
+		{`{"name":"a","email":"b","name":"c"}`, false, members{}},  // duplicate
+		{`{"n\u0061me":"a","email":"b"}`, false, members{}},        // escaped member name
+		{`{"name":"a","email":"b","admin":"x"}`, false, members{}}, // unknown member
+		{`{"name":42,"email":"b"}`, false, members{}},              // not a string
+		{`{"name":"a","email":"b","idempotency_key":7}`, false, members{}},
+		{`{"name":nullx,"email":"b"}`, false, members{}},          // not null
+		{`{"name":"a","email":"b",}`, false, members{}},           // trailing comma
+		{`{"name":"a","email":"b"} {}`, false, members{}},         // trailing data
+		{`{"name":"a","email":"b"`, false, members{}},             // truncated
+		{`{"name":"a\x","email":"b"}`, false, members{}},          // bad escape
+		{`{"name":"a\u12g4","email":"b"}`, false, members{}},      // bad \u escape
+		{`{"name":"a\u12`, false, members{}},                      // truncated \u escape
+		{"{\"name\":\"a\tb\",\"email\":\"b\"}", false, members{}}, // raw control character
+		{`["name","email"]`, false, members{}},                    // not an object
+		{``, false, members{}},
 	}
 	for _, tt := range tests {
-		name, email, ok := plainObject(tt.body)
-		if ok != tt.wantOK || name != tt.wantName || email != tt.wantEml {
-			t.Errorf("plainObject(%q) = %q, %q, %v; want %q, %q, %v", tt.body, name, email, ok, tt.wantName, tt.wantEml, tt.wantOK)
+		got, ok := plainObject(tt.body)
+		if ok != tt.wantOK || got != tt.want {
+			t.Errorf("plainObject(%q) = %+v, %v; want %+v, %v", tt.body, got, ok, tt.want, tt.wantOK)
 		}
 		if !ok {
 			continue
 		}
-		gName, gEmail, err := anyObject(tt.body)
-		if err != nil || gName != name || gEmail != email {
-			t.Errorf("anyObject(%q) = %q, %q, %v; plainObject disagrees", tt.body, gName, gEmail, err)
+		general, err := anyObject(tt.body)
+		if err != nil || general != got {
+			t.Errorf("anyObject(%q) = %+v, %v; plainObject disagrees", tt.body, general, err)
 		}
+	}
+}
+
+// TestIdempotencyKeyCharacters checks the key alphabet byte by byte
+// against the documented set.
+func TestIdempotencyKeyCharacters(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(IdempotencyKeyPunctuation, byte(c)) >= 0
+		err := ValidIdempotencyKey(string([]byte{byte(c)}))
+		if (err == nil) != want {
+			t.Errorf("key %q: error %v, want accepted %v", []byte{byte(c)}, err, want)
+		}
+	}
+	if err := ValidIdempotencyKey(strings.Repeat("a", MaxIdempotencyKeyBytes)); err != nil {
+		t.Errorf("a %d-byte key: %v", MaxIdempotencyKeyBytes, err)
+	}
+	if len(keyOfEveryChar) != MaxIdempotencyKeyBytes {
+		t.Errorf("keyOfEveryChar has %d bytes, want %d", len(keyOfEveryChar), MaxIdempotencyKeyBytes)
 	}
 }
 
@@ -184,6 +225,10 @@ func FuzzDecode(f *testing.F) {
 		"{\"name\":\"\xff\",\"email\":\"a@example.com\"}",
 		`[]`, ``, `{"name":"a","email":"a@example.com"} {}`,
 		`a.b+c@example.com`, `a..b@example.com`, `.a@b`, `a@b.`, "a@b@c", `{|}~@x`,
+		`{"name":"a","email":"a@example.com","idempotency_key":"k-1"}`,
+		`{"name":"a","email":"a@example.com","idempotency_key":" k"}`,
+		`{"idempotency_key":null,"name":"a","email":"a@example.com"}`,
+		`{"idempotency_key":null,"name":"a","email":"a@example.com","idempotency_key":"k"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -196,10 +241,10 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		// Wherever the fast path answers, the general one must agree.
-		if name, email, ok := plainObject(string(body)); ok {
-			gName, gEmail, err := anyObject(string(body))
-			if err != nil || gName != name || gEmail != email {
-				t.Fatalf("plainObject(%q) = %q, %q; anyObject gives %q, %q, %v", body, name, email, gName, gEmail, err)
+		if fast, ok := plainObject(string(body)); ok {
+			general, err := anyObject(string(body))
+			if err != nil || general != fast {
+				t.Fatalf("plainObject(%q) = %+v; anyObject gives %+v, %v", body, fast, general, err)
 			}
 		}
 		rec, err := Decode(string(body))
@@ -212,15 +257,15 @@ func FuzzDecode(f *testing.F) {
 			if !slices.Contains(Reasons(), r) {
 				t.Fatalf("unknown reason %q from %v", r, err)
 			}
-			// A body with exactly a string name and a string email can
-			// only fail on the values themselves.
-			if refOK && !strings.HasPrefix(string(r), "name_") && !strings.HasPrefix(string(r), "email_") {
+			// A body with exactly a string name and a string email (and
+			// perhaps a string key) can only fail on the values themselves.
+			if refOK && !strings.HasPrefix(string(r), "name_") && !strings.HasPrefix(string(r), "email_") && !strings.HasPrefix(string(r), "idempotency_key_") {
 				t.Fatalf("%q rejected for %s, but its shape is right", body, r)
 			}
 			return
 		}
 		checkAccepted(t, rec)
-		if !refOK || strings.TrimSpace(ref["name"]) != rec.Name || strings.TrimSpace(ref["email"]) != rec.Email {
+		if !refOK || strings.TrimSpace(ref["name"]) != rec.Name || strings.TrimSpace(ref["email"]) != rec.Email || ref["idempotency_key"] != rec.IdempotencyKey {
 			t.Fatalf("%q accepted as %+v; encoding/json sees %v (one string name and email: %v)", body, rec, ref, refOK)
 		}
 		// What the consumer stores must decode to itself.
@@ -237,7 +282,8 @@ func FuzzDecode(f *testing.F) {
 
 // referenceMembers is an independent, slower reading of body with
 // encoding/json's token API: ok when body is one UTF-8 JSON object whose
-// members are exactly one string "name" and one string "email".
+// members are exactly one string "name", one string "email" and at most
+// one "idempotency_key", a string or null.
 func referenceMembers(body []byte) (map[string]string, bool) {
 	if !utf8.Valid(body) || !json.Valid(body) {
 		return nil, false
@@ -247,6 +293,7 @@ func referenceMembers(body []byte) (map[string]string, bool) {
 		return nil, false
 	}
 	out := map[string]string{}
+	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -257,13 +304,22 @@ func referenceMembers(body []byte) (map[string]string, bool) {
 		if err := dec.Decode(&v); err != nil {
 			return nil, false
 		}
+		if seen[key] {
+			return nil, false
+		}
+		seen[key] = true
+		if key == "idempotency_key" && v == nil {
+			continue // null is no key
+		}
 		s, isString := v.(string)
-		if _, dup := out[key]; dup || !isString || (key != "name" && key != "email") {
+		if !isString || (key != "name" && key != "email" && key != "idempotency_key") {
 			return nil, false
 		}
 		out[key] = s
 	}
-	return out, len(out) == 2
+	_, hasName := out["name"]
+	_, hasEmail := out["email"]
+	return out, hasName && hasEmail
 }
 
 func checkAccepted(t *testing.T, rec Record) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluicehq/sluice/infra/function"
 	"github.com/sluicehq/sluice/infra/iamdoc"
+	"github.com/sluicehq/sluice/internal/intake"
 )
 
 // AuthMode is the authorization of the POST /submit route.
@@ -204,6 +205,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 
+	// The parameters local/edge emulates: one definition in intake.
+	requestParameters := pulumi.StringMap{intake.QueueURLParameter: args.QueueURL}
+	for k, v := range intake.Parameters() {
+		requestParameters[k] = pulumi.String(v)
+	}
 	integration, err := apigatewayv2.NewIntegration(ctx, name+"-sqs", &apigatewayv2.IntegrationArgs{
 		ApiId:                httpAPI.ID(),
 		Description:          pulumi.String("SQS SendMessage of the raw request body"),
@@ -211,10 +217,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		IntegrationSubtype:   pulumi.String("SQS-SendMessage"),
 		PayloadFormatVersion: pulumi.String("1.0"),
 		CredentialsArn:       role.Arn,
-		RequestParameters: pulumi.StringMap{
-			"QueueUrl":    args.QueueURL,
-			"MessageBody": pulumi.String("$request.body"),
-		},
+		RequestParameters:    requestParameters,
 	}, parent, pulumi.DependsOn([]pulumi.Resource{policy}))
 	if err != nil {
 		return nil, err

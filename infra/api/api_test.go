@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"maps"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/infra/api"
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/mocks"
+	"github.com/sluicehq/sluice/internal/intake"
 )
 
 func validArgs() api.Args {
@@ -87,9 +89,26 @@ func TestAPI(t *testing.T) {
 			t.Errorf("integration %s = %q, want %q", k, got, want)
 		}
 	}
+	// The request parameters are intake's, which local/edge evaluates:
+	// the body passes through unchanged (idempotency key included) and no
+	// header is mapped, so a request without Idempotency-Key works as before.
 	params := integ.Inputs["requestParameters"].ObjectValue()
-	if params["QueueUrl"].StringValue() != mocks.ExampleQueueURL || params["MessageBody"].StringValue() != "$request.body" || len(params) != 2 {
-		t.Errorf("requestParameters %v, want QueueUrl=%s and MessageBody=$request.body", params, mocks.ExampleQueueURL)
+	want := intake.Parameters()
+	want[intake.QueueURLParameter] = mocks.ExampleQueueURL
+	got := map[string]string{}
+	for k, v := range params {
+		got[string(k)] = v.StringValue()
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("requestParameters %v, want %v", got, want)
+	}
+	if got["MessageBody"] != "$request.body" {
+		t.Errorf("MessageBody = %q, want the whole body passed through ($request.body)", got["MessageBody"])
+	}
+	for k, v := range got {
+		if strings.Contains(strings.ToLower(v), "request.header") {
+			t.Errorf("parameter %s maps a request header (%s): a mapped header is mandatory, which would refuse requests without it", k, v)
+		}
 	}
 
 	// The integration's credentials are the role whose only permission is

@@ -1,6 +1,9 @@
 // Package edge is the local stand-in for the stack's API Gateway HTTP API: one
-// route, POST /submit, integrated with SQS SendMessage (MessageBody =
-// $request.body), behind the stage's rate/burst throttle.
+// route, POST /submit, integrated with SQS SendMessage, behind the stage's
+// rate/burst throttle. The SendMessage request is built from the same
+// request parameters as the deployed integration's (package intake), so
+// the body, a client's idempotency key inside it, reaches SQS unchanged and
+// request headers, Idempotency-Key among them, do not.
 //
 // It answers as the HTTP API does, so that clients and tests see the same
 // status codes locally as in AWS:
@@ -26,6 +29,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -36,6 +40,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 	"golang.org/x/time/rate"
+
+	"github.com/sluicehq/sluice/internal/intake"
 )
 
 // Quotas of API Gateway HTTP APIs that the edge reproduces.
@@ -85,6 +91,24 @@ type Edge struct {
 	limiter *rate.Limiter
 
 	accepted, throttled, rejected, failed atomic.Int64
+}
+
+// SendMessageInput is the SendMessage request API Gateway makes from the
+// integration's request parameters (intake.Parameters) for a request with
+// this body. It fails for a parameter or mapping value the edge does not
+// emulate, so a mapping added to the deployed integration cannot go
+// unnoticed here.
+func SendMessageInput(queueURL string, body []byte) (*sqs.SendMessageInput, error) {
+	in := &sqs.SendMessageInput{QueueUrl: aws.String(queueURL)}
+	for name, value := range intake.Parameters() {
+		switch {
+		case name == "MessageBody" && value == intake.BodyPassthrough:
+			in.MessageBody = aws.String(string(body))
+		default:
+			return nil, fmt.Errorf("edge: request parameter %s = %q is not emulated", name, value)
+		}
+	}
+	return in, nil
 }
 
 // New returns an Edge that sends to o.QueueURL through s.
@@ -151,12 +175,19 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(r.Context(), e.opts.IntegrationTimeout)
+	in, err := SendMessageInput(e.opts.QueueURL, body)
+	if err != nil {
+		e.failed.Add(1)
+		writeMessage(w, http.StatusInternalServerError, "Internal Server Error")
+		return
+	}
+	// A client that gives up (its timeout fired, its connection dropped)
+	// does not stop a SendMessage already under way: the message may be
+	// queued with nobody reading the answer, which is the case clients'
+	// idempotency keys are for, so the edge keeps to that worst case.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), e.opts.IntegrationTimeout)
 	defer cancel()
-	out, err := e.sender.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:    aws.String(e.opts.QueueURL),
-		MessageBody: aws.String(string(body)),
-	})
+	out, err := e.sender.SendMessage(ctx, in)
 	switch {
 	case err == nil:
 		e.accepted.Add(1)

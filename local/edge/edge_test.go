@@ -182,3 +182,52 @@ func TestEdgeMapsSQSFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestEdgeCarriesTheIdempotencyKeyAsTheIntegrationDoes: the key in the body
+// reaches SQS byte for byte; an Idempotency-Key header does not reach SQS at
+// all (the integration maps no header); and a bad key is accepted, since an
+// HTTP API cannot look inside the body: the consumer quarantines it.
+func TestEdgeCarriesTheIdempotencyKeyAsTheIntegrationDoes(t *testing.T) {
+	c, q := startQueue(t)
+	e := New(c, Options{QueueURL: q.URL, RateLimit: 1000, Burst: 1000})
+	for _, tc := range []struct{ name, body, header string }{
+		{"key in the body", `{"name":"a","email":"a@example.com","idempotency_key":"k-1"}`, ""},
+		{"key in a header only", `{"name":"a","email":"a@example.com"}`, "k-2"},
+		{"a key too long for the consumer", `{"name":"a","email":"a@example.com","idempotency_key":"` + strings.Repeat("k", 65) + `"}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", "/submit", strings.NewReader(tc.body))
+			if tc.header != "" {
+				req.Header.Set("Idempotency-Key", tc.header)
+			}
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				t.Fatalf("status %d %s", rec.Code, rec.Body)
+			}
+			out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+				QueueUrl: aws.String(q.URL), MessageAttributeNames: []string{"All"}, WaitTimeSeconds: 1,
+			})
+			if err != nil || len(out.Messages) != 1 {
+				t.Fatalf("receive: %v %+v", err, out)
+			}
+			m := out.Messages[0]
+			if aws.ToString(m.Body) != tc.body || len(m.MessageAttributes) != 0 {
+				t.Errorf("queued body %q attributes %v, want the posted body and no attributes", aws.ToString(m.Body), m.MessageAttributes)
+			}
+			if _, err := c.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(q.URL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestSendMessageInputEvaluatesTheIntegrationParameters(t *testing.T) {
+	in, err := SendMessageInput("http://q", []byte(`{"x":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(in.QueueUrl) != "http://q" || aws.ToString(in.MessageBody) != `{"x":1}` || in.MessageAttributes != nil || in.DelaySeconds != 0 {
+		t.Errorf("SendMessageInput = %+v", in)
+	}
+}

@@ -22,6 +22,8 @@ type privateMariaDB struct {
 	t       *testing.T
 	dir     string
 	port    int
+	args    []string // extra mariadbd options
+	caFile  string   // when set, Config connects with TLS verified against it
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	logFile *os.File
@@ -29,9 +31,17 @@ type privateMariaDB struct {
 
 func startPrivateMariaDB(t *testing.T) *privateMariaDB {
 	t.Helper()
+	return startPrivateMariaDBWith(t, "", nil)
+}
+
+// startPrivateMariaDBWith starts the server with extra mariadbd options;
+// with caFile set, Config (and the readiness check) use TLS verified
+// against that CA.
+func startPrivateMariaDBWith(t *testing.T, caFile string, args []string) *privateMariaDB {
+	t.Helper()
 	testenv.NeedsMariaDBBinaries(t)
 	dir := t.TempDir()
-	m := &privateMariaDB{t: t, dir: dir}
+	m := &privateMariaDB{t: t, dir: dir, args: args, caFile: caFile}
 	install := exec.Command("mariadb-install-db", "--no-defaults",
 		"--datadir="+filepath.Join(dir, "data"), "--auth-root-authentication-method=normal",
 		"--user=root", "--skip-test-db")
@@ -59,7 +69,7 @@ func startPrivateMariaDB(t *testing.T) *privateMariaDB {
 func (m *privateMariaDB) Config(name string) dbconn.Config {
 	return dbconn.Config{
 		Endpoint: "127.0.0.1:" + strconv.Itoa(m.port), Name: name,
-		User: "root", Auth: dbconn.AuthPassword, TLS: false,
+		User: "root", Auth: dbconn.AuthPassword, TLS: m.caFile != "", TLSCAFile: m.caFile,
 	}
 }
 
@@ -72,6 +82,7 @@ func (m *privateMariaDB) start() {
 		"--port="+strconv.Itoa(m.port), "--bind-address=127.0.0.1",
 		"--user=root", "--skip-log-bin", "--innodb-buffer-pool-size=32M",
 		"--max-connections=50")
+	m.cmd.Args = append(m.cmd.Args, m.args...)
 	m.cmd.Stdout, m.cmd.Stderr = m.logFile, m.logFile
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := m.cmd.Start(); err != nil {

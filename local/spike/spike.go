@@ -1,6 +1,7 @@
 // Package spike fires a burst of POSTs at a Sluice edge, follows the drain,
 // and reports what the seed promises: every accepted record stored exactly
-// once, at a pace the database can take.
+// once, at a pace the database can take, also when clients send records
+// again with the same idempotency key (Options.RetryFraction).
 package spike
 
 import (
@@ -14,6 +15,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptrace"
 	"sort"
 	"sync"
 	"time"
@@ -30,6 +32,15 @@ type Options struct {
 	// Retries is how often a client retries a 429, with exponential backoff
 	// from 100 ms, as a well-behaved client of a throttled API does.
 	Retries int
+	// Keys gives every record an idempotency key ("idempotency_key" in
+	// the body, unique per record).
+	Keys bool
+	// RetryFraction (0 to 1, implies Keys) is the share of records a
+	// client sends a second time with the same key and body. Every other
+	// one of them is first sent by a client that gives up without reading
+	// the answer, as a timed-out client does; the others are sent again
+	// after a 200, as by a client whose answer got lost.
+	RetryFraction float64
 	// Counts reads the pipeline's counts (in process, or from the status
 	// endpoint of a running `go run ./local`).
 	Counts func(context.Context) (pipeline.Counts, error)
@@ -57,13 +68,16 @@ type Result struct {
 	Accepted         int      `json:"accepted"`  // records answered 200
 	Throttled        int      `json:"throttled"` // 429 answers, retried or not
 	Refused          int      `json:"refused"`   // records never accepted
+	Keys             bool     `json:"idempotency_keys"`
+	Retries          int      `json:"retries"`   // records sent a second time with the same key
+	Abandoned        int      `json:"abandoned"` // of the retries: first attempts whose answer was not read
 	LatencyP50Ms     float64  `json:"accept_latency_p50_ms"`
 	LatencyP99Ms     float64  `json:"accept_latency_p99_ms"`
 	SendSeconds      float64  `json:"send_seconds"`  // first POST to last answer
 	DrainSeconds     float64  `json:"drain_seconds"` // first POST to the last record stored
 	Drained          bool     `json:"drained"`
 	Stored           int      `json:"stored"`     // this run's users rows
-	Duplicates       int      `json:"duplicates"` // rows beyond one per record
+	Duplicates       int      `json:"duplicates"` // rows beyond one per record, retries included
 	Quarantined      int      `json:"quarantined"`
 	InDLQ            int      `json:"in_dlq"`
 	Lost             int      `json:"lost"` // accepted, and neither stored, quarantined nor in the DLQ
@@ -76,6 +90,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.N <= 0 || o.Concurrency <= 0 || o.URL == "" || o.Counts == nil || o.DB == nil {
 		return Result{}, fmt.Errorf("spike: need a URL, N > 0, concurrency > 0, counts and a database: %+v", o)
 	}
+	if !(o.RetryFraction >= 0 && o.RetryFraction <= 1) {
+		return Result{}, fmt.Errorf("spike: retry fraction %v: want 0 to 1", o.RetryFraction)
+	}
+	if o.RetryFraction > 0 {
+		o.Keys = true
+	}
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 10 * time.Minute
 	}
@@ -86,7 +106,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if _, err := rand.Read(b); err != nil {
 		return Result{}, err
 	}
-	r := Result{RunID: hex.EncodeToString(b), Sent: o.N}
+	r := Result{RunID: hex.EncodeToString(b), Sent: o.N, Keys: o.Keys}
 	emailPrefix := "spike-" + r.RunID + "-"
 
 	start := time.Now()
@@ -95,7 +115,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 
 	sent := send(ctx, o, emailPrefix)
 	r.SendSeconds = time.Since(start).Seconds()
-	r.Accepted, r.Throttled = len(sent.ids), sent.throttled
+	r.Accepted, r.Throttled = len(sent.accepted), sent.throttled
+	r.Retries, r.Abandoned = sent.retries, sent.abandoned
 	r.Refused = o.N - r.Accepted
 	r.LatencyP50Ms, r.LatencyP99Ms = percentile(sent.latencies, 0.50), percentile(sent.latencies, 0.99)
 
@@ -105,7 +126,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 wait:
 	for {
 		if c, err := o.Counts(drainCtx); err == nil && c.Queued == 0 && c.InFlight == 0 {
-			stored, quarantined, err := settled(drainCtx, o.DB, emailPrefix, sent.ids)
+			stored, quarantined, err := settled(drainCtx, o.DB, emailPrefix, sent.accepted)
 			if err == nil && stored+quarantined+c.DLQ >= r.Accepted {
 				r.Drained = true
 				break wait
@@ -125,7 +146,7 @@ wait:
 	if r.Stored, r.Duplicates, err = storedRows(ctx, o.DB, emailPrefix); err != nil {
 		return r, err
 	}
-	notFound, quarantined, err := missing(ctx, o.DB, emailPrefix, sent.ids)
+	notFound, quarantined, err := missing(ctx, o.DB, emailPrefix, sent.accepted)
 	if err != nil {
 		return r, err
 	}
@@ -138,9 +159,24 @@ wait:
 }
 
 type sendResult struct {
-	ids       []string
+	accepted  []accepted
 	throttled int
+	retries   int
+	abandoned int
 	latencies []time.Duration
+}
+
+// accepted is a record the edge answered 200 for (or may have: an
+// abandoned attempt), with the MessageIds of the answers read.
+type accepted struct {
+	email string
+	ids   []string
+}
+
+// retried reports whether record i of n is sent twice: round(n × f)
+// records, spread evenly.
+func retried(i int, f float64) bool {
+	return int(float64(i+1)*f+0.5) > int(float64(i)*f+0.5)
 }
 
 // send posts the records with o.Concurrency clients.
@@ -153,17 +189,57 @@ func send(ctx context.Context, o Options, emailPrefix string) sendResult {
 	var res sendResult
 	next := make(chan int)
 	var wg sync.WaitGroup
+	retries := 0
 	for range o.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				body := fmt.Sprintf(`{"name":"Spike %d","email":"%s%d@example.com"}`, i, emailPrefix, i)
-				id, lat, throttled := post(ctx, client, o.URL+"/submit", body, o.Retries)
+				email := fmt.Sprintf("%s%d@example.com", emailPrefix, i)
+				body := fmt.Sprintf(`{"name":"Spike %d","email":"%s"}`, i, email)
+				if o.Keys {
+					// The e-mail is unique per record, so it makes a key too.
+					body = fmt.Sprintf(`{"name":"Spike %d","email":"%s","idempotency_key":"%s%d"}`, i, email, emailPrefix, i)
+				}
+				rec := accepted{email: email}
+				var throttled int
+				abandoned, sentAgain := false, retried(i, o.RetryFraction)
+				if sentAgain {
+					mu.Lock()
+					abandoned = retries%2 == 0
+					retries++
+					mu.Unlock()
+				}
+				var lat time.Duration
+				if abandoned {
+					abandon(ctx, client, o.URL+"/submit", body)
+				} else {
+					var id string
+					id, lat, throttled = post(ctx, client, o.URL+"/submit", body, o.Retries)
+					if id != "" {
+						rec.ids = append(rec.ids, id)
+					}
+				}
+				if sentAgain {
+					id, l, th := post(ctx, client, o.URL+"/submit", body, o.Retries)
+					throttled += th
+					if id != "" {
+						rec.ids = append(rec.ids, id)
+						if lat == 0 {
+							lat = l
+						}
+					}
+				}
 				mu.Lock()
 				res.throttled += throttled
-				if id != "" {
-					res.ids = append(res.ids, id)
+				if sentAgain {
+					res.retries++
+				}
+				if abandoned {
+					res.abandoned++
+				}
+				if len(rec.ids) > 0 {
+					res.accepted = append(res.accepted, rec)
 					res.latencies = append(res.latencies, lat)
 				}
 				mu.Unlock()
@@ -179,6 +255,23 @@ func send(ctx context.Context, o Options, emailPrefix string) sendResult {
 	close(next)
 	wg.Wait()
 	return res
+}
+
+// abandon sends one record and gives up as soon as the request is written,
+// without waiting for the answer, as a client whose timeout fired does.
+// The edge may or may not have queued it by then.
+func abandon(ctx context.Context, c *http.Client, url, body string) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { cancel() }}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, url, bytes.NewBufferString(body))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := c.Do(req); err == nil {
+		resp.Body.Close() // the answer came before the cancel took effect; it is not read
+	}
 }
 
 // post sends one record, retrying 429s, and returns its MessageId (empty if
@@ -242,36 +335,46 @@ func storedRows(ctx context.Context, db *sql.DB, emailPrefix string) (rows, dupl
 	return rows, rows - distinct, nil
 }
 
-// settled counts the accepted ids stored or quarantined.
-func settled(ctx context.Context, db *sql.DB, emailPrefix string, ids []string) (stored, quarantined int, err error) {
-	notFound, quarantined, err := missing(ctx, db, emailPrefix, ids)
+// settled counts the accepted records stored or quarantined.
+func settled(ctx context.Context, db *sql.DB, emailPrefix string, recs []accepted) (stored, quarantined int, err error) {
+	notFound, quarantined, err := missing(ctx, db, emailPrefix, recs)
 	if err != nil {
 		return 0, 0, err
 	}
-	return len(ids) - notFound - quarantined, quarantined, nil
+	return len(recs) - notFound - quarantined, quarantined, nil
 }
 
-// missing counts the accepted ids with no users row and no quarantine row,
-// and the ids in quarantine.
-func missing(ctx context.Context, db *sql.DB, emailPrefix string, ids []string) (notFound, quarantined int, err error) {
+// missing counts the accepted records with no users row (found by their
+// e-mail, unique per record) and no quarantine row (found by the
+// MessageIds of their answers), and the records in quarantine.
+func missing(ctx context.Context, db *sql.DB, emailPrefix string, recs []accepted) (notFound, quarantined int, err error) {
 	have := map[string]bool{}
-	if err := collect(ctx, db, have, "SELECT submission_id FROM users WHERE email LIKE ?", emailPrefix+"%"); err != nil {
+	if err := collect(ctx, db, have, "SELECT email FROM users WHERE email LIKE ?", emailPrefix+"%"); err != nil {
 		return 0, 0, err
 	}
 	inQuarantine := map[string]bool{}
 	if err := collect(ctx, db, inQuarantine, "SELECT submission_id FROM quarantine"); err != nil {
 		return 0, 0, err
 	}
-	for _, id := range ids {
+	for _, r := range recs {
 		switch {
-		case have[id]:
-		case inQuarantine[id]:
+		case have[r.email]:
+		case anyOf(inQuarantine, r.ids):
 			quarantined++
 		default:
 			notFound++
 		}
 	}
 	return notFound, quarantined, nil
+}
+
+func anyOf(set map[string]bool, keys []string) bool {
+	for _, k := range keys {
+		if set[k] {
+			return true
+		}
+	}
+	return false
 }
 
 func collect(ctx context.Context, db *sql.DB, into map[string]bool, query string, args ...any) error {

@@ -50,9 +50,8 @@ func TestNiceCeil(t *testing.T) {
 	}
 }
 
-// TestSpikeAgainstAPipeline runs a small spike end to end and checks the
-// report against the database.
-func TestSpikeAgainstAPipeline(t *testing.T) {
+func startPipeline(t *testing.T) (*pipeline.Pipeline, settings.Settings) {
+	t.Helper()
 	s, err := settings.LoadFile("../../Pulumi.dev.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +75,65 @@ func TestSpikeAgainstAPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Stop()
+	t.Cleanup(p.Stop)
+	return p, s
+}
+
+func TestRetriedSpreadsTheShare(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		f    float64
+		want int
+	}{{1000, 0, 0}, {1000, 0.1, 100}, {1000, 0.25, 250}, {7, 0.5, 4}, {300, 1, 300}, {3, 0.2, 1}} {
+		got, run, longest := 0, 0, 0
+		for i := range tc.n {
+			if retried(i, tc.f) {
+				got++
+				run++
+				longest = max(longest, run)
+			} else {
+				run = 0
+			}
+		}
+		if got != tc.want {
+			t.Errorf("n=%d f=%v: %d retried, want %d", tc.n, tc.f, got, tc.want)
+		}
+		if tc.f <= 0.5 && longest > 1 {
+			t.Errorf("n=%d f=%v: %d retried records in a row, want them spread", tc.n, tc.f, longest)
+		}
+	}
+}
+
+// TestSpikeWithRetries sends half the records twice with the same key, half
+// of those first by a client that does not read the answer: still one row
+// per record.
+func TestSpikeWithRetries(t *testing.T) {
+	p, _ := startPipeline(t)
+	r, err := Run(context.Background(), Options{URL: p.URL(), N: 300, Concurrency: 20, Retries: 8, RetryFraction: 0.5, Counts: p.Counts, DB: p.Admin()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Drained || !r.Keys || r.Retries != 150 || r.Abandoned != 75 || r.Accepted != 300 || r.Stored != 300 || r.Duplicates != 0 || r.Lost != 0 || r.Quarantined != 0 {
+		t.Errorf("result %+v, want 150 retries (75 abandoned), 300 accepted and stored, no duplicates, none lost", r)
+	}
+	var rows, keyed, distinctMessages int
+	if err := p.Admin().QueryRow(`SELECT COUNT(*), SUM(submission_id = CONCAT('key:', SUBSTRING_INDEX(email, '@', 1))), COUNT(DISTINCT message_id)
+		FROM users WHERE email LIKE ?`, "spike-"+r.RunID+"-%").Scan(&rows, &keyed, &distinctMessages); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 300 || keyed != 300 || distinctMessages != 300 {
+		t.Errorf("table: %d rows, %d under their key, %d message ids; want 300 each", rows, keyed, distinctMessages)
+	}
+	st := p.Poller().Stats()
+	if st.Deleted < 300+75 {
+		t.Errorf("poller deleted %d messages: the retries did not reach the queue (%+v)", st.Deleted, st)
+	}
+}
+
+// TestSpikeAgainstAPipeline runs a small spike end to end and checks the
+// report against the database.
+func TestSpikeAgainstAPipeline(t *testing.T) {
+	p, s := startPipeline(t)
 
 	r, err := Run(context.Background(), Options{URL: p.URL(), N: 300, Concurrency: 20, Retries: 8, Counts: p.Counts, DB: p.Admin()})
 	if err != nil {

@@ -1,0 +1,12 @@
+-- The SQS message id of the delivery that stored the row. From this version
+-- on, submission_id is the row's dedupe key: "key:" followed by the client's
+-- idempotency key when the body carried one, else the SQS message id as
+-- before (message ids are UUIDs and never start with "key:"), so a client
+-- that resends a submission with the same key gets no second row. The
+-- consumer fills message_id on every row it writes; rows written before this
+-- version have NULL here and their message id in submission_id.
+-- ALGORITHM=INSTANT changes only the data dictionary (MySQL 8.0.12+, MariaDB
+-- 10.3+): writers are not blocked beyond a brief metadata lock, and the
+-- server refuses the statement rather than fall back to copying the table.
+-- MySQL allows only LOCK=DEFAULT with INSTANT, so no LOCK clause is given.
+ALTER TABLE users ADD COLUMN message_id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NULL, ALGORITHM=INSTANT;
