@@ -11,7 +11,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/sluicehq/sluice/infra/function"
+	"github.com/sluicehq/sluice/infra/dbfunction"
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/lambdabuild"
 	"github.com/sluicehq/sluice/infra/migration"
@@ -23,7 +23,7 @@ const testPassword = "c0rrect-h0rse-battery-staple"
 
 func validArgs() migration.Args {
 	return migration.Args{
-		Function: function.DBFunctionArgs{
+		Function: dbfunction.Args{
 			Name:                "sluice-dev-migrator",
 			Archive:             lambdabuild.Archive{Path: "/tmp/migrator.zip", SourceCodeHash: "mIgRaToRhAsH0000000000000000000000000000000="},
 			SubnetIDs:           pulumi.ToStringArray([]string{"subnet-0a1", "subnet-0b2"}),
@@ -174,10 +174,10 @@ func TestMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := policy.CheckWildcards(function.VPCNetworkInterfacesSid); err != nil {
+	if err := policy.CheckWildcards(dbfunction.VPCNetworkInterfacesSid); err != nil {
 		t.Error(err)
 	}
-	connect, _ := policy.Find(function.DBConnectSid)
+	connect, _ := policy.Find(dbfunction.DBConnectSid)
 	want := "arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:prx-0f1e2d3c4b5a69788/sluice_admin"
 	if len(connect.Resource) != 1 || connect.Resource[0] != want {
 		t.Errorf("migrator may connect as %v, want only %s", connect.Resource, want)
