@@ -83,8 +83,8 @@ var APIRouteAuthorization = Policy{
 		}
 		if v, st := stringAt(r.Properties, "authorizationType"); st != Known || v == "NONE" {
 			c.Report(r, "route %q has authorizationType %s, so anyone can call it. Fix: set authorizationType "+
-				"(AWS_IAM, JWT or CUSTOM), or, if it is public by design, declare it in the stack's %s:%s config "+
-				"(for Sluice: pulumi config set sluice:publicRoutes %q) or in this policy's publicRoutes config.",
+				"(AWS_IAM, JWT or CUSTOM), or, if it is public by design, declare it in the stack config "+
+				"(pulumi config set %s:%s %q) or in this policy's publicRoutes config.",
 				key, describe(r.Properties, "authorizationType"), projectOr(c.Env), stackPublicRoutesKey, key)
 		}
 	},
