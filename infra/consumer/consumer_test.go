@@ -9,36 +9,14 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/consumer"
-	"github.com/sluicehq/sluice/infra/dbfunction"
 	"github.com/sluicehq/sluice/infra/iamdoc"
-	"github.com/sluicehq/sluice/infra/lambdabuild"
 	"github.com/sluicehq/sluice/infra/mocks"
 )
 
-func validFunctionArgs() dbfunction.Args {
-	return dbfunction.Args{
-		Name:                "sluice-dev-consumer",
-		Archive:             lambdabuild.Archive{Path: "/tmp/consumer.zip", SourceCodeHash: "9NMreOYR3bt2AoBJauULov6udMJ9XdjF8dl2kTY5/tA="},
-		SubnetIDs:           pulumi.ToStringArray([]string{"subnet-0a1", "subnet-0b2"}),
-		SecurityGroupIDs:    pulumi.ToStringArray([]string{"sg-0c3"}),
-		ProxyARN:            pulumi.String(mocks.ExampleProxyARN),
-		ProxyEndpoint:       pulumi.String("sluice-dev.proxy-c0ffee.ap-northeast-1.rds.amazonaws.com"),
-		DBName:              "sluice",
-		DBUser:              "sluice_app",
-		Env:                 map[string]string{"SLUICE_DB_MAX_OPEN_CONNS": "1"},
-		TimeoutSeconds:      30,
-		MemoryMB:            256,
-		ReservedConcurrency: 10,
-		LogRetentionDays:    14,
-		Tags:                map[string]string{"project": "sluice", "stack": "dev"},
-	}
-}
 
 func validConsumerArgs() consumer.Args {
-	f := validFunctionArgs()
-	f.Env = map[string]string{"SLUICE_LOG_LEVEL": "info"}
 	return consumer.Args{
-		Function:              f,
+		Function:              mocks.ExampleDBFunction("sluice-dev-consumer", "sluice_app"),
 		QueueARN:              pulumi.String(mocks.ExampleQueueARN),
 		BatchSize:             25,
 		BatchingWindowSeconds: 2,

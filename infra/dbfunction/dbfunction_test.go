@@ -14,22 +14,9 @@ import (
 )
 
 func validArgs() dbfunction.Args {
-	return dbfunction.Args{
-		Name:                "sluice-dev-consumer",
-		Archive:             lambdabuild.Archive{Path: "/tmp/consumer.zip", SourceCodeHash: "9NMreOYR3bt2AoBJauULov6udMJ9XdjF8dl2kTY5/tA="},
-		SubnetIDs:           pulumi.ToStringArray([]string{"subnet-0a1", "subnet-0b2"}),
-		SecurityGroupIDs:    pulumi.ToStringArray([]string{"sg-0c3"}),
-		ProxyARN:            pulumi.String(mocks.ExampleProxyARN),
-		ProxyEndpoint:       pulumi.String("sluice-dev.proxy-c0ffee.ap-northeast-1.rds.amazonaws.com"),
-		DBName:              "sluice",
-		DBUser:              "sluice_app",
-		Env:                 map[string]string{"SLUICE_LOG_LEVEL": "info"},
-		TimeoutSeconds:      30,
-		MemoryMB:            256,
-		ReservedConcurrency: 10,
-		LogRetentionDays:    14,
-		Tags:                map[string]string{"project": "sluice", "stack": "dev"},
-	}
+	a := mocks.ExampleDBFunction("sluice-dev-consumer", "sluice_app")
+	a.Env = map[string]string{"SLUICE_LOG_LEVEL": "info"}
+	return a
 }
 
 func TestArgsValidate(t *testing.T) {

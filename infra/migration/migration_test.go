@@ -13,7 +13,6 @@ import (
 
 	"github.com/sluicehq/sluice/infra/dbfunction"
 	"github.com/sluicehq/sluice/infra/iamdoc"
-	"github.com/sluicehq/sluice/infra/lambdabuild"
 	"github.com/sluicehq/sluice/infra/migration"
 	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/migrations"
@@ -21,23 +20,18 @@ import (
 
 const testPassword = "c0rrect-h0rse-battery-staple"
 
+// migrator is a DBFunction as the migrator needs it: the master user, one
+// at a time, with time for DDL.
+func migrator() dbfunction.Args {
+	f := mocks.ExampleDBFunction("sluice-dev-migrator", "sluice_admin")
+	f.TimeoutSeconds, f.ReservedConcurrency, f.LogRetentionDays = 900, 1, 30
+	return f
+}
+
 func validArgs() migration.Args {
 	return migration.Args{
-		Function: dbfunction.Args{
-			Name:                "sluice-dev-migrator",
-			Archive:             lambdabuild.Archive{Path: "/tmp/migrator.zip", SourceCodeHash: "mIgRaToRhAsH0000000000000000000000000000000="},
-			SubnetIDs:           pulumi.ToStringArray([]string{"subnet-0a1", "subnet-0b2"}),
-			SecurityGroupIDs:    pulumi.ToStringArray([]string{"sg-0c3"}),
-			ProxyARN:            pulumi.String(mocks.ExampleProxyARN),
-			ProxyEndpoint:       pulumi.String("sluice-dev.proxy-c0ffee.ap-northeast-1.rds.amazonaws.com"),
-			DBName:              "sluice",
-			DBUser:              "sluice_admin",
-			TimeoutSeconds:      900,
-			MemoryMB:            256,
-			ReservedConcurrency: 1,
-			LogRetentionDays:    30,
-			Tags:                map[string]string{"project": "sluice", "stack": "dev"},
-		},
+		Function: migrator(),
+
 		AppUser:     "sluice_app",
 		AppPassword: pulumi.ToSecret(pulumi.String(testPassword)).(pulumi.StringOutput),
 		SQLDir:      filepath.Join("testdata", "sql"),
