@@ -105,9 +105,13 @@ type API struct {
 	Role        *iam.Role
 	LogGroup    *cloudwatch.LogGroup
 
-	APIID        pulumi.StringOutput `pulumi:"apiId"`
-	Endpoint     pulumi.StringOutput `pulumi:"endpoint"`
-	SubmitURL    pulumi.StringOutput `pulumi:"submitUrl"`
+	// APIID is the HTTP API's id (the alarms' ApiId dimension).
+	APIID pulumi.StringOutput `pulumi:"apiId"`
+	// Endpoint is the API's https:// base URL.
+	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
+	// SubmitURL is <Endpoint>/submit, where clients POST records.
+	SubmitURL pulumi.StringOutput `pulumi:"submitUrl"`
+	// LogGroupName is the access log group, /aws/apigateway/<Name>/access.
 	LogGroupName pulumi.StringOutput `pulumi:"logGroupName"`
 }
 

@@ -92,9 +92,14 @@ type Consumer struct {
 	QueuePolicy *iam.RolePolicy
 	Mapping     *lambda.EventSourceMapping
 
+	// FunctionName is the consumer Lambda's name (the alarms'
+	// FunctionName dimension).
 	FunctionName pulumi.StringOutput `pulumi:"functionName"`
-	FunctionARN  pulumi.StringOutput `pulumi:"functionArn"`
-	MappingUUID  pulumi.StringOutput `pulumi:"mappingUuid"`
+	// FunctionARN is the consumer Lambda's ARN.
+	FunctionARN pulumi.StringOutput `pulumi:"functionArn"`
+	// MappingUUID identifies the event source mapping (for
+	// `aws lambda update-event-source-mapping`).
+	MappingUUID pulumi.StringOutput `pulumi:"mappingUuid"`
 }
 
 // New registers a Consumer (type Type).

@@ -13,7 +13,6 @@ import (
 	"github.com/sluicehq/sluice/infra/mocks"
 )
 
-
 func validConsumerArgs() consumer.Args {
 	return consumer.Args{
 		Function:              mocks.ExampleDBFunction("sluice-dev-consumer", "sluice_app"),

@@ -130,9 +130,13 @@ type DBFunction struct {
 	Policy   *iam.RolePolicy
 	LogGroup *cloudwatch.LogGroup
 
+	// FunctionName is the Lambda function's name, Args.Name.
 	FunctionName pulumi.StringOutput `pulumi:"functionName"`
-	FunctionARN  pulumi.StringOutput `pulumi:"functionArn"`
-	RoleARN      pulumi.StringOutput `pulumi:"roleArn"`
+	// FunctionARN is the function's ARN.
+	FunctionARN pulumi.StringOutput `pulumi:"functionArn"`
+	// RoleARN is the function's execution role.
+	RoleARN pulumi.StringOutput `pulumi:"roleArn"`
+	// LogGroupName is the function's log group, /aws/lambda/<Name>.
 	LogGroupName pulumi.StringOutput `pulumi:"logGroupName"`
 	// DBConnectARN is the only resource rds-db:connect is allowed on.
 	DBConnectARN pulumi.StringOutput `pulumi:"dbConnectArn"`

@@ -92,6 +92,8 @@ type Migration struct {
 	// Invocation is what the consumer's event source mapping depends on.
 	Invocation *lambda.Invocation
 
+	// FunctionName is the migrator Lambda's name (the local CLI's
+	// counterpart for `aws lambda invoke`).
 	FunctionName pulumi.StringOutput `pulumi:"functionName"`
 	// Result is the migrator's answer, {"action":"up","version":N,...}.
 	Result pulumi.StringOutput `pulumi:"result"`

@@ -115,9 +115,12 @@ type Observability struct {
 	Alarms    map[string]*cloudwatch.MetricAlarm
 	Dashboard *cloudwatch.Dashboard
 
-	TopicARN      pulumi.StringOutput `pulumi:"topicArn"`
+	// TopicARN is the alarm topic's ARN.
+	TopicARN pulumi.StringOutput `pulumi:"topicArn"`
+	// DashboardName is the CloudWatch dashboard's name.
 	DashboardName pulumi.StringOutput `pulumi:"dashboardName"`
-	DashboardURL  pulumi.StringOutput `pulumi:"dashboardUrl"`
+	// DashboardURL opens the dashboard in the CloudWatch console.
+	DashboardURL pulumi.StringOutput `pulumi:"dashboardUrl"`
 }
 
 // arnParts are the fields of an ARN this package needs.
