@@ -64,15 +64,14 @@ func TestArgsValidate(t *testing.T) {
 }
 
 func TestAPI(t *testing.T) {
-	var endpoint, submit string
+	var out map[string]any
 	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		a, err := api.New(ctx, "api", validArgs())
 		if err != nil {
 			return err
 		}
-		a.Endpoint.ApplyT(func(s string) string { endpoint = s; return s })
-		a.SubmitURL.ApplyT(func(s string) string { submit = s; return s })
-		return nil
+		out, err = mocks.Await(ctx, map[string]pulumi.Output{"endpoint": a.Endpoint, "submitUrl": a.SubmitURL})
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -181,6 +180,7 @@ func TestAPI(t *testing.T) {
 		t.Errorf("access log format %v", format)
 	}
 
+	endpoint, submit := out["endpoint"].(string), out["submitUrl"].(string)
 	if endpoint != apiRes.Outputs["apiEndpoint"].StringValue() || !strings.HasPrefix(endpoint, "https://"+apiRes.ID+".execute-api.ap-northeast-1.amazonaws.com") || submit != endpoint+"/submit" {
 		t.Errorf("endpoint %q submit %q", endpoint, submit)
 	}

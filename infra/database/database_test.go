@@ -79,26 +79,24 @@ func TestArgsValidate(t *testing.T) {
 	}
 }
 
-func record(t *testing.T, args database.Args) (mocks.Recorder, map[string]string) {
+func record(t *testing.T, args database.Args) (mocks.Recorder, map[string]any) {
 	t.Helper()
-	outputs := map[string]string{}
+	var out map[string]any
 	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		db, err := database.New(ctx, "db", args)
 		if err != nil {
 			return err
 		}
-		for name, o := range map[string]pulumi.StringOutput{
+		out, err = mocks.Await(ctx, map[string]pulumi.Output{
 			"instanceIdentifier": db.InstanceIdentifier, "instanceArn": db.InstanceARN, "address": db.Address,
 			"parameterGroupName": db.ParameterGroupName, "masterSecretArn": db.MasterSecretARN, "appSecretArn": db.AppSecretARN,
-		} {
-			o.ApplyT(func(v string) string { outputs[name] = v; return v })
-		}
-		return nil
+		})
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m, outputs
+	return m, out
 }
 
 // TestDatabase checks the instance against its parameter group, subnet
@@ -162,7 +160,7 @@ func TestDatabase(t *testing.T) {
 			}
 
 			appSecret := m.One(t, "aws:secretsmanager/secret:Secret", "db-app-user")
-			if out["appSecretArn"] != appSecret.Outputs["arn"].StringValue() || !strings.HasPrefix(out["masterSecretArn"], "arn:aws:secretsmanager:") ||
+			if out["appSecretArn"] != appSecret.Outputs["arn"].StringValue() || !strings.HasPrefix(out["masterSecretArn"].(string), "arn:aws:secretsmanager:") ||
 				out["instanceIdentifier"] != db.Outputs["identifier"].StringValue() || out["address"] != db.Outputs["address"].StringValue() {
 				t.Errorf("outputs %v", out)
 			}

@@ -64,14 +64,14 @@ func TestNewRejectsBadArgsBeforeRegistering(t *testing.T) {
 }
 
 func TestDBFunction(t *testing.T) {
-	var connectARN string
+	var out map[string]any
 	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		f, err := dbfunction.New(ctx, "consumer-function", validArgs())
 		if err != nil {
 			return err
 		}
-		f.DBConnectARN.ApplyT(func(s string) string { connectARN = s; return s })
-		return nil
+		out, err = mocks.Await(ctx, map[string]pulumi.Output{"dbConnectArn": f.DBConnectARN})
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -143,8 +143,8 @@ func TestDBFunction(t *testing.T) {
 	if !ok || len(connect.Resource) != 1 || connect.Resource[0] != wantConnect || len(connect.Action) != 1 || connect.Action[0] != "rds-db:connect" {
 		t.Errorf("connect statement %+v, want rds-db:connect on %s", connect, wantConnect)
 	}
-	if connectARN != wantConnect {
-		t.Errorf("DBConnectARN output %q, want %q", connectARN, wantConnect)
+	if out["dbConnectArn"] != wantConnect {
+		t.Errorf("DBConnectARN output %v, want %q", out["dbConnectArn"], wantConnect)
 	}
 	logs, _ := policy.Find(dbfunction.LogsSid)
 	wantLogs := "arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/lambda/sluice-dev-consumer:log-stream:*"

@@ -1,9 +1,13 @@
 package mocks
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 )
 
 // Taggable lists the resource types Sluice creates that take tags; each
@@ -39,4 +43,19 @@ func (r Recorder) CheckParentedAndTagged(tb testing.TB, parentType, stack string
 			tb.Errorf("%s %s tags %v, want project sluice and stack %s", reg.Type, reg.Name, reg.Inputs["tags"], stack)
 		}
 	}
+}
+
+// Await waits, inside a program, for each of outputs and returns their
+// values by name (a test reads a component's outputs with it; an ApplyT
+// callback could still be running when the program returns).
+func Await(ctx *pulumi.Context, outputs map[string]pulumi.Output) (map[string]any, error) {
+	values := make(map[string]any, len(outputs))
+	for name, o := range outputs {
+		r, err := internals.UnsafeAwaitOutput(ctx.Context(), o)
+		if err != nil {
+			return nil, fmt.Errorf("output %s: %w", name, err)
+		}
+		values[name] = r.Value
+	}
+	return values, nil
 }

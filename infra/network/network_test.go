@@ -76,23 +76,22 @@ func TestArgsValidate(t *testing.T) {
 
 func record(t *testing.T, args network.Args) (mocks.Recorder, map[string]any) {
 	t.Helper()
-	outputs := map[string]any{}
+	var out map[string]any
 	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		n, err := network.New(ctx, "net", args)
 		if err != nil {
 			return err
 		}
-		n.VpcID.ApplyT(func(v string) string { outputs["vpcId"] = v; return v })
-		n.SubnetIDs.ApplyT(func(v []string) []string { outputs["subnetIds"] = v; return v })
-		n.ClientSecurityGroupID.ApplyT(func(v string) string { outputs["client"] = v; return v })
-		n.ProxySecurityGroupID.ApplyT(func(v string) string { outputs["proxy"] = v; return v })
-		n.DatabaseSecurityGroupID.ApplyT(func(v string) string { outputs["database"] = v; return v })
-		return nil
+		out, err = mocks.Await(ctx, map[string]pulumi.Output{
+			"vpcId": n.VpcID, "subnetIds": n.SubnetIDs, "client": n.ClientSecurityGroupID,
+			"proxy": n.ProxySecurityGroupID, "database": n.DatabaseSecurityGroupID,
+		})
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m, outputs
+	return m, out
 }
 
 // TestNewVPC: private subnets only, one per zone, with the split

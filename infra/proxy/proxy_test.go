@@ -67,16 +67,14 @@ func TestProxy(t *testing.T) {
 		t.Run(v.Major, func(t *testing.T) {
 			a := validArgs()
 			a.ClientPasswordAuthType = v.ProxyClientAuth
-			outputs := map[string]string{}
+			var outputs map[string]any
 			m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 				p, err := proxy.New(ctx, "proxy", a)
 				if err != nil {
 					return err
 				}
-				for name, o := range map[string]pulumi.StringOutput{"name": p.Name, "arn": p.ARN, "endpoint": p.Endpoint, "roleArn": p.RoleARN} {
-					o.ApplyT(func(s string) string { outputs[name] = s; return s })
-				}
-				return nil
+				outputs, err = mocks.Await(ctx, map[string]pulumi.Output{"name": p.Name, "arn": p.ARN, "endpoint": p.Endpoint, "roleArn": p.RoleARN})
+				return err
 			})
 			if err != nil {
 				t.Fatal(err)

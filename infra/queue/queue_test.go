@@ -46,16 +46,14 @@ func TestArgsValidate(t *testing.T) {
 // MaxReceiveCount receives, the DLQ accepting redrives from the main queue
 // only and outliving it, and both refusing requests without TLS.
 func TestQueue(t *testing.T) {
-	outputs := map[string]string{}
+	var outputs map[string]any
 	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		q, err := queue.New(ctx, "queue", validArgs())
 		if err != nil {
 			return err
 		}
-		for name, o := range map[string]pulumi.StringOutput{"url": q.URL, "arn": q.ARN, "name": q.Name, "dlqUrl": q.DLQURL, "dlqArn": q.DLQARN, "dlqName": q.DLQName} {
-			o.ApplyT(func(s string) string { outputs[name] = s; return s })
-		}
-		return nil
+		outputs, err = mocks.Await(ctx, map[string]pulumi.Output{"url": q.URL, "arn": q.ARN, "name": q.Name, "dlqUrl": q.DLQURL, "dlqArn": q.DLQARN, "dlqName": q.DLQName})
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +103,7 @@ func TestQueue(t *testing.T) {
 		"dlqUrl": dlq.Outputs["url"].StringValue(), "dlqArn": dlq.Outputs["arn"].StringValue(), "dlqName": dlq.Outputs["name"].StringValue(),
 	}
 	for k, v := range want {
-		if outputs[k] != v || v == "" {
+		if outputs[k] != any(v) || v == "" {
 			t.Errorf("output %s = %q, want %q", k, outputs[k], v)
 		}
 	}
