@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+
+	"github.com/sluicehq/sluice/internal/doccheck"
 )
 
 // update rewrites the generated parts of Pulumi.yaml and
@@ -79,7 +81,7 @@ func TestProjectFile(t *testing.T) {
 		got = want
 	}
 	if got != want {
-		t.Errorf("Pulumi.yaml's config block differs from settings.Keys (- Pulumi.yaml, + Keys); regenerate it with: %s\n%s", regenerate, lineDiff(got, want))
+		t.Errorf("Pulumi.yaml's config block differs from settings.Keys (- Pulumi.yaml, + Keys); regenerate it with: %s\n%s", regenerate, doccheck.Diff(got, want))
 	}
 
 	project, err := workspace.LoadProject(projectFile)
@@ -189,7 +191,7 @@ func TestConfigurationDoc(t *testing.T) {
 			continue
 		}
 		if got != block.want {
-			t.Errorf("docs/configuration.md's %s table differs from settings.Keys (- doc, + Keys); regenerate it with: %s\n%s", block.name, regenerate, lineDiff(got, block.want))
+			t.Errorf("docs/configuration.md's %s table differs from settings.Keys (- doc, + Keys); regenerate it with: %s\n%s", block.name, regenerate, doccheck.Diff(got, block.want))
 		}
 	}
 	if *update {
@@ -238,38 +240,4 @@ func TestMisspellingHint(t *testing.T) {
 			t.Errorf("closest(%q) = %q, want %q", tt.typo, got, tt.want)
 		}
 	}
-}
-
-// lineDiff shows the lines only in got (-) and only in want (+), in order,
-// from a longest common subsequence of lines.
-func lineDiff(got, want string) string {
-	a, b := strings.Split(got, "\n"), strings.Split(want, "\n")
-	lcs := make([][]int, len(a)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(b)+1)
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var out strings.Builder
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case i < len(a) && j < len(b) && a[i] == b[j]:
-			i, j = i+1, j+1
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
-			out.WriteString("+ " + b[j] + "\n")
-			j++
-		default:
-			out.WriteString("- " + a[i] + "\n")
-			i++
-		}
-	}
-	return out.String()
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sluicehq/sluice/internal/doccheck"
 )
 
 // update rewrites the components block of docs/infrastructure.md:
@@ -59,7 +61,7 @@ func TestComponentsDoc(t *testing.T) {
 		return
 	}
 	if got != b.String() {
-		t.Errorf("docs/infrastructure.md's components differ from their source; regenerate with:\n\tgo test ./infra/stack -run TestComponentsDoc -update")
+		t.Errorf("docs/infrastructure.md's components differ from their source (- doc, + source); regenerate with:\n\tgo test ./infra/stack -run TestComponentsDoc -update\n%s", doccheck.Diff(got, b.String()))
 	}
 }
 
