@@ -96,47 +96,56 @@ func (c component) markdown(pkg string) string {
 // registers.
 func parseComponent(dir string) (component, error) {
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return component{}, err
 	}
+	var files []*ast.File
+	for _, path := range paths {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
+		if err != nil {
+			return component{}, err
+		}
+		files = append(files, f)
+	}
 	var c component
 	consts := map[string]string{}
-	for _, pkg := range pkgs {
-		for _, file := range pkg.Files {
-			ast.Inspect(file, func(n ast.Node) bool {
-				switch n := n.(type) {
-				case *ast.ValueSpec:
-					for i, name := range n.Names {
-						if i < len(n.Values) {
-							if lit, ok := n.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-								consts[name.Name], _ = strconv.Unquote(lit.Value)
-							}
-						}
-					}
-				case *ast.TypeSpec:
-					st, ok := n.Type.(*ast.StructType)
-					if !ok {
-						return true
-					}
-					if n.Name.Name == "Args" {
-						c.args = fields(fset, st, false)
-					} else if embedsResourceState(st) && c.typeName == "" {
-						c.typeName, c.outputs = n.Name.Name, fields(fset, st, true)
-					}
-				case *ast.CallExpr:
-					if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "RegisterComponentResource" && len(n.Args) > 0 {
-						switch a := n.Args[0].(type) {
-						case *ast.BasicLit:
-							c.token, _ = strconv.Unquote(a.Value)
-						case *ast.Ident:
-							c.token = "=" + a.Name
+	for _, file := range files {
+		ast.Inspect(file, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.ValueSpec:
+				for i, name := range n.Names {
+					if i < len(n.Values) {
+						if lit, ok := n.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							consts[name.Name], _ = strconv.Unquote(lit.Value)
 						}
 					}
 				}
-				return true
-			})
-		}
+			case *ast.TypeSpec:
+				st, ok := n.Type.(*ast.StructType)
+				if !ok {
+					return true
+				}
+				if n.Name.Name == "Args" {
+					c.args = fields(fset, st, false)
+				} else if embedsResourceState(st) && c.typeName == "" {
+					c.typeName, c.outputs = n.Name.Name, fields(fset, st, true)
+				}
+			case *ast.CallExpr:
+				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "RegisterComponentResource" && len(n.Args) > 0 {
+					switch a := n.Args[0].(type) {
+					case *ast.BasicLit:
+						c.token, _ = strconv.Unquote(a.Value)
+					case *ast.Ident:
+						c.token = "=" + a.Name
+					}
+				}
+			}
+			return true
+		})
 	}
 	if name, ok := strings.CutPrefix(c.token, "="); ok {
 		c.token = consts[name]
