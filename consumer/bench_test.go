@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sluicehq/sluice/consumer"
+	"github.com/sluicehq/sluice/consumer/statementsize"
 	"github.com/sluicehq/sluice/internal/dbconn"
 	"github.com/sluicehq/sluice/internal/testdb"
 	"github.com/sluicehq/sluice/migrations"
@@ -37,7 +38,7 @@ import (
 // keyed handler's share of the handler's, and the median of the
 // per-iteration shares. The last case lowers the
 // statement size from its default (1 MiB, one statement per batch as raw)
-// to consumer.ProxyPinningStatementBytes, the setting that keeps RDS Proxy
+// to statementsize.ProxyPinning, the setting that keeps RDS Proxy
 // from pinning the session for any batch without a long quarantined body.
 func BenchmarkHandler(b *testing.B) {
 	for _, c := range []struct {
@@ -47,11 +48,11 @@ func BenchmarkHandler(b *testing.B) {
 		{10, 0, "batch=10"},
 		{100, 0, "batch=100"},
 		{1000, 0, "batch=1000"},
-		{1000, consumer.ProxyPinningStatementBytes, "batch=1000,stmt=16000"},
+		{1000, statementsize.ProxyPinning, "batch=1000,stmt=16000"},
 	} {
 		size, limit := c.size, c.maxStatement
 		if limit == 0 {
-			limit = consumer.DefaultMaxStatementBytes
+			limit = statementsize.Default
 		}
 		b.Run(c.name, func(b *testing.B) {
 			ctx := context.Background()

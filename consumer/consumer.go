@@ -46,40 +46,24 @@ import (
 
 	"github.com/sluicehq/sluice/consumer/emf"
 	"github.com/sluicehq/sluice/consumer/record"
+	"github.com/sluicehq/sluice/consumer/statementsize"
 )
 
 // Environment variables read by OptionsFromEnv, in addition to the
 // SLUICE_DB_* variables that dbconn.FromEnv reads.
 const (
-	EnvDeadlineMargin    = "SLUICE_DEADLINE_MARGIN"
-	EnvMaxStatementBytes = "SLUICE_MAX_STATEMENT_BYTES"
-	EnvMetricsNamespace  = "SLUICE_METRICS_NAMESPACE"
+	EnvDeadlineMargin   = "SLUICE_DEADLINE_MARGIN"
+	EnvMetricsNamespace = "SLUICE_METRICS_NAMESPACE"
+	// The statement limit's variable, statementsize.EnvVar, is named in
+	// package statementsize with its bounds, which infra sets.
 )
 
 // Defaults for Options.
 const (
-	DefaultDeadlineMargin = 2 * time.Second
-	// DefaultMaxStatementBytes puts a batch of up to several thousand
-	// records in one statement, far below max_allowed_packet. A statement
-	// longer than ProxyPinningStatementBytes pins the consumer's RDS Proxy
-	// session, which the design accepts: maximum concurrency bounds the
-	// consumer instances, so it bounds the pinned connections too.
-	DefaultMaxStatementBytes = 1 << 20
-	DefaultMetricsNamespace  = "Sluice"
-)
-
-// Bounds of Options.MaxStatementBytes and SLUICE_MAX_STATEMENT_BYTES.
-const (
-	// ProxyPinningStatementBytes is the longest statement that does not pin
-	// an RDS Proxy session to one database connection. AWS documents the
-	// threshold as "16 KB"; 16,000 bytes is below it however that is read.
-	// With this limit only a quarantined body longer than it pins.
-	ProxyPinningStatementBytes = 16000
-	// MinStatementBytes leaves room for a handful of rows per statement.
-	MinStatementBytes = 1 << 10
-	// MaxStatementBytes stays below the smallest server default for
-	// max_allowed_packet (16 MiB on MariaDB; 64 MiB on MySQL 8).
-	MaxStatementBytes = 15 << 20
+	DefaultDeadlineMargin   = 2 * time.Second
+	DefaultMetricsNamespace = "Sluice"
+	// The statement limit's default and bounds are in package
+	// statementsize.
 )
 
 // Options tune a Handler. The zero value means every default.
@@ -90,8 +74,9 @@ type Options struct {
 	// batch and count as a function error). Zero means the default.
 	DeadlineMargin time.Duration
 	// MaxStatementBytes bounds the text of one INSERT statement (after
-	// the driver interpolates the values). A single row larger than this
-	// still goes in a statement of its own.
+	// the driver interpolates the values), within statementsize.Min and
+	// statementsize.Max. A single row larger than this still goes in a
+	// statement of its own. Zero means statementsize.Default.
 	MaxStatementBytes int
 	// MetricsNamespace is the CloudWatch namespace of the EMF metrics.
 	MetricsNamespace string
@@ -119,10 +104,10 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 		}
 		o.DeadlineMargin = d
 	}
-	if v := strings.TrimSpace(getenv(EnvMaxStatementBytes)); v != "" {
+	if v := strings.TrimSpace(getenv(statementsize.EnvVar)); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < MinStatementBytes || n > MaxStatementBytes {
-			return Options{}, fmt.Errorf("%s=%q: want an integer from %d to %d", EnvMaxStatementBytes, v, MinStatementBytes, MaxStatementBytes)
+		if err != nil || n < statementsize.Min || n > statementsize.Max {
+			return Options{}, fmt.Errorf("%s=%q: want an integer from %d to %d", statementsize.EnvVar, v, statementsize.Min, statementsize.Max)
 		}
 		o.MaxStatementBytes = n
 	}
@@ -135,7 +120,7 @@ func (o Options) withDefaults() Options {
 		o.DeadlineMargin = DefaultDeadlineMargin
 	}
 	if o.MaxStatementBytes <= 0 {
-		o.MaxStatementBytes = DefaultMaxStatementBytes
+		o.MaxStatementBytes = statementsize.Default
 	}
 	if o.MetricsNamespace == "" {
 		o.MetricsNamespace = DefaultMetricsNamespace

@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/sluicehq/sluice/consumer/statementsize"
 )
 
 func TestOptionsFromEnv(t *testing.T) {
@@ -24,13 +26,13 @@ func TestOptionsFromEnv(t *testing.T) {
 		wantErr string
 	}{
 		{name: "unset keeps defaults", env: nil, want: Options{}},
-		{name: "all set", env: map[string]string{EnvDeadlineMargin: "1500ms", EnvMaxStatementBytes: "65536", EnvMetricsNamespace: "SluiceDev"},
+		{name: "all set", env: map[string]string{EnvDeadlineMargin: "1500ms", statementsize.EnvVar: "65536", EnvMetricsNamespace: "SluiceDev"},
 			want: Options{DeadlineMargin: 1500 * time.Millisecond, MaxStatementBytes: 65536, MetricsNamespace: "SluiceDev"}},
 		{name: "margin not a duration", env: map[string]string{EnvDeadlineMargin: "2"}, wantErr: EnvDeadlineMargin},
 		{name: "negative margin", env: map[string]string{EnvDeadlineMargin: "-1s"}, wantErr: EnvDeadlineMargin},
 		{name: "zero margin", env: map[string]string{EnvDeadlineMargin: "0s"}, wantErr: EnvDeadlineMargin},
-		{name: "statement too small", env: map[string]string{EnvMaxStatementBytes: "100"}, wantErr: EnvMaxStatementBytes},
-		{name: "statement above max_allowed_packet", env: map[string]string{EnvMaxStatementBytes: "67108864"}, wantErr: EnvMaxStatementBytes},
+		{name: "statement too small", env: map[string]string{statementsize.EnvVar: "100"}, wantErr: statementsize.EnvVar},
+		{name: "statement above max_allowed_packet", env: map[string]string{statementsize.EnvVar: "67108864"}, wantErr: statementsize.EnvVar},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,7 +191,7 @@ func BenchmarkPrepare(b *testing.B) {
 		if err != nil || len(batch.users) != len(msgs) {
 			b.Fatalf("prepare: %v, %d valid", err, len(batch.users))
 		}
-		for _, c := range chunks(batch.users, usersInsert, DefaultMaxStatementBytes, userRow.literalLen) {
+		for _, c := range chunks(batch.users, usersInsert, statementsize.Default, userRow.literalLen) {
 			args := make([]any, 0, len(c)*len(usersInsert.columns))
 			for _, r := range c {
 				args = appendUser(args, r)

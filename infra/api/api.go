@@ -7,31 +7,20 @@ package api
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/sluicehq/sluice/infra/function"
 	"github.com/sluicehq/sluice/infra/iamdoc"
+	"github.com/sluicehq/sluice/infra/limits"
+	"github.com/sluicehq/sluice/infra/routeauth"
 	"github.com/sluicehq/sluice/internal/intake"
 )
 
-// AuthMode is the authorization of the POST /submit route.
-type AuthMode string
-
-// Route authorization modes.
-const (
-	AuthNone AuthMode = "none"
-	AuthIAM  AuthMode = "AWS_IAM"
-	AuthJWT  AuthMode = "JWT"
-)
-
-// RouteKey is the one route of the API.
-const RouteKey = "POST /submit"
+// Type is the component's Pulumi type token.
+const Type = "sluice:api:Api"
 
 // SendSid is the Sid of the API role's queue statement.
 const SendSid = "SendToOwnQueue"
@@ -45,23 +34,27 @@ type Args struct {
 	// the integration, the ARN into the role's only statement.
 	QueueARN pulumi.StringInput
 	QueueURL pulumi.StringInput
-	// Auth is the route's authorization: none, AWS_IAM (SigV4-signed
-	// callers) or JWT (JWTIssuer and JWTAudience required).
-	Auth AuthMode
+	// Auth is the authorization of the route routeauth.Submit: none,
+	// AWS_IAM (SigV4-signed callers) or JWT (JWTIssuer and JWTAudience
+	// required).
+	Auth routeauth.Mode
 	// JWTIssuer is the https:// issuer URL of the JWT authorizer.
 	JWTIssuer string
 	// JWTAudience lists the accepted aud values of the JWT authorizer.
 	JWTAudience []string
-	// ThrottleRate is the stage's steady-state requests per second (> 0).
+	// ThrottleRate is the stage's steady-state requests per second, above
+	// 0 and at most limits.MaxThrottleRate.
 	ThrottleRate float64
-	// ThrottleBurst is the stage's token bucket size (≥ 1); it must cover
-	// the largest burst that should be accepted without 429.
+	// ThrottleBurst is the stage's token bucket size, 1 to
+	// limits.MaxThrottleBurst; it must cover the largest burst that should
+	// be accepted without 429.
 	ThrottleBurst int
-	// CORSAllowOrigins enables CORS for these origins ("*" or https://…);
-	// empty means no CORS configuration.
+	// CORSAllowOrigins enables CORS for these origins
+	// (limits.CORSOriginPattern: https://host[:port], http://localhost[:port]
+	// or "*"); empty means no CORS configuration.
 	CORSAllowOrigins []string
 	// LogRetentionDays is the access log retention, one of
-	// function.LogRetentionDays.
+	// limits.LogRetentionDays.
 	LogRetentionDays int
 	// Tags are added to every taggable resource.
 	Tags map[string]string
@@ -69,34 +62,33 @@ type Args struct {
 
 // Validate reports the first invalid field by name.
 func (a Args) Validate() error {
-	invalid := func(field, format string, v ...any) error {
-		return fmt.Errorf("%s: %s", field, fmt.Sprintf(format, v...))
-	}
 	switch {
 	case a.Name == "" || len(a.Name) > 128:
-		return invalid("Name", "%q: want 1–128 characters", a.Name)
+		return limits.Invalid("Name", "%q: want 1–128 characters", a.Name)
 	case a.QueueARN == nil:
-		return invalid("QueueARN", "required")
+		return limits.Invalid("QueueARN", "required")
 	case a.QueueURL == nil:
-		return invalid("QueueURL", "required")
-	case a.Auth != AuthNone && a.Auth != AuthIAM && a.Auth != AuthJWT:
-		return invalid("Auth", "%q: want none, AWS_IAM or JWT", a.Auth)
-	case a.Auth == AuthJWT && !strings.HasPrefix(a.JWTIssuer, "https://"):
-		return invalid("JWTIssuer", "%q: JWT authorization needs an https:// issuer URL", a.JWTIssuer)
-	case a.Auth == AuthJWT && len(a.JWTAudience) == 0:
-		return invalid("JWTAudience", "JWT authorization needs at least one audience")
-	case a.Auth != AuthJWT && (a.JWTIssuer != "" || len(a.JWTAudience) > 0):
-		return invalid("JWTIssuer", "set with Auth %q; JWT settings apply only to Auth JWT", a.Auth)
-	case !(a.ThrottleRate > 0):
-		return invalid("ThrottleRate", "%v: want more than 0 requests per second", a.ThrottleRate)
-	case a.ThrottleBurst < 1:
-		return invalid("ThrottleBurst", "%d: want at least 1", a.ThrottleBurst)
-	case !slices.Contains(function.LogRetentionDays, a.LogRetentionDays):
-		return invalid("LogRetentionDays", "%d: want one of %v", a.LogRetentionDays, function.LogRetentionDays)
+		return limits.Invalid("QueueURL", "required")
+	case !a.Auth.Valid():
+		return limits.Invalid("Auth", "%q: want %s", a.Auth, limits.OneOf(routeauth.Modes))
+	case a.Auth.UsesJWT() && !routeauth.ValidIssuer(a.JWTIssuer):
+		return limits.Invalid("JWTIssuer", "%q: JWT authorization needs an %s issuer URL", a.JWTIssuer, routeauth.IssuerPrefix)
+	case a.Auth.UsesJWT() && len(a.JWTAudience) == 0:
+		return limits.Invalid("JWTAudience", "JWT authorization needs at least one audience")
+	case !a.Auth.UsesJWT() && a.JWTIssuer != "":
+		return limits.Invalid("JWTIssuer", "set with Auth %q; JWT settings apply only to Auth JWT", a.Auth)
+	case !a.Auth.UsesJWT() && len(a.JWTAudience) > 0:
+		return limits.Invalid("JWTAudience", "set with Auth %q; JWT settings apply only to Auth JWT", a.Auth)
+	case !(a.ThrottleRate > 0 && a.ThrottleRate <= limits.MaxThrottleRate):
+		return limits.Invalid("ThrottleRate", "%v: want more than 0 and at most %d requests per second", a.ThrottleRate, limits.MaxThrottleRate)
+	case a.ThrottleBurst < 1 || a.ThrottleBurst > limits.MaxThrottleBurst:
+		return limits.Invalid("ThrottleBurst", "%d: want 1–%d", a.ThrottleBurst, limits.MaxThrottleBurst)
+	case !limits.ValidLogRetention(a.LogRetentionDays):
+		return limits.Invalid("LogRetentionDays", "%d: want %s", a.LogRetentionDays, limits.OneOf(limits.LogRetentionDays))
 	}
 	for _, o := range a.CORSAllowOrigins {
-		if o != "*" && !strings.HasPrefix(o, "https://") {
-			return invalid("CORSAllowOrigins", "%q: want \"*\" or an https:// origin", o)
+		if !limits.CORSOriginPattern.MatchString(o) {
+			return limits.Invalid("CORSAllowOrigins", "%q: want \"*\", an https:// origin or http://localhost", o)
 		}
 	}
 	return nil
@@ -113,9 +105,13 @@ type API struct {
 	Role        *iam.Role
 	LogGroup    *cloudwatch.LogGroup
 
-	APIID        pulumi.StringOutput `pulumi:"apiId"`
-	Endpoint     pulumi.StringOutput `pulumi:"endpoint"`
-	SubmitURL    pulumi.StringOutput `pulumi:"submitUrl"`
+	// APIID is the HTTP API's id (the alarms' ApiId dimension).
+	APIID pulumi.StringOutput `pulumi:"apiId"`
+	// Endpoint is the API's https:// base URL.
+	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
+	// SubmitURL is <Endpoint>/submit, where clients POST records.
+	SubmitURL pulumi.StringOutput `pulumi:"submitUrl"`
+	// LogGroupName is the access log group, /aws/apigateway/<Name>/access.
 	LogGroupName pulumi.StringOutput `pulumi:"logGroupName"`
 }
 
@@ -147,13 +143,13 @@ func accessLogFormat() string {
 	return string(b)
 }
 
-// New registers the API (type sluice:api:Api).
+// New registers the API (type Type).
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*API, error) {
 	if err := args.Validate(); err != nil {
 		return nil, fmt.Errorf("api %s: %w", name, err)
 	}
 	c := &API{}
-	if err := ctx.RegisterComponentResource("sluice:api:Api", name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(Type, name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
@@ -225,14 +221,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	routeArgs := &apigatewayv2.RouteArgs{
 		ApiId:             httpAPI.ID(),
-		RouteKey:          pulumi.String(RouteKey),
+		RouteKey:          pulumi.String(routeauth.Submit),
 		Target:            pulumi.Sprintf("integrations/%s", integration.ID()),
 		AuthorizationType: pulumi.String("NONE"),
 	}
 	switch args.Auth {
-	case AuthIAM:
+	case routeauth.IAM:
 		routeArgs.AuthorizationType = pulumi.String("AWS_IAM")
-	case AuthJWT:
+	case routeauth.JWT:
 		authorizer, err := apigatewayv2.NewAuthorizer(ctx, name+"-jwt", &apigatewayv2.AuthorizerArgs{
 			ApiId:          httpAPI.ID(),
 			Name:           pulumi.String(args.Name + "-jwt"),

@@ -12,6 +12,7 @@ import (
 	"github.com/sluicehq/sluice/infra/api"
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/mocks"
+	"github.com/sluicehq/sluice/infra/routeauth"
 	"github.com/sluicehq/sluice/internal/intake"
 )
 
@@ -20,7 +21,7 @@ func validArgs() api.Args {
 		Name:             "sluice-dev",
 		QueueARN:         pulumi.String(mocks.ExampleQueueARN),
 		QueueURL:         pulumi.String(mocks.ExampleQueueURL),
-		Auth:             api.AuthNone,
+		Auth:             routeauth.None,
 		ThrottleRate:     500,
 		ThrottleBurst:    2000,
 		LogRetentionDays: 14,
@@ -30,7 +31,7 @@ func validArgs() api.Args {
 
 func TestArgsValidate(t *testing.T) {
 	jwt := func(a *api.Args) {
-		a.Auth, a.JWTIssuer, a.JWTAudience = api.AuthJWT, "https://issuer.example.com/", []string{"sluice"}
+		a.Auth, a.JWTIssuer, a.JWTAudience = routeauth.JWT, "https://issuer.example.com/", []string{"sluice"}
 	}
 	tests := []struct {
 		name   string
@@ -38,7 +39,7 @@ func TestArgsValidate(t *testing.T) {
 		field  string
 	}{
 		{"valid none", func(*api.Args) {}, ""},
-		{"valid iam", func(a *api.Args) { a.Auth = api.AuthIAM }, ""},
+		{"valid iam", func(a *api.Args) { a.Auth = routeauth.IAM }, ""},
 		{"valid jwt", jwt, ""},
 		{"valid cors", func(a *api.Args) { a.CORSAllowOrigins = []string{"https://app.example.com", "*"} }, ""},
 		{"no name", func(a *api.Args) { a.Name = "" }, "Name"},
@@ -52,6 +53,10 @@ func TestArgsValidate(t *testing.T) {
 		{"zero burst", func(a *api.Args) { a.ThrottleBurst = 0 }, "ThrottleBurst"},
 		{"retention", func(a *api.Args) { a.LogRetentionDays = 2 }, "LogRetentionDays"},
 		{"http origin", func(a *api.Args) { a.CORSAllowOrigins = []string{"http://app.example.com"} }, "CORSAllowOrigins"},
+		{"localhost origin", func(a *api.Args) { a.CORSAllowOrigins = []string{"http://localhost:3000"} }, ""},
+		{"audience without jwt", func(a *api.Args) { a.JWTAudience = []string{"a"} }, "JWTAudience"},
+		{"rate above the account's", func(a *api.Args) { a.ThrottleRate = 10001 }, "ThrottleRate"},
+		{"burst above the account's", func(a *api.Args) { a.ThrottleBurst = 5001 }, "ThrottleBurst"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { mocks.CheckValidate(t, validArgs, tt.modify, tt.field) })
@@ -59,15 +64,14 @@ func TestArgsValidate(t *testing.T) {
 }
 
 func TestAPI(t *testing.T) {
-	var endpoint, submit string
+	var out map[string]any
 	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
 		a, err := api.New(ctx, "api", validArgs())
 		if err != nil {
 			return err
 		}
-		a.Endpoint.ApplyT(func(s string) string { endpoint = s; return s })
-		a.SubmitURL.ApplyT(func(s string) string { submit = s; return s })
-		return nil
+		out, err = mocks.Await(ctx, map[string]pulumi.Output{"endpoint": a.Endpoint, "submitUrl": a.SubmitURL})
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -176,28 +180,12 @@ func TestAPI(t *testing.T) {
 		t.Errorf("access log format %v", format)
 	}
 
+	endpoint, submit := out["endpoint"].(string), out["submitUrl"].(string)
 	if endpoint != apiRes.Outputs["apiEndpoint"].StringValue() || !strings.HasPrefix(endpoint, "https://"+apiRes.ID+".execute-api.ap-northeast-1.amazonaws.com") || submit != endpoint+"/submit" {
 		t.Errorf("endpoint %q submit %q", endpoint, submit)
 	}
 
-	for _, r := range m.Registrations() {
-		if !strings.HasPrefix(r.Type, "aws:") {
-			continue
-		}
-		if !strings.Contains(r.Parent, "sluice:api:Api") {
-			t.Errorf("%s %s has parent %q", r.Type, r.Name, r.Parent)
-		}
-		if taggable[r.Type] && r.Inputs["tags"].ObjectValue()["stack"].StringValue() != "dev" {
-			t.Errorf("%s %s is not tagged with the stack", r.Type, r.Name)
-		}
-	}
-}
-
-var taggable = map[string]bool{
-	"aws:apigatewayv2/api:Api":         true,
-	"aws:apigatewayv2/stage:Stage":     true,
-	"aws:iam/role:Role":                true,
-	"aws:cloudwatch/logGroup:LogGroup": true,
+	m.CheckParentedAndTagged(t, api.Type, "dev")
 }
 
 func TestAuthModes(t *testing.T) {
@@ -207,9 +195,9 @@ func TestAuthModes(t *testing.T) {
 		wantType       string
 		wantAuthorizer bool
 	}{
-		{"iam", func(a *api.Args) { a.Auth = api.AuthIAM }, "AWS_IAM", false},
+		{"iam", func(a *api.Args) { a.Auth = routeauth.IAM }, "AWS_IAM", false},
 		{"jwt", func(a *api.Args) {
-			a.Auth, a.JWTIssuer, a.JWTAudience = api.AuthJWT, "https://issuer.example.com/", []string{"sluice-clients"}
+			a.Auth, a.JWTIssuer, a.JWTAudience = routeauth.JWT, "https://issuer.example.com/", []string{"sluice-clients"}
 		}, "JWT", true},
 	}
 	for _, tt := range tests {

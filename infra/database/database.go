@@ -1,7 +1,14 @@
-// Package database owns the RDS for MySQL 8.0 instance (private, encrypted,
-// TLS-only, IAM database authentication on, master password managed by RDS
-// in Secrets Manager) and the Secrets Manager secret of the least-privileged
-// application user that the RDS Proxy logs in with.
+// Package database owns the RDS for MySQL instance (8.4 LTS or 8.0; private,
+// encrypted, TLS-only, IAM database authentication on, master password
+// managed by RDS in Secrets Manager), its parameter group, and the Secrets
+// Manager secret of the least-privileged application user that the RDS
+// Proxy logs in with.
+//
+// The parameter group's family follows the engine's major version, so a
+// change of major version replaces the group (a new one is created, the
+// instance moves to it, the old one is deleted) and updates the instance
+// in place, which RDS allows only with AllowMajorVersionUpgrade; see the
+// upgrade runbook in docs/operating.md.
 package database
 
 import (
@@ -10,23 +17,23 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/sluicehq/sluice/infra/settings"
+	"github.com/sluicehq/sluice/infra/limits"
+	"github.com/sluicehq/sluice/infra/mysqlversion"
 )
 
 // Type is the component's Pulumi type token.
 const Type = "sluice:database:Database"
 
-// ParameterFamily is the parameter group family of the engine version the
-// settings allow (8.0.x).
-const ParameterFamily = "mysql8.0"
-
 // Parameters are set on the instance's parameter group: TLS is required for
-// every connection (MySQL error 3159 otherwise) and text is utf8mb4.
+// every connection (MySQL error 3159 otherwise) and text is utf8mb4 with
+// its MySQL 8 default collation. Each is valid in both families, mysql8.0
+// and mysql8.4.
 var Parameters = map[string]string{
 	"require_secure_transport": "1",
 	"character_set_server":     "utf8mb4",
@@ -38,47 +45,149 @@ const PerformanceInsightsRetentionDays = 7
 
 // Args configures the database.
 type Args struct {
-	Settings         settings.Database
-	SubnetIDs        pulumi.StringArrayInput
+	// InstanceClass is the RDS instance class, e.g. db.t4g.micro.
+	InstanceClass string
+	// EngineVersion is the MySQL major version, one of mysqlversion.Majors;
+	// RDS applies its minor versions automatically.
+	EngineVersion string
+	// AllowMajorVersionUpgrade lets an update change EngineVersion of an
+	// existing instance and applies that update immediately instead of in
+	// the next maintenance window, so that the old parameter group is free
+	// to delete in the same update. Set it only for the upgrade.
+	AllowMajorVersionUpgrade bool
+	// AllocatedStorageGiB is the gp3 storage (limits.AllocatedStorageGiB).
+	AllocatedStorageGiB int
+	// MaxAllocatedStorageGiB is the storage autoscaling ceiling, above
+	// AllocatedStorageGiB; 0 turns autoscaling off.
+	MaxAllocatedStorageGiB int
+	// MultiAZ adds a standby in a second zone.
+	MultiAZ bool
+	// DeletionProtection makes RDS refuse to delete the instance; it needs
+	// BackupRetentionDays of at least 1.
+	DeletionProtection bool
+	// BackupRetentionDays is how long automated backups are kept
+	// (limits.BackupRetentionDays).
+	BackupRetentionDays int
+	// FinalSnapshot takes snapshot <name>-final when the instance is
+	// deleted.
+	FinalSnapshot bool
+	// PerformanceInsights turns on Performance Insights (7 days, the free
+	// tier); not on the classes in limits.NoPerformanceInsights.
+	PerformanceInsights bool
+	// DBName is the schema the instance is created with.
+	DBName string
+	// MasterUser is the RDS master user; RDS manages its password.
+	MasterUser string
+	// AppUser is the application user whose credentials the app secret
+	// holds; it must differ from MasterUser.
+	AppUser string
+	// AppPasswordGeneration (≥ 1) numbers the application user's password;
+	// a new generation stores a new password (rotation).
+	AppPasswordGeneration int
+	// SubnetIDs are the private subnets of the DB subnet group.
+	SubnetIDs pulumi.StringArrayInput
+	// SecurityGroupIDs are the instance's security groups.
 	SecurityGroupIDs pulumi.StringArrayInput
-	Tags             pulumi.StringMap
+	// Tags are added to every taggable resource.
+	Tags map[string]string
+}
+
+// Validate reports the first invalid field by name.
+func (a Args) Validate() error {
+	switch {
+	case !limits.InstanceClassPattern.MatchString(a.InstanceClass):
+		return limits.Invalid("InstanceClass", "%q: want %s", a.InstanceClass, limits.InstanceClassAllowed)
+	case !validVersion(a.EngineVersion):
+		return limits.Invalid("EngineVersion", "%q: want %s", a.EngineVersion, limits.OneOf(mysqlversion.Majors()))
+	case !limits.AllocatedStorageGiB.Contains(a.AllocatedStorageGiB):
+		return limits.Invalid("AllocatedStorageGiB", "%d: want %v", a.AllocatedStorageGiB, limits.AllocatedStorageGiB)
+	case !limits.MaxAllocatedStorageGiB.Contains(a.MaxAllocatedStorageGiB) || !limits.ValidMaxAllocatedStorage(a.MaxAllocatedStorageGiB, a.AllocatedStorageGiB):
+		return limits.Invalid("MaxAllocatedStorageGiB", "%d: want 0 (no autoscaling) or more than AllocatedStorageGiB (%d), at most %d",
+			a.MaxAllocatedStorageGiB, a.AllocatedStorageGiB, limits.MaxAllocatedStorageGiB.Max)
+	case !limits.BackupRetentionDays.Contains(a.BackupRetentionDays):
+		return limits.Invalid("BackupRetentionDays", "%d: want %v", a.BackupRetentionDays, limits.BackupRetentionDays)
+	case !limits.RestorableWhenProtected(a.DeletionProtection, a.BackupRetentionDays):
+		return limits.Invalid("BackupRetentionDays", "%d with DeletionProtection: a protected database without backups cannot be restored", a.BackupRetentionDays)
+	case a.PerformanceInsights && !limits.PerformanceInsightsAvailable(a.InstanceClass):
+		return limits.Invalid("PerformanceInsights", "true on %s: RDS for MySQL has none on %s", a.InstanceClass, strings.Join(limits.NoPerformanceInsights, ", "))
+	case !limits.DBNamePattern.MatchString(a.DBName):
+		return limits.Invalid("DBName", "%q: want %s", a.DBName, limits.DBNameAllowed)
+	}
+	for _, u := range []struct{ field, user string }{{"MasterUser", a.MasterUser}, {"AppUser", a.AppUser}} {
+		switch {
+		case !limits.UserPattern.MatchString(u.user):
+			return limits.Invalid(u.field, "%q: want %s", u.user, limits.UserAllowed)
+		case limits.ReservedUser(u.user):
+			return limits.Invalid(u.field, "%q: reserved by MySQL or RDS (%s)", u.user, strings.Join(limits.ReservedUsers, ", "))
+		}
+	}
+	switch {
+	case !limits.SeparateUsers(a.MasterUser, a.AppUser):
+		return limits.Invalid("AppUser", "%q is the master user; the application needs its own least-privileged user", a.AppUser)
+	case a.AppPasswordGeneration < 1:
+		return limits.Invalid("AppPasswordGeneration", "%d: want 1 or more", a.AppPasswordGeneration)
+	case a.SubnetIDs == nil:
+		return limits.Invalid("SubnetIDs", "required")
+	case a.SecurityGroupIDs == nil:
+		return limits.Invalid("SecurityGroupIDs", "required")
+	}
+	return nil
+}
+
+func validVersion(major string) bool {
+	_, ok := mysqlversion.Lookup(major)
+	return ok
 }
 
 // Database is the component.
 type Database struct {
 	pulumi.ResourceState
 
-	InstanceIdentifier pulumi.StringOutput
-	InstanceARN        pulumi.StringOutput
-	Address            pulumi.StringOutput
+	// InstanceIdentifier is the RDS instance identifier (the proxy target
+	// and the alarms' DBInstanceIdentifier dimension).
+	InstanceIdentifier pulumi.StringOutput `pulumi:"instanceIdentifier"`
+	// InstanceARN is the instance's ARN.
+	InstanceARN pulumi.StringOutput `pulumi:"instanceArn"`
+	// Address is the instance's host name; only the proxy connects to it.
+	Address pulumi.StringOutput `pulumi:"address"`
+	// ParameterGroupName is the instance's parameter group, of the family
+	// of EngineVersion.
+	ParameterGroupName pulumi.StringOutput `pulumi:"parameterGroupName"`
 	// MasterSecretARN is the RDS-managed secret of the master user.
-	MasterSecretARN pulumi.StringOutput
+	MasterSecretARN pulumi.StringOutput `pulumi:"masterSecretArn"`
 	// AppSecretARN is the secret {"username","password"} of the application
 	// user; the proxy logs in with it and the migration step creates the user.
-	AppSecretARN pulumi.StringOutput
+	AppSecretARN pulumi.StringOutput `pulumi:"appSecretArn"`
 	// AppPassword is the application user's password, read back from the
-	// secret version's state; always a Pulumi secret.
+	// secret version's state; always a Pulumi secret, and not registered
+	// as an output of the component.
 	AppPassword pulumi.StringOutput
 }
 
-// New creates the database component.
+// New registers the database (type Type).
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Database, error) {
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("database %s: %w", name, err)
+	}
 	d := &Database{}
 	if err := ctx.RegisterComponentResource(Type, name, d, opts...); err != nil {
 		return nil, err
 	}
 	child := pulumi.Parent(d)
-	s := args.Settings
+	version, _ := mysqlversion.Lookup(args.EngineVersion)
+	tags := pulumi.ToStringMap(args.Tags)
 
 	var params rds.ParameterGroupParameterArray
 	for _, k := range slices.Sorted(maps.Keys(Parameters)) {
 		params = append(params, rds.ParameterGroupParameterArgs{Name: pulumi.String(k), Value: pulumi.String(Parameters[k])})
 	}
+	// The group is auto-named, so a new family's group can be created
+	// before the old one is deleted (Pulumi's default for a replacement).
 	pg, err := rds.NewParameterGroup(ctx, name+"-params", &rds.ParameterGroupArgs{
-		Family:      pulumi.String(ParameterFamily),
-		Description: pulumi.String("Sluice MySQL 8.0: TLS required, utf8mb4"),
+		Family:      pulumi.String(version.ParameterFamily),
+		Description: pulumi.Sprintf("Sluice MySQL %s: TLS required, utf8mb4", version.Major),
 		Parameters:  params,
-		Tags:        args.Tags,
+		Tags:        tags,
 	}, child)
 	if err != nil {
 		return nil, fmt.Errorf("parameter group: %w", err)
@@ -86,7 +195,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	sg, err := rds.NewSubnetGroup(ctx, name+"-subnets", &rds.SubnetGroupArgs{
 		Description: pulumi.String("Sluice private subnets"),
 		SubnetIds:   args.SubnetIDs,
-		Tags:        args.Tags,
+		Tags:        tags,
 	}, child)
 	if err != nil {
 		return nil, fmt.Errorf("subnet group: %w", err)
@@ -94,36 +203,42 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 	instanceArgs := &rds.InstanceArgs{
 		Engine:                           pulumi.String("mysql"),
-		EngineVersion:                    pulumi.String(s.EngineVersion),
-		InstanceClass:                    pulumi.String(s.InstanceClass),
-		AllocatedStorage:                 pulumi.Int(s.AllocatedStorageGiB),
+		EngineVersion:                    pulumi.String(version.Major),
+		InstanceClass:                    pulumi.String(args.InstanceClass),
+		AllocatedStorage:                 pulumi.Int(args.AllocatedStorageGiB),
 		StorageType:                      pulumi.String("gp3"),
 		StorageEncrypted:                 pulumi.Bool(true),
-		DbName:                           pulumi.String(s.Name),
-		Username:                         pulumi.String(s.MasterUser),
+		DbName:                           pulumi.String(args.DBName),
+		Username:                         pulumi.String(args.MasterUser),
 		ManageMasterUserPassword:         pulumi.Bool(true),
 		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),
 		PubliclyAccessible:               pulumi.Bool(false),
 		DbSubnetGroupName:                sg.Name,
 		VpcSecurityGroupIds:              args.SecurityGroupIDs,
 		ParameterGroupName:               pg.Name,
-		MultiAz:                          pulumi.Bool(s.MultiAZ),
-		DeletionProtection:               pulumi.Bool(s.DeletionProtection),
-		BackupRetentionPeriod:            pulumi.Int(s.BackupRetentionDays),
-		SkipFinalSnapshot:                pulumi.Bool(!s.FinalSnapshot),
+		MultiAz:                          pulumi.Bool(args.MultiAZ),
+		DeletionProtection:               pulumi.Bool(args.DeletionProtection),
+		BackupRetentionPeriod:            pulumi.Int(args.BackupRetentionDays),
+		SkipFinalSnapshot:                pulumi.Bool(!args.FinalSnapshot),
 		CopyTagsToSnapshot:               pulumi.Bool(true),
 		AutoMinorVersionUpgrade:          pulumi.Bool(true),
-		PerformanceInsightsEnabled:       pulumi.Bool(s.PerformanceInsights),
+		PerformanceInsightsEnabled:       pulumi.Bool(args.PerformanceInsights),
 		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("error")},
-		Tags:                             args.Tags,
+		Tags:                             tags,
 	}
-	if s.MaxAllocatedStorageGiB > 0 {
-		instanceArgs.MaxAllocatedStorage = pulumi.Int(s.MaxAllocatedStorageGiB)
+	if args.AllowMajorVersionUpgrade {
+		// Applied now: pending until the maintenance window, the instance
+		// would keep the old group, which Pulumi then fails to delete.
+		instanceArgs.AllowMajorVersionUpgrade = pulumi.Bool(true)
+		instanceArgs.ApplyImmediately = pulumi.Bool(true)
 	}
-	if s.FinalSnapshot {
+	if args.MaxAllocatedStorageGiB > 0 {
+		instanceArgs.MaxAllocatedStorage = pulumi.Int(args.MaxAllocatedStorageGiB)
+	}
+	if args.FinalSnapshot {
 		instanceArgs.FinalSnapshotIdentifier = pulumi.String(name + "-final")
 	}
-	if s.PerformanceInsights {
+	if args.PerformanceInsights {
 		instanceArgs.PerformanceInsightsRetentionPeriod = pulumi.Int(PerformanceInsightsRetentionDays)
 	}
 	inst, err := rds.NewInstance(ctx, name+"-mysql", instanceArgs, child)
@@ -131,7 +246,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("instance: %w", err)
 	}
 
-	appSecretARN, appPassword, err := newAppUserSecret(ctx, name, s.AppUser, s.AppPasswordGeneration, args.Tags, child)
+	appSecretARN, appPassword, err := newAppUserSecret(ctx, name, args.AppUser, args.AppPasswordGeneration, tags, child)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +254,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	d.InstanceIdentifier = inst.Identifier
 	d.InstanceARN = inst.Arn
 	d.Address = inst.Address
+	d.ParameterGroupName = pg.Name
 	d.MasterSecretARN = inst.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
 	d.AppSecretARN = appSecretARN
 	d.AppPassword = appPassword
@@ -146,6 +262,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"instanceIdentifier": d.InstanceIdentifier,
 		"instanceArn":        d.InstanceARN,
 		"address":            d.Address,
+		"parameterGroupName": d.ParameterGroupName,
 		"masterSecretArn":    d.MasterSecretARN,
 		"appSecretArn":       d.AppSecretARN,
 	}); err != nil {

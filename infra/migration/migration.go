@@ -23,7 +23,8 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/sluicehq/sluice/infra/function"
+	"github.com/sluicehq/sluice/infra/dbfunction"
+	"github.com/sluicehq/sluice/infra/limits"
 	"github.com/sluicehq/sluice/migrations"
 )
 
@@ -39,7 +40,7 @@ type Args struct {
 	// built from ./migrations/cmd/migrator; TimeoutSeconds must be at
 	// least MinTimeoutSeconds; ReservedConcurrency must be 1 so that two
 	// migrations never run at once.
-	Function function.DBFunctionArgs
+	Function dbfunction.Args
 	// AppUser is the application user the migrator creates or updates.
 	AppUser string
 	// AppPassword is the application user's password: the value of the
@@ -68,17 +69,17 @@ func (a Args) Validate() error {
 	}
 	switch {
 	case a.Function.TimeoutSeconds < MinTimeoutSeconds:
-		return fmt.Errorf("%s: %d: want at least %d s, well above the slowest DDL", "Function.TimeoutSeconds", a.Function.TimeoutSeconds, MinTimeoutSeconds)
+		return limits.Invalid("Function.TimeoutSeconds", "%d: want at least %d s, well above the slowest DDL", a.Function.TimeoutSeconds, MinTimeoutSeconds)
 	case a.Function.ReservedConcurrency != 1:
-		return fmt.Errorf("%s: %d: want 1, one migration at a time", "Function.ReservedConcurrency", a.Function.ReservedConcurrency)
+		return limits.Invalid("Function.ReservedConcurrency", "%d: want 1, one migration at a time", a.Function.ReservedConcurrency)
 	case a.AppUser == "":
-		return fmt.Errorf("%s: required", "AppUser")
-	case a.AppUser == a.Function.DBUser:
-		return fmt.Errorf("%s: %q is the migrator's own (master) user; the application needs its own least-privileged user", "AppUser", a.AppUser)
+		return limits.Invalid("AppUser", "required")
+	case !limits.SeparateUsers(a.Function.DBUser, a.AppUser):
+		return limits.Invalid("AppUser", "%q is the migrator's own (master) user; the application needs its own least-privileged user", a.AppUser)
 	case a.AppPassword == nil:
-		return fmt.Errorf("%s: required", "AppPassword")
+		return limits.Invalid("AppPassword", "required")
 	case a.SQLDir == "":
-		return fmt.Errorf("%s: required", "SQLDir")
+		return limits.Invalid("SQLDir", "required")
 	}
 	return nil
 }
@@ -87,10 +88,12 @@ func (a Args) Validate() error {
 type Migration struct {
 	pulumi.ResourceState
 
-	Function *function.DBFunction
+	Function *dbfunction.DBFunction
 	// Invocation is what the consumer's event source mapping depends on.
 	Invocation *lambda.Invocation
 
+	// FunctionName is the migrator Lambda's name (the local CLI's
+	// counterpart for `aws lambda invoke`).
 	FunctionName pulumi.StringOutput `pulumi:"functionName"`
 	// Result is the migrator's answer, {"action":"up","version":N,...}.
 	Result pulumi.StringOutput `pulumi:"result"`
@@ -113,7 +116,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	parent := pulumi.Parent(c)
 
-	fn, err := function.NewDBFunction(ctx, name+"-migrator", args.Function, parent)
+	fn, err := dbfunction.New(ctx, name+"-migrator", args.Function, parent)
 	if err != nil {
 		return nil, err
 	}

@@ -11,9 +11,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/sluicehq/sluice/infra/function"
+	"github.com/sluicehq/sluice/infra/dbfunction"
 	"github.com/sluicehq/sluice/infra/iamdoc"
-	"github.com/sluicehq/sluice/infra/lambdabuild"
 	"github.com/sluicehq/sluice/infra/migration"
 	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/migrations"
@@ -21,23 +20,18 @@ import (
 
 const testPassword = "c0rrect-h0rse-battery-staple"
 
+// migrator is a DBFunction as the migrator needs it: the master user, one
+// at a time, with time for DDL.
+func migrator() dbfunction.Args {
+	f := mocks.ExampleDBFunction("sluice-dev-migrator", "sluice_admin")
+	f.TimeoutSeconds, f.ReservedConcurrency, f.LogRetentionDays = 900, 1, 30
+	return f
+}
+
 func validArgs() migration.Args {
 	return migration.Args{
-		Function: function.DBFunctionArgs{
-			Name:                "sluice-dev-migrator",
-			Archive:             lambdabuild.Archive{Path: "/tmp/migrator.zip", SourceCodeHash: "mIgRaToRhAsH0000000000000000000000000000000="},
-			SubnetIDs:           pulumi.ToStringArray([]string{"subnet-0a1", "subnet-0b2"}),
-			SecurityGroupIDs:    pulumi.ToStringArray([]string{"sg-0c3"}),
-			ProxyARN:            pulumi.String(mocks.ExampleProxyARN),
-			ProxyEndpoint:       pulumi.String("sluice-dev.proxy-c0ffee.ap-northeast-1.rds.amazonaws.com"),
-			DBName:              "sluice",
-			DBUser:              "sluice_admin",
-			TimeoutSeconds:      900,
-			MemoryMB:            256,
-			ReservedConcurrency: 1,
-			LogRetentionDays:    30,
-			Tags:                map[string]string{"project": "sluice", "stack": "dev"},
-		},
+		Function: migrator(),
+
 		AppUser:     "sluice_app",
 		AppPassword: pulumi.ToSecret(pulumi.String(testPassword)).(pulumi.StringOutput),
 		SQLDir:      filepath.Join("testdata", "sql"),
@@ -174,10 +168,10 @@ func TestMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := policy.CheckWildcards(function.VPCNetworkInterfacesSid); err != nil {
+	if err := policy.CheckWildcards(dbfunction.VPCNetworkInterfacesSid); err != nil {
 		t.Error(err)
 	}
-	connect, _ := policy.Find(function.DBConnectSid)
+	connect, _ := policy.Find(dbfunction.DBConnectSid)
 	want := "arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:prx-0f1e2d3c4b5a69788/sluice_admin"
 	if len(connect.Resource) != 1 || connect.Resource[0] != want {
 		t.Errorf("migrator may connect as %v, want only %s", connect.Resource, want)

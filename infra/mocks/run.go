@@ -24,6 +24,8 @@ type Result struct {
 	Outputs resource.PropertyMap
 	// GenericTypes are registered types the mocks do not shape like AWS.
 	GenericTypes []string
+	// Config is the stack configuration the program ran with.
+	Config map[string]string
 }
 
 // Run executes the Sluice program for the stack file path
@@ -88,7 +90,8 @@ func RunConfig(root, stackName string, config map[string]string) (*Result, error
 		return nil
 	}
 	err := pulumi.RunErr(body, pulumi.WithMocks(settings.Namespace, stackName, m), withProject(root, config))
-	return &Result{Project: settings.Namespace, Stack: stackName, Resources: m.Registrations(), Outputs: outputs, GenericTypes: m.GenericTypes()}, err
+	return &Result{Project: settings.Namespace, Stack: stackName, Resources: m.Registrations(), Outputs: outputs,
+		GenericTypes: m.GenericTypes(), Config: config}, err
 }
 
 // withProject hands the program the project directory and the stack's

@@ -17,7 +17,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/vpc"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/sluicehq/sluice/infra/settings"
+	"github.com/sluicehq/sluice/infra/limits"
 )
 
 // MySQLPort is the only port any Sluice security group opens.
@@ -26,49 +26,113 @@ const MySQLPort = 3306
 // Type is the component's Pulumi type token.
 const Type = "sluice:network:Network"
 
-// Args configures the network.
+// Args configures the network: either a new VPC (VpcCIDR and
+// AvailabilityZones) or an existing one (ExistingVpcID and
+// ExistingSubnetIDs), never both.
 type Args struct {
-	Settings settings.Network
-	Tags     pulumi.StringMap
+	// VpcCIDR is the network of a new VPC (limits.VPCCIDRAllowed); each
+	// zone gets one subnet of it (SubnetCIDRs).
+	VpcCIDR string
+	// AvailabilityZones are the zones of a new VPC, one private subnet
+	// each (limits.AvailabilityZones of them).
+	AvailabilityZones []string
+	// ExistingVpcID deploys into this VPC instead of creating one.
+	ExistingVpcID string
+	// ExistingSubnetIDs are private subnets of ExistingVpcID in different
+	// zones, at least limits.MinExistingSubnets of them.
+	ExistingSubnetIDs []string
+	// Tags are added to every taggable resource.
+	Tags map[string]string
+}
+
+// UsesExistingVPC reports whether the network is an existing VPC's.
+func (a Args) UsesExistingVPC() bool { return a.ExistingVpcID != "" }
+
+// Validate reports the first invalid field by name.
+func (a Args) Validate() error {
+	if a.UsesExistingVPC() || len(a.ExistingSubnetIDs) > 0 {
+		switch {
+		case !limits.VPCIDPattern.MatchString(a.ExistingVpcID):
+			return limits.Invalid("ExistingVpcID", "%q: want a VPC id such as vpc-0123456789abcdef0 with ExistingSubnetIDs", a.ExistingVpcID)
+		case len(a.ExistingSubnetIDs) < limits.MinExistingSubnets:
+			return limits.Invalid("ExistingSubnetIDs", "%d subnets: want at least %d, in different zones", len(a.ExistingSubnetIDs), limits.MinExistingSubnets)
+		case a.VpcCIDR != "":
+			return limits.Invalid("VpcCIDR", "%q with ExistingVpcID: the VPC exists already", a.VpcCIDR)
+		case len(a.AvailabilityZones) > 0:
+			return limits.Invalid("AvailabilityZones", "%v with ExistingVpcID: the subnets exist already", a.AvailabilityZones)
+		}
+		for _, id := range a.ExistingSubnetIDs {
+			if !limits.SubnetIDPattern.MatchString(id) {
+				return limits.Invalid("ExistingSubnetIDs", "%q: want a subnet id such as subnet-0123456789abcdef0", id)
+			}
+		}
+		return nil
+	}
+	if !limits.ValidVPCCIDR(a.VpcCIDR) {
+		return limits.Invalid("VpcCIDR", "%q: want %s", a.VpcCIDR, limits.VPCCIDRAllowed)
+	}
+	if !limits.AvailabilityZones.Contains(len(a.AvailabilityZones)) {
+		return limits.Invalid("AvailabilityZones", "%d zones: want %v", len(a.AvailabilityZones), limits.AvailabilityZones)
+	}
+	for _, z := range a.AvailabilityZones {
+		if !limits.ZonePattern.MatchString(z) {
+			return limits.Invalid("AvailabilityZones", "%q: want a zone such as ap-northeast-1a", z)
+		}
+	}
+	if _, err := SubnetCIDRs(a.VpcCIDR, len(a.AvailabilityZones)); err != nil {
+		return limits.Invalid("VpcCIDR", "%v", err)
+	}
+	return nil
 }
 
 // Network is the component; its outputs are what the other components need.
 type Network struct {
 	pulumi.ResourceState
 
-	VpcID     pulumi.StringOutput
-	SubnetIDs pulumi.StringArrayOutput
+	// VpcID is the VPC's id, new or existing.
+	VpcID pulumi.StringOutput `pulumi:"vpcId"`
+	// SubnetIDs are the private subnets, one per zone: the database's
+	// subnet group, the proxy and the functions use them all.
+	SubnetIDs pulumi.StringArrayOutput `pulumi:"subnetIds"`
 	// ClientSecurityGroupID is for the Lambda functions that talk to the
 	// proxy (consumer and migrator): egress to the proxy on 3306 only.
-	ClientSecurityGroupID   pulumi.StringOutput
-	ProxySecurityGroupID    pulumi.StringOutput
-	DatabaseSecurityGroupID pulumi.StringOutput
+	ClientSecurityGroupID pulumi.StringOutput `pulumi:"clientSecurityGroupId"`
+	// ProxySecurityGroupID is the proxy's: ingress from the client group,
+	// egress to the database group, on 3306 only.
+	ProxySecurityGroupID pulumi.StringOutput `pulumi:"proxySecurityGroupId"`
+	// DatabaseSecurityGroupID is the database's: ingress from the proxy
+	// group on 3306 only.
+	DatabaseSecurityGroupID pulumi.StringOutput `pulumi:"databaseSecurityGroupId"`
 }
 
-// New creates the network component.
+// New registers the network (type Type).
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Network, error) {
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("network %s: %w", name, err)
+	}
 	n := &Network{}
 	if err := ctx.RegisterComponentResource(Type, name, n, opts...); err != nil {
 		return nil, err
 	}
 	child := pulumi.Parent(n)
+	tags := pulumi.ToStringMap(args.Tags)
 
 	var vpcID pulumi.StringOutput
 	var subnetIDs pulumi.StringArray
-	if args.Settings.UsesExistingVPC() {
-		vpcID = pulumi.String(args.Settings.ExistingVpcID).ToStringOutput()
-		for _, id := range args.Settings.ExistingSubnetIDs {
+	if args.UsesExistingVPC() {
+		vpcID = pulumi.String(args.ExistingVpcID).ToStringOutput()
+		for _, id := range args.ExistingSubnetIDs {
 			subnetIDs = append(subnetIDs, pulumi.String(id))
 		}
 	} else {
 		var err error
-		vpcID, subnetIDs, err = newVPC(ctx, name, args, child)
+		vpcID, subnetIDs, err = newVPC(ctx, name, args, tags, child)
 		if err != nil {
 			return nil, err
 		}
 	}
 
-	groups, err := newSecurityGroups(ctx, name, vpcID, args.Tags, child)
+	groups, err := newSecurityGroups(ctx, name, vpcID, tags, child)
 	if err != nil {
 		return nil, err
 	}
@@ -92,16 +156,16 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 
 // newVPC creates a VPC with one private subnet per zone, a route table with
 // only the VPC-local route, and a default security group stripped of rules.
-func newVPC(ctx *pulumi.Context, name string, args Args, child pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringArray, error) {
-	cidrs, err := SubnetCIDRs(args.Settings.VpcCIDR, len(args.Settings.AvailabilityZones))
+func newVPC(ctx *pulumi.Context, name string, args Args, tags pulumi.StringMap, child pulumi.ResourceOption) (pulumi.StringOutput, pulumi.StringArray, error) {
+	cidrs, err := SubnetCIDRs(args.VpcCIDR, len(args.AvailabilityZones))
 	if err != nil {
 		return pulumi.StringOutput{}, nil, err
 	}
 	v, err := ec2.NewVpc(ctx, name+"-vpc", &ec2.VpcArgs{
-		CidrBlock:          pulumi.String(args.Settings.VpcCIDR),
+		CidrBlock:          pulumi.String(args.VpcCIDR),
 		EnableDnsSupport:   pulumi.Bool(true),
 		EnableDnsHostnames: pulumi.Bool(true),
-		Tags:               withName(args.Tags, name),
+		Tags:               withName(tags, name),
 	}, child)
 	if err != nil {
 		return pulumi.StringOutput{}, nil, fmt.Errorf("vpc: %w", err)
@@ -110,25 +174,25 @@ func newVPC(ctx *pulumi.Context, name string, args Args, child pulumi.ResourceOp
 	// its members and all egress; nothing of Sluice uses it.
 	if _, err := ec2.NewDefaultSecurityGroup(ctx, name+"-default-sg", &ec2.DefaultSecurityGroupArgs{
 		VpcId: v.ID(),
-		Tags:  withName(args.Tags, name+"-default"),
+		Tags:  withName(tags, name+"-default"),
 	}, child); err != nil {
 		return pulumi.StringOutput{}, nil, fmt.Errorf("default security group: %w", err)
 	}
 	rt, err := ec2.NewRouteTable(ctx, name+"-private-rt", &ec2.RouteTableArgs{
 		VpcId: v.ID(),
-		Tags:  withName(args.Tags, name+"-private"),
+		Tags:  withName(tags, name+"-private"),
 	}, child)
 	if err != nil {
 		return pulumi.StringOutput{}, nil, fmt.Errorf("route table: %w", err)
 	}
 	var ids pulumi.StringArray
-	for i, zone := range args.Settings.AvailabilityZones {
+	for i, zone := range args.AvailabilityZones {
 		sn, err := ec2.NewSubnet(ctx, name+"-private-"+zone, &ec2.SubnetArgs{
 			VpcId:               v.ID(),
 			CidrBlock:           pulumi.String(cidrs[i]),
 			AvailabilityZone:    pulumi.String(zone),
 			MapPublicIpOnLaunch: pulumi.Bool(false),
-			Tags:                withName(args.Tags, name+"-private-"+zone),
+			Tags:                withName(tags, name+"-private-"+zone),
 		}, child)
 		if err != nil {
 			return pulumi.StringOutput{}, nil, fmt.Errorf("subnet %s: %w", zone, err)

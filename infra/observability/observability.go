@@ -16,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/iamdoc"
+	"github.com/sluicehq/sluice/infra/limits"
 )
 
 // Sids of the alarm key's policy. Both have Resource "*", which in a key
@@ -73,9 +74,7 @@ type Args struct {
 
 // Validate reports the first invalid field by name.
 func (a Args) Validate() error {
-	invalid := func(field, format string, v ...any) error {
-		return fmt.Errorf("%s: %s", field, fmt.Sprintf(format, v...))
-	}
+	invalid := limits.Invalid
 	switch {
 	case !dashboardName.MatchString(a.Name):
 		return invalid("Name", "%q: want 1–255 characters of A-Z a-z 0-9 _ -", a.Name)
@@ -115,9 +114,12 @@ type Observability struct {
 	Alarms    map[string]*cloudwatch.MetricAlarm
 	Dashboard *cloudwatch.Dashboard
 
-	TopicARN      pulumi.StringOutput `pulumi:"topicArn"`
+	// TopicARN is the alarm topic's ARN.
+	TopicARN pulumi.StringOutput `pulumi:"topicArn"`
+	// DashboardName is the CloudWatch dashboard's name.
 	DashboardName pulumi.StringOutput `pulumi:"dashboardName"`
-	DashboardURL  pulumi.StringOutput `pulumi:"dashboardUrl"`
+	// DashboardURL opens the dashboard in the CloudWatch console.
+	DashboardURL pulumi.StringOutput `pulumi:"dashboardUrl"`
 }
 
 // arnParts are the fields of an ARN this package needs.

@@ -37,10 +37,12 @@ func Resources(res *mocks.Result) []rules.Resource {
 	return out
 }
 
-// Env is the policy environment of a mocked run: the stack name and
-// DryRun false, because under mocks every value is known, as at `up`.
+// Env is the policy environment of a mocked run, as the engine's
+// ConfigureStack would give it: the stack and project names, the stack's
+// configuration the program ran with, and DryRun false, because under mocks
+// every value is known, as at `up`.
 func Env(res *mocks.Result) rules.Env {
-	return rules.Env{Stack: res.Stack}
+	return rules.Env{Stack: res.Stack, Project: res.Project, Config: res.Config}
 }
 
 // Check runs the program for the stack file path under mocks and evaluates

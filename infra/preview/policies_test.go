@@ -2,16 +2,54 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"github.com/sluicehq/sluice/infra/mocks"
+	"github.com/sluicehq/sluice/infra/settings"
 )
 
 func TestPolicySection(t *testing.T) {
-	run, err := mocks.Run("../../Pulumi.dev.yaml")
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			run, err := mocks.Run("../../Pulumi." + stack + ".yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sec, err := policySection(run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The stack declares its public route (sluice:publicRoutes), so
+			// the default preview has no finding at all, and the list is
+			// empty rather than null.
+			raw, err := json.Marshal(sec.JSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sec.Key != "policies" || sec.Failed || string(raw) != "[]" || strings.Contains(sec.Text, "FAIL") {
+				t.Fatalf("%s: failed %v json %s\n%s", stack, sec.Failed, raw, sec.Text)
+			}
+			if !strings.Contains(sec.Text, "pass  advisory   apigw-route-authorization") {
+				t.Errorf("text lacks the route verdict:\n%s", sec.Text)
+			}
+		})
+	}
+}
+
+// TestUndeclaredPublicRoute: a stack that does not declare its open route
+// public still gets the advisory finding, without failing the preview.
+func TestUndeclaredPublicRoute(t *testing.T) {
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	config, err := settings.ReadStackConfig(filepath.Join(root, "Pulumi.dev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	config[settings.Key(settings.KeyPublicRoutes)] = ""
+	run, err := mocks.RunConfig(root, "dev", config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,32 +57,22 @@ func TestPolicySection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sec.Key != "policies" || sec.Failed {
-		t.Fatalf("dev stack: key %q failed %v: %+v", sec.Key, sec.Failed, sec.JSON)
+	list := violations(t, sec)
+	if sec.Failed || len(list) != 1 || list[0]["policy"] != "apigw-route-authorization" || list[0]["enforcementLevel"] != "advisory" ||
+		!strings.Contains(list[0]["message"], "sluice:publicRoutes") {
+		t.Fatalf("undeclared public route: failed %v, %v", sec.Failed, list)
 	}
+	if !strings.Contains(sec.Text, "FAIL  advisory   apigw-route-authorization") {
+		t.Errorf("text lacks the verdict:\n%s", sec.Text)
+	}
+}
 
-	// With the public intake route given IAM authorization, nothing is
-	// reported, and the list is empty rather than null.
-	for i, r := range run.Resources {
-		if r.Type == "aws:apigatewayv2/route:Route" {
-			in := r.Inputs.Copy()
-			in["authorizationType"] = resource.NewProperty("AWS_IAM")
-			run.Resources[i].Inputs = in
-		}
-	}
-	sec, err = policySection(run)
+// TestMandatoryViolationFailsPreview: a public database fails the section.
+func TestMandatoryViolationFailsPreview(t *testing.T) {
+	run, err := mocks.Run("../../Pulumi.dev.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := json.Marshal(sec.JSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sec.Failed || string(raw) != "[]" {
-		t.Fatalf("fully compliant dev stack: failed %v json %s", sec.Failed, raw)
-	}
-
-	// Make the database public: the section fails and lists the violation.
 	for i, r := range run.Resources {
 		if r.Type == "aws:rds/instance:Instance" {
 			in := r.Inputs.Copy()
@@ -52,21 +80,30 @@ func TestPolicySection(t *testing.T) {
 			run.Resources[i].Inputs = in
 		}
 	}
-	sec, err = policySection(run)
+	sec, err := policySection(run)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var list []map[string]string
-	raw, _ = json.Marshal(sec.JSON)
-	if err := json.Unmarshal(raw, &list); err != nil {
-		t.Fatal(err)
-	}
+	list := violations(t, sec)
 	if !sec.Failed || len(list) != 1 || list[0]["policy"] != "rds-instance-not-public" ||
 		list[0]["enforcementLevel"] != "mandatory" || list[0]["resourceType"] != "aws:rds/instance:Instance" ||
 		list[0]["resourceName"] == "" || !strings.HasPrefix(list[0]["message"], "[critical]") {
-		t.Fatalf("public database: failed %v, %s", sec.Failed, raw)
+		t.Fatalf("public database: failed %v, %v", sec.Failed, list)
 	}
 	if !strings.Contains(sec.Text, "FAIL  mandatory  rds-instance-not-public") {
 		t.Errorf("text lacks the verdict:\n%s", sec.Text)
 	}
+}
+
+func violations(t *testing.T, sec Section) []map[string]string {
+	t.Helper()
+	raw, err := json.Marshal(sec.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []map[string]string
+	if err := json.Unmarshal(raw, &list); err != nil {
+		t.Fatal(err)
+	}
+	return list
 }

@@ -1,14 +1,18 @@
 // Package proxy owns the RDS Proxy in front of the database: clients log in
 // with IAM tokens over TLS (iamAuth REQUIRED, requireTls), the proxy logs in
 // to MySQL with the two secrets (master and application user) through a role
-// that can read exactly those secrets, and its pool is sized from settings.
+// that can read exactly those secrets, and its pool is sized by its Args.
 //
 // pulumi-aws v6 has no DefaultAuthScheme (end-to-end IAM is v7 only), so the
-// standard scheme applies: auth_scheme SECRETS with one auth per user.
+// standard scheme applies: auth_scheme SECRETS with one auth per user. Each
+// auth names its ClientPasswordAuthType, the one matching the engine's
+// default authentication plugin (mysqlversion.Version.ProxyClientAuth), so
+// the proxy does not depend on a default AWS has changed before.
 package proxy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -16,7 +20,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/iamdoc"
-	"github.com/sluicehq/sluice/infra/settings"
+	"github.com/sluicehq/sluice/infra/limits"
+	"github.com/sluicehq/sluice/infra/mysqlversion"
 )
 
 // Type is the component's Pulumi type token.
@@ -24,38 +29,94 @@ const Type = "sluice:proxy:Proxy"
 
 // Args configures the proxy.
 type Args struct {
-	Settings           settings.Proxy
-	SubnetIDs          pulumi.StringArrayInput
-	SecurityGroupIDs   pulumi.StringArrayInput
+	// IdleClientTimeoutSeconds closes client connections idle this long
+	// (limits.ProxyIdleClientTimeoutSeconds).
+	IdleClientTimeoutSeconds int
+	// BorrowTimeoutSeconds is how long a client waits for a pooled
+	// connection (limits.ProxyBorrowTimeoutSeconds); keep it below the
+	// clients' own timeout, so they fail fast and SQS retries.
+	BorrowTimeoutSeconds int
+	// MaxConnectionsPercent sizes the pool as a percentage of the
+	// database's max_connections (limits.ProxyMaxConnectionsPercent).
+	MaxConnectionsPercent int
+	// MaxIdleConnectionsPercent is how many idle connections the pool
+	// keeps, at most MaxConnectionsPercent.
+	MaxIdleConnectionsPercent int
+	// ClientPasswordAuthType is the auths' client authentication type, one
+	// of mysqlversion.ProxyClientAuthTypes: the one of the engine version.
+	ClientPasswordAuthType string
+	// SubnetIDs are the private subnets the proxy runs in.
+	SubnetIDs pulumi.StringArrayInput
+	// SecurityGroupIDs are the proxy's security groups.
+	SecurityGroupIDs pulumi.StringArrayInput
+	// InstanceIdentifier is the RDS instance the proxy targets.
 	InstanceIdentifier pulumi.StringInput
-	MasterSecretARN    pulumi.StringInput
-	AppSecretARN       pulumi.StringInput
-	Tags               pulumi.StringMap
+	// MasterSecretARN and AppSecretARN are the login secrets
+	// {"username","password"} of the master and the application user.
+	MasterSecretARN pulumi.StringInput
+	AppSecretARN    pulumi.StringInput
+	// Tags are added to every taggable resource.
+	Tags map[string]string
+}
+
+// Validate reports the first invalid field by name.
+func (a Args) Validate() error {
+	switch {
+	case !limits.ProxyIdleClientTimeoutSeconds.Contains(a.IdleClientTimeoutSeconds):
+		return limits.Invalid("IdleClientTimeoutSeconds", "%d: want %v", a.IdleClientTimeoutSeconds, limits.ProxyIdleClientTimeoutSeconds)
+	case !limits.ProxyBorrowTimeoutSeconds.Contains(a.BorrowTimeoutSeconds):
+		return limits.Invalid("BorrowTimeoutSeconds", "%d: want %v", a.BorrowTimeoutSeconds, limits.ProxyBorrowTimeoutSeconds)
+	case !limits.ProxyMaxConnectionsPercent.Contains(a.MaxConnectionsPercent):
+		return limits.Invalid("MaxConnectionsPercent", "%d: want %v", a.MaxConnectionsPercent, limits.ProxyMaxConnectionsPercent)
+	case !limits.ProxyMaxIdlePercent.Contains(a.MaxIdleConnectionsPercent) || !limits.IdleWithinMax(a.MaxIdleConnectionsPercent, a.MaxConnectionsPercent):
+		return limits.Invalid("MaxIdleConnectionsPercent", "%d: want 0 to MaxConnectionsPercent (%d)", a.MaxIdleConnectionsPercent, a.MaxConnectionsPercent)
+	case !slices.Contains(mysqlversion.ProxyClientAuthTypes(), a.ClientPasswordAuthType):
+		return limits.Invalid("ClientPasswordAuthType", "%q: want %s", a.ClientPasswordAuthType, limits.OneOf(mysqlversion.ProxyClientAuthTypes()))
+	case a.SubnetIDs == nil:
+		return limits.Invalid("SubnetIDs", "required")
+	case a.SecurityGroupIDs == nil:
+		return limits.Invalid("SecurityGroupIDs", "required")
+	case a.InstanceIdentifier == nil:
+		return limits.Invalid("InstanceIdentifier", "required")
+	case a.MasterSecretARN == nil:
+		return limits.Invalid("MasterSecretARN", "required")
+	case a.AppSecretARN == nil:
+		return limits.Invalid("AppSecretARN", "required")
+	}
+	return nil
 }
 
 // Proxy is the component.
 type Proxy struct {
 	pulumi.ResourceState
 
-	Name     pulumi.StringOutput
-	ARN      pulumi.StringOutput // arn:aws:rds:<region>:<account>:db-proxy:prx-<id>
-	Endpoint pulumi.StringOutput // host name; clients connect on 3306
-	RoleARN  pulumi.StringOutput
+	// Name is the proxy's name (the alarms' ProxyName dimension).
+	Name pulumi.StringOutput `pulumi:"name"`
+	// ARN is arn:aws:rds:<region>:<account>:db-proxy:prx-<id>; the
+	// functions' rds-db:connect permission is derived from it.
+	ARN pulumi.StringOutput `pulumi:"arn"`
+	// Endpoint is the host name clients connect to on 3306.
+	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
+	// RoleARN is the role the proxy reads the login secrets with.
+	RoleARN pulumi.StringOutput `pulumi:"roleArn"`
 }
 
-// New creates the proxy component.
+// New registers the proxy (type Type).
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Proxy, error) {
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("proxy %s: %w", name, err)
+	}
 	p := &Proxy{}
 	if err := ctx.RegisterComponentResource(Type, name, p, opts...); err != nil {
 		return nil, err
 	}
 	child := pulumi.Parent(p)
-	s := args.Settings
+	tags := pulumi.ToStringMap(args.Tags)
 
 	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
 		Description:      pulumi.String("Sluice RDS Proxy: read the two database login secrets"),
 		AssumeRolePolicy: pulumi.String(iamdoc.AssumeRole("rds.amazonaws.com")),
-		Tags:             args.Tags,
+		Tags:             tags,
 	}, child)
 	if err != nil {
 		return nil, fmt.Errorf("role: %w", err)
@@ -78,25 +139,27 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		EngineFamily:        pulumi.String("MYSQL"),
 		RequireTls:          pulumi.Bool(true),
 		DebugLogging:        pulumi.Bool(false), // it would log SQL text
-		IdleClientTimeout:   pulumi.Int(int(s.IdleClientTimeout.Seconds())),
+		IdleClientTimeout:   pulumi.Int(args.IdleClientTimeoutSeconds),
 		RoleArn:             role.Arn,
 		VpcSubnetIds:        args.SubnetIDs,
 		VpcSecurityGroupIds: args.SecurityGroupIDs,
 		Auths: rds.ProxyAuthArray{
 			rds.ProxyAuthArgs{
-				AuthScheme:  pulumi.String("SECRETS"),
-				IamAuth:     pulumi.String("REQUIRED"),
-				SecretArn:   args.MasterSecretARN,
-				Description: pulumi.String("master user (migrations)"),
+				AuthScheme:             pulumi.String("SECRETS"),
+				IamAuth:                pulumi.String("REQUIRED"),
+				ClientPasswordAuthType: pulumi.String(args.ClientPasswordAuthType),
+				SecretArn:              args.MasterSecretARN,
+				Description:            pulumi.String("master user (migrations)"),
 			},
 			rds.ProxyAuthArgs{
-				AuthScheme:  pulumi.String("SECRETS"),
-				IamAuth:     pulumi.String("REQUIRED"),
-				SecretArn:   args.AppSecretARN,
-				Description: pulumi.String("application user (consumer)"),
+				AuthScheme:             pulumi.String("SECRETS"),
+				IamAuth:                pulumi.String("REQUIRED"),
+				ClientPasswordAuthType: pulumi.String(args.ClientPasswordAuthType),
+				SecretArn:              args.AppSecretARN,
+				Description:            pulumi.String("application user (consumer)"),
 			},
 		},
-		Tags: args.Tags,
+		Tags: tags,
 	}, child, pulumi.DependsOn([]pulumi.Resource{rolePolicy}))
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
@@ -105,9 +168,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	tg, err := rds.NewProxyDefaultTargetGroup(ctx, name+"-default", &rds.ProxyDefaultTargetGroupArgs{
 		DbProxyName: proxy.Name,
 		ConnectionPoolConfig: rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs{
-			ConnectionBorrowTimeout:   pulumi.Int(int(s.BorrowTimeout.Seconds())),
-			MaxConnectionsPercent:     pulumi.Int(s.MaxConnectionsPercent),
-			MaxIdleConnectionsPercent: pulumi.Int(s.MaxIdleConnectionsPercent),
+			ConnectionBorrowTimeout:   pulumi.Int(args.BorrowTimeoutSeconds),
+			MaxConnectionsPercent:     pulumi.Int(args.MaxConnectionsPercent),
+			MaxIdleConnectionsPercent: pulumi.Int(args.MaxIdleConnectionsPercent),
 		},
 	}, child)
 	if err != nil {

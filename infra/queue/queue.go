@@ -2,7 +2,8 @@
 // its dead-letter queue: both encrypted (SSE-SQS) and reachable only over
 // TLS, the main queue redriving to the DLQ after maxReceiveCount receives,
 // and the DLQ accepting redrives from the main queue only and keeping
-// messages longer than the main queue does.
+// messages longer than the main queue does (limits.DLQRetentionSeconds, the
+// SQS maximum).
 package queue
 
 import (
@@ -13,7 +14,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/iamdoc"
-	"github.com/sluicehq/sluice/infra/settings"
+	"github.com/sluicehq/sluice/infra/limits"
 )
 
 // Type is the component's Pulumi type token.
@@ -21,21 +22,55 @@ const Type = "sluice:queue:Queue"
 
 // Args configures the queues.
 type Args struct {
-	Settings        settings.Queue
+	// VisibilityTimeoutSeconds is how long a received message stays
+	// invisible (limits.VisibilityTimeoutSeconds); for a Lambda event
+	// source, at least limits.MinVisibilityTimeoutSeconds of the consumer.
+	VisibilityTimeoutSeconds int
+	// RetentionSeconds is how long the main queue keeps a message
+	// (limits.MessageRetentionSeconds), less than the DLQ's
+	// limits.DLQRetentionSeconds.
+	RetentionSeconds int
+	// MaxReceiveCount is how many receives a message gets before it moves
+	// to the DLQ (limits.MaxReceiveCount).
+	MaxReceiveCount int
+	// MaxMessageBytes is both queues' maximum message size
+	// (limits.MessageBytes): the largest body the API accepts.
 	MaxMessageBytes int
-	Tags            pulumi.StringMap
+	// Tags are added to every taggable resource.
+	Tags map[string]string
+}
+
+// Validate reports the first invalid field by name.
+func (a Args) Validate() error {
+	switch {
+	case !limits.VisibilityTimeoutSeconds.Contains(a.VisibilityTimeoutSeconds):
+		return limits.Invalid("VisibilityTimeoutSeconds", "%d: want %v", a.VisibilityTimeoutSeconds, limits.VisibilityTimeoutSeconds)
+	case !limits.MessageRetentionSeconds.Contains(a.RetentionSeconds):
+		return limits.Invalid("RetentionSeconds", "%d: want %v", a.RetentionSeconds, limits.MessageRetentionSeconds)
+	case !limits.DLQOutlivesQueue(a.RetentionSeconds, limits.DLQRetentionSeconds):
+		return limits.Invalid("RetentionSeconds", "%d: want less than the DLQ's %d, which counts from the original enqueue", a.RetentionSeconds, limits.DLQRetentionSeconds)
+	case !limits.MaxReceiveCount.Contains(a.MaxReceiveCount):
+		return limits.Invalid("MaxReceiveCount", "%d: want %v", a.MaxReceiveCount, limits.MaxReceiveCount)
+	case !limits.MessageBytes.Contains(a.MaxMessageBytes):
+		return limits.Invalid("MaxMessageBytes", "%d: want %v", a.MaxMessageBytes, limits.MessageBytes)
+	}
+	return nil
 }
 
 // Queue is the component.
 type Queue struct {
 	pulumi.ResourceState
 
-	URL     pulumi.StringOutput
-	ARN     pulumi.StringOutput
-	Name    pulumi.StringOutput
-	DLQURL  pulumi.StringOutput
-	DLQARN  pulumi.StringOutput
-	DLQName pulumi.StringOutput
+	// URL, ARN and Name are the main queue's: the API sends to the URL,
+	// the consumer's mapping reads the ARN, the alarms watch the name.
+	URL  pulumi.StringOutput `pulumi:"url"`
+	ARN  pulumi.StringOutput `pulumi:"arn"`
+	Name pulumi.StringOutput `pulumi:"name"`
+	// DLQURL, DLQARN and DLQName are the dead-letter queue's (the redrive
+	// runbook uses the URL and ARN).
+	DLQURL  pulumi.StringOutput `pulumi:"dlqUrl"`
+	DLQARN  pulumi.StringOutput `pulumi:"dlqArn"`
+	DLQName pulumi.StringOutput `pulumi:"dlqName"`
 }
 
 // RedrivePolicy is the main queue's redrive policy document.
@@ -50,35 +85,38 @@ type RedriveAllowPolicy struct {
 	SourceQueueARNs   []string `json:"sourceQueueArns"`
 }
 
-// New creates the queue component.
+// New registers the queues (type Type).
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Queue, error) {
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("queue %s: %w", name, err)
+	}
 	q := &Queue{}
 	if err := ctx.RegisterComponentResource(Type, name, q, opts...); err != nil {
 		return nil, err
 	}
 	child := pulumi.Parent(q)
-	s := args.Settings
+	tags := pulumi.ToStringMap(args.Tags)
 
 	dlq, err := sqs.NewQueue(ctx, name+"-dlq", &sqs.QueueArgs{
 		SqsManagedSseEnabled:    pulumi.Bool(true),
-		MessageRetentionSeconds: pulumi.Int(int(settings.DLQRetention.Seconds())),
+		MessageRetentionSeconds: pulumi.Int(limits.DLQRetentionSeconds),
 		MaxMessageSize:          pulumi.Int(args.MaxMessageBytes),
-		Tags:                    args.Tags,
+		Tags:                    tags,
 	}, child)
 	if err != nil {
 		return nil, fmt.Errorf("dlq: %w", err)
 	}
 	redrive := dlq.Arn.ApplyT(func(arn string) (string, error) {
-		b, err := json.Marshal(RedrivePolicy{DeadLetterTargetARN: arn, MaxReceiveCount: s.MaxReceiveCount})
+		b, err := json.Marshal(RedrivePolicy{DeadLetterTargetARN: arn, MaxReceiveCount: args.MaxReceiveCount})
 		return string(b), err
 	}).(pulumi.StringOutput)
 	main, err := sqs.NewQueue(ctx, name, &sqs.QueueArgs{
 		SqsManagedSseEnabled:     pulumi.Bool(true),
-		VisibilityTimeoutSeconds: pulumi.Int(int(s.VisibilityTimeout.Seconds())),
-		MessageRetentionSeconds:  pulumi.Int(int(s.Retention.Seconds())),
+		VisibilityTimeoutSeconds: pulumi.Int(args.VisibilityTimeoutSeconds),
+		MessageRetentionSeconds:  pulumi.Int(args.RetentionSeconds),
 		MaxMessageSize:           pulumi.Int(args.MaxMessageBytes),
 		RedrivePolicy:            redrive,
-		Tags:                     args.Tags,
+		Tags:                     tags,
 	}, child)
 	if err != nil {
 		return nil, fmt.Errorf("queue: %w", err)

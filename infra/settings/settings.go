@@ -4,12 +4,19 @@
 // local pipeline all read the same value, so a rule such as "visibility
 // timeout ≥ 6 × (function timeout + batching window)" is enforced once.
 //
-// Every key has a default or is required; a bad value is reported with the
-// key, the value and what is allowed, before any resource is registered.
+// Every key is declared once, in Keys (spec.go): its type, default, what it
+// accepts, one line of documentation and why dev and prod differ. The
+// loader reads that table; so do the configuration table in
+// docs/configuration.md and the config block of Pulumi.yaml, which tests
+// check against it. A bad value is reported with the key, the value and
+// what is allowed, all problems at once, before any resource is registered.
 package settings
 
 import (
 	"time"
+
+	"github.com/sluicehq/sluice/infra/limits"
+	"github.com/sluicehq/sluice/infra/routeauth"
 )
 
 // Namespace is the Pulumi project name and therefore the config namespace.
@@ -18,14 +25,9 @@ const Namespace = "sluice"
 // RegionKey is the AWS provider's region key, read alongside the sluice keys.
 const RegionKey = "aws:region"
 
-// DLQRetention is fixed at the SQS maximum so that a message that reached the
-// DLQ is kept as long as SQS allows; the main queue's retention must be
-// shorter (a standard queue's DLQ expiry counts from the original enqueue).
-const DLQRetention = 14 * 24 * time.Hour
-
-// VisibilityFactor is the multiple of (function timeout + batching window)
-// that AWS recommends for the source queue's visibility timeout.
-const VisibilityFactor = 6
+// DLQRetention is how long the dead-letter queue keeps a message
+// (limits.DLQRetentionSeconds, the SQS maximum).
+const DLQRetention = time.Duration(limits.DLQRetentionSeconds) * time.Second
 
 // Settings is everything that differs between stacks.
 type Settings struct {
@@ -52,18 +54,22 @@ func (n Network) UsesExistingVPC() bool { return n.ExistingVpcID != "" }
 
 // Database is the RDS MySQL instance and its users.
 type Database struct {
-	InstanceClass          string
-	EngineVersion          string
-	AllocatedStorageGiB    int
-	MaxAllocatedStorageGiB int // 0 disables storage autoscaling
-	MultiAZ                bool
-	DeletionProtection     bool
-	BackupRetentionDays    int
-	FinalSnapshot          bool
-	PerformanceInsights    bool
-	Name                   string // schema name
-	MasterUser             string // RDS master; its password is managed by RDS
-	AppUser                string // least-privileged user the consumer connects as
+	InstanceClass string
+	// EngineVersion is the MySQL major version, one of mysqlversion.Majors.
+	EngineVersion string
+	// AllowMajorVersionUpgrade lets an update change EngineVersion of an
+	// existing instance, applied immediately.
+	AllowMajorVersionUpgrade bool
+	AllocatedStorageGiB      int
+	MaxAllocatedStorageGiB   int // 0 disables storage autoscaling
+	MultiAZ                  bool
+	DeletionProtection       bool
+	BackupRetentionDays      int
+	FinalSnapshot            bool
+	PerformanceInsights      bool
+	Name                     string // schema name
+	MasterUser               string // RDS master; its password is managed by RDS
+	AppUser                  string // least-privileged user the consumer connects as
 	// AppPasswordGeneration numbers the application user's password; raising
 	// it makes the next `pulumi up` generate and store a new one (rotation).
 	AppPasswordGeneration int
@@ -93,21 +99,9 @@ type Consumer struct {
 	BatchSize           int
 	BatchingWindow      time.Duration
 	// MaxStatementBytes bounds one INSERT of the consumer
-	// (SLUICE_MAX_STATEMENT_BYTES).
+	// (statementsize.EnvVar).
 	MaxStatementBytes int
 }
-
-// AuthMode is the authorization of the POST /submit route.
-type AuthMode string
-
-// Route authorization modes.
-const (
-	AuthNone   AuthMode = "none"
-	AuthIAM    AuthMode = "AWS_IAM"
-	AuthJWT    AuthMode = "JWT"
-	authModes           = "none, AWS_IAM or JWT"
-	httpsLabel          = "an https:// URL"
-)
 
 // API is the HTTP API in front of the queue.
 type API struct {
@@ -115,10 +109,13 @@ type API struct {
 	ThrottleBurst    int     // token bucket size; must cover ExpectedSpike
 	ExpectedSpike    int     // simultaneous POSTs the edge must accept without 429
 	MaxBodyBytes     int     // also the queue's maximum message size
-	Auth             AuthMode
+	Auth             routeauth.Mode
 	JWTIssuer        string
 	JWTAudience      []string
 	CORSAllowOrigins []string // empty: no CORS configuration
+	// PublicRoutes are the route keys that are public on purpose; the
+	// policy pack's apigw-route-authorization accepts them unauthorized.
+	PublicRoutes []string
 }
 
 // Observability is alarms and logs.
@@ -131,5 +128,5 @@ type Observability struct {
 
 // DefaultVisibilityTimeout is the smallest visibility timeout the rule allows.
 func DefaultVisibilityTimeout(c Consumer) time.Duration {
-	return VisibilityFactor * (c.Timeout + c.BatchingWindow)
+	return time.Duration(limits.MinVisibilityTimeoutSeconds(int(c.Timeout/time.Second), int(c.BatchingWindow/time.Second))) * time.Second
 }

@@ -11,15 +11,18 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/sluicehq/sluice/consumer"
+	"github.com/sluicehq/sluice/consumer/statementsize"
 	"github.com/sluicehq/sluice/infra/api"
+	"github.com/sluicehq/sluice/infra/consumer"
 	"github.com/sluicehq/sluice/infra/database"
-	"github.com/sluicehq/sluice/infra/function"
+	"github.com/sluicehq/sluice/infra/dbfunction"
 	"github.com/sluicehq/sluice/infra/lambdabuild"
 	"github.com/sluicehq/sluice/infra/migration"
+	"github.com/sluicehq/sluice/infra/mysqlversion"
 	"github.com/sluicehq/sluice/infra/network"
 	"github.com/sluicehq/sluice/infra/observability"
 	"github.com/sluicehq/sluice/infra/proxy"
@@ -104,41 +107,64 @@ func Tags(ctx *pulumi.Context) map[string]string {
 	return map[string]string{"project": ctx.Project(), "stack": ctx.Stack()}
 }
 
-// Define registers every resource of the stack and returns the stack outputs.
+// Define registers every resource of the stack and returns the stack
+// outputs. It is the one place where settings become component Args.
 func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
-	plainTags := Tags(ctx)
-	tags := pulumi.ToStringMap(plainTags)
+	tags := Tags(ctx)
 	prefix := ctx.Project() + "-" + ctx.Stack()
+	// The settings allow only supported versions; the components refuse
+	// an empty one.
+	engine, _ := mysqlversion.Lookup(s.Database.EngineVersion)
 
-	net, err := network.New(ctx, prefix+"-network", network.Args{Settings: s.Network, Tags: tags})
+	net, err := network.New(ctx, prefix+"-network", networkArgs(s.Network, tags))
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
+	d := s.Database
 	db, err := database.New(ctx, prefix+"-db", database.Args{
-		Settings:         s.Database,
-		SubnetIDs:        net.SubnetIDs,
-		SecurityGroupIDs: pulumi.StringArray{net.DatabaseSecurityGroupID},
-		Tags:             tags,
+		InstanceClass:            d.InstanceClass,
+		EngineVersion:            d.EngineVersion,
+		AllowMajorVersionUpgrade: d.AllowMajorVersionUpgrade,
+		AllocatedStorageGiB:      d.AllocatedStorageGiB,
+		MaxAllocatedStorageGiB:   d.MaxAllocatedStorageGiB,
+		MultiAZ:                  d.MultiAZ,
+		DeletionProtection:       d.DeletionProtection,
+		BackupRetentionDays:      d.BackupRetentionDays,
+		FinalSnapshot:            d.FinalSnapshot,
+		PerformanceInsights:      d.PerformanceInsights,
+		DBName:                   d.Name,
+		MasterUser:               d.MasterUser,
+		AppUser:                  d.AppUser,
+		AppPasswordGeneration:    d.AppPasswordGeneration,
+		SubnetIDs:                net.SubnetIDs,
+		SecurityGroupIDs:         pulumi.StringArray{net.DatabaseSecurityGroupID},
+		Tags:                     tags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	px, err := proxy.New(ctx, prefix+"-proxy", proxy.Args{
-		Settings:           s.Proxy,
-		SubnetIDs:          net.SubnetIDs,
-		SecurityGroupIDs:   pulumi.StringArray{net.ProxySecurityGroupID},
-		InstanceIdentifier: db.InstanceIdentifier,
-		MasterSecretARN:    db.MasterSecretARN,
-		AppSecretARN:       db.AppSecretARN,
-		Tags:               tags,
+		IdleClientTimeoutSeconds:  seconds(s.Proxy.IdleClientTimeout),
+		BorrowTimeoutSeconds:      seconds(s.Proxy.BorrowTimeout),
+		MaxConnectionsPercent:     s.Proxy.MaxConnectionsPercent,
+		MaxIdleConnectionsPercent: s.Proxy.MaxIdleConnectionsPercent,
+		ClientPasswordAuthType:    engine.ProxyClientAuth,
+		SubnetIDs:                 net.SubnetIDs,
+		SecurityGroupIDs:          pulumi.StringArray{net.ProxySecurityGroupID},
+		InstanceIdentifier:        db.InstanceIdentifier,
+		MasterSecretARN:           db.MasterSecretARN,
+		AppSecretARN:              db.AppSecretARN,
+		Tags:                      tags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
 	q, err := queue.New(ctx, prefix+"-queue", queue.Args{
-		Settings:        s.Queue,
-		MaxMessageBytes: s.API.MaxBodyBytes,
-		Tags:            tags,
+		VisibilityTimeoutSeconds: seconds(s.Queue.VisibilityTimeout),
+		RetentionSeconds:         seconds(s.Queue.Retention),
+		MaxReceiveCount:          s.Queue.MaxReceiveCount,
+		MaxMessageBytes:          s.API.MaxBodyBytes,
+		Tags:                     tags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
@@ -156,8 +182,8 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the migrator: %w", err)
 	}
-	dbFunction := func(name, description string, archive lambdabuild.Archive, user string) function.DBFunctionArgs {
-		return function.DBFunctionArgs{
+	dbFunction := func(name, description string, archive lambdabuild.Archive, user string) dbfunction.Args {
+		return dbfunction.Args{
 			Name:             name,
 			Description:      description,
 			Archive:          archive,
@@ -168,7 +194,7 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 			DBName:           s.Database.Name,
 			DBUser:           user,
 			LogRetentionDays: s.Observability.LogRetentionDays,
-			Tags:             plainTags,
+			Tags:             tags,
 		}
 	}
 
@@ -194,15 +220,15 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	}
 
 	consumerFn := dbFunction(prefix+"-consumer", "Sluice: stores queued submissions in MySQL", consumerZip, s.Database.AppUser)
-	consumerFn.TimeoutSeconds = int(s.Consumer.Timeout.Seconds())
+	consumerFn.TimeoutSeconds = seconds(s.Consumer.Timeout)
 	consumerFn.MemoryMB = s.Consumer.MemoryMB
 	consumerFn.ReservedConcurrency = s.Consumer.ReservedConcurrency
-	consumerFn.Env = map[string]string{consumer.EnvMaxStatementBytes: strconv.Itoa(s.Consumer.MaxStatementBytes)}
-	consumerLambda, err := function.NewConsumer(ctx, prefix+"-consumer", function.ConsumerArgs{
+	consumerFn.Env = map[string]string{statementsize.EnvVar: strconv.Itoa(s.Consumer.MaxStatementBytes)}
+	consumerLambda, err := consumer.New(ctx, prefix+"-consumer", consumer.Args{
 		Function:              consumerFn,
 		QueueARN:              q.ARN,
 		BatchSize:             s.Consumer.BatchSize,
-		BatchingWindowSeconds: int(s.Consumer.BatchingWindow.Seconds()),
+		BatchingWindowSeconds: seconds(s.Consumer.BatchingWindow),
 		MaximumConcurrency:    s.Consumer.MaxConcurrency,
 		// No message is consumed before the schema is in place.
 		DependsOn: []pulumi.Resource{mig.Invocation},
@@ -215,14 +241,14 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		Name:             prefix + "-api",
 		QueueARN:         q.ARN,
 		QueueURL:         q.URL,
-		Auth:             api.AuthMode(s.API.Auth),
+		Auth:             s.API.Auth,
 		JWTIssuer:        s.API.JWTIssuer,
 		JWTAudience:      s.API.JWTAudience,
 		ThrottleRate:     s.API.ThrottleRate,
 		ThrottleBurst:    s.API.ThrottleBurst,
 		CORSAllowOrigins: s.API.CORSAllowOrigins,
 		LogRetentionDays: s.Observability.LogRetentionDays,
-		Tags:             plainTags,
+		Tags:             tags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
@@ -236,11 +262,11 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		ProxyName:               px.Name,
 		DBInstanceID:            db.InstanceIdentifier,
 		APIID:                   edge.APIID,
-		OldestMessageAgeSeconds: int(s.Observability.OldestMessageAge.Seconds()),
+		OldestMessageAgeSeconds: seconds(s.Observability.OldestMessageAge),
 		BorrowLatencyMillis:     int(s.Observability.BorrowLatency.Milliseconds()),
 		PinnedConnections:       expectedPinnedSessions(s.Consumer),
 		AlarmEmail:              s.Observability.AlarmEmail,
-		Tags:                    plainTags,
+		Tags:                    tags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("observability: %w", err)
@@ -258,6 +284,17 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		"dbAppUser":         pulumi.String(s.Database.AppUser),
 	}, nil
 }
+
+// networkArgs are the network's Args: a new VPC's, or an existing one's.
+func networkArgs(n settings.Network, tags map[string]string) network.Args {
+	if n.UsesExistingVPC() {
+		return network.Args{ExistingVpcID: n.ExistingVpcID, ExistingSubnetIDs: n.ExistingSubnetIDs, Tags: tags}
+	}
+	return network.Args{VpcCIDR: n.VpcCIDR, AvailabilityZones: n.AvailabilityZones, Tags: tags}
+}
+
+// seconds is a whole number of seconds, as the components take durations.
+func seconds(d time.Duration) int { return int(d / time.Second) }
 
 // expectedPinnedSessions is how many proxy sessions may be pinned in normal
 // operation: the migrator's, whose advisory lock pins it, and one per

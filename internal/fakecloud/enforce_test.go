@@ -22,9 +22,13 @@ import (
 // then `pulumi preview` of the dev stack on the stand-in backend, without
 // --policy-pack. The CLI gets the pack as a required policy, downloads the
 // archive, installs it (`go mod tidy` by the language host) and runs it;
-// the stand-in receives its verdicts as engine events. Enabling it again
-// with a config that makes a policy mandatory turns the dev stack's
-// advisory verdict into a failed preview.
+// the stand-in receives its verdicts as engine events. The dev stack
+// declares its open route public (sluice:publicRoutes), and the engine
+// hands the required pack the stack's configuration too, so the route
+// check finds nothing, also with the recommended config. Enabling the pack
+// again with a config that makes the route check mandatory and stops it
+// trusting the stack's declaration turns the same preview into a failed
+// one: the policy group's config reaches the downloaded pack.
 func TestEnforcePublishedPack(t *testing.T) {
 	testenv.NeedsPulumiCLI(t)
 	cli, lang := tools(t)
@@ -84,21 +88,25 @@ func TestEnforcePublishedPack(t *testing.T) {
 	}
 	u := updates[0]
 	checkEnforced(t, sess, u, apitype.UpdateStatusSucceeded)
-	want := apitype.PolicyEvent{PolicyName: rules.APIRouteAuthorization.Name, PolicyPackName: rules.PackName,
-		PolicyPackVersion: rules.PackVersion, EnforcementLevel: "advisory"}
-	if !hasPolicyEvent(u, want) {
-		t.Errorf("preview events lack %+v; policy events: %+v", want, u.PolicyEvents())
-	}
-	for _, e := range u.PolicyEvents() {
-		if e.EnforcementLevel == "mandatory" {
-			t.Errorf("mandatory violation in the dev preview: %+v", e)
-		}
+	if events := u.PolicyEvents(); len(events) != 0 {
+		t.Errorf("the dev preview, whose stack declares its open route public, has policy events %+v", events)
 	}
 
-	// The policy group's config reaches the downloaded pack: the advisory
-	// route check, made mandatory, fails the same preview.
+	// The recommended config (docs/policy-pack.md) keeps the stack clean.
+	step(root, "policy", "enable", org+"/sluice", "latest", "--config", filepath.Join(root, "policy", "recommended-config.json"))
+	step(root, "preview", "--stack", stack)
+	updates = sess.Server().Updates()
+	u = updates[len(updates)-1]
+	checkEnforced(t, sess, u, apitype.UpdateStatusSucceeded)
+	if events := u.PolicyEvents(); len(events) != 0 {
+		t.Errorf("with the recommended config the dev preview has policy events %+v", events)
+	}
+
+	// The policy group's config reaches the downloaded pack: the route
+	// check, made mandatory and not trusting the stack's declaration, fails
+	// the same preview.
 	cfg := filepath.Join(t.TempDir(), "policy-config.json")
-	if err := os.WriteFile(cfg, []byte(`{"`+rules.APIRouteAuthorization.Name+`": {"enforcementLevel": "mandatory"}}`), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(`{"`+rules.APIRouteAuthorization.Name+`": {"enforcementLevel": "mandatory", "trustStackConfig": false}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	step(root, "policy", "enable", org+"/sluice", "latest", "--config", cfg)
@@ -114,7 +122,8 @@ func TestEnforcePublishedPack(t *testing.T) {
 	updates = sess.Server().Updates()
 	u = updates[len(updates)-1]
 	checkEnforced(t, sess, u, apitype.UpdateStatusFailed)
-	want.EnforcementLevel = "mandatory"
+	want := apitype.PolicyEvent{PolicyName: rules.APIRouteAuthorization.Name, PolicyPackName: rules.PackName,
+		PolicyPackVersion: rules.PackVersion, EnforcementLevel: "mandatory"}
 	if !hasPolicyEvent(u, want) {
 		t.Errorf("failed preview's events lack %+v; policy events: %+v", want, u.PolicyEvents())
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicehq/sluice/infra/routeauth"
 	"github.com/sluicehq/sluice/infra/settings"
 )
 
@@ -13,12 +14,12 @@ func TestNotEmulated(t *testing.T) {
 		api  settings.API
 		want []string // one substring per expected line
 	}{
-		{"open route, no CORS", settings.API{Auth: settings.AuthNone}, nil},
-		{"jwt", settings.API{Auth: settings.AuthJWT, JWTIssuer: "https://issuer.example.com/"}, []string{"JWT (issuer https://issuer.example.com/)"}},
-		{"iam", settings.API{Auth: settings.AuthIAM}, []string{"AWS_IAM"}},
-		{"cors", settings.API{Auth: settings.AuthNone, CORSAllowOrigins: []string{"https://app.example.com", "http://localhost:3000"}},
+		{"open route, no CORS", settings.API{Auth: routeauth.None}, nil},
+		{"jwt", settings.API{Auth: routeauth.JWT, JWTIssuer: "https://issuer.example.com/"}, []string{"JWT (issuer https://issuer.example.com/)"}},
+		{"iam", settings.API{Auth: routeauth.IAM}, []string{"AWS_IAM"}},
+		{"cors", settings.API{Auth: routeauth.None, CORSAllowOrigins: []string{"https://app.example.com", "http://localhost:3000"}},
 			[]string{"CORS for https://app.example.com, http://localhost:3000"}},
-		{"both", settings.API{Auth: settings.AuthIAM, CORSAllowOrigins: []string{"*"}}, []string{"AWS_IAM", "CORS for *"}},
+		{"both", settings.API{Auth: routeauth.IAM, CORSAllowOrigins: []string{"*"}}, []string{"AWS_IAM", "CORS for *"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/sluicehq/sluice/consumer"
+	"github.com/sluicehq/sluice/infra/routeauth"
 	"github.com/sluicehq/sluice/infra/settings"
 	"github.com/sluicehq/sluice/internal/dbconn"
 	"github.com/sluicehq/sluice/local/edge"
@@ -260,9 +261,9 @@ func (p *Pipeline) startEdge() error {
 func NotEmulated(api settings.API) []string {
 	var out []string
 	switch api.Auth {
-	case settings.AuthJWT:
+	case routeauth.JWT:
 		out = append(out, fmt.Sprintf("route authorization JWT (issuer %s): the local edge accepts POSTs without a token", api.JWTIssuer))
-	case settings.AuthIAM:
+	case routeauth.IAM:
 		out = append(out, "route authorization AWS_IAM: the local edge accepts unsigned POSTs")
 	}
 	if len(api.CORSAllowOrigins) > 0 {

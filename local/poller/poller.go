@@ -47,6 +47,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/sluicehq/sluice/infra/limits"
 )
 
 // MaxPayloadBytes is Lambda's synchronous invocation payload limit.
@@ -119,9 +121,9 @@ func New(c Client, cfg Config, sandboxes []Handler) (*Poller, error) {
 	switch {
 	case cfg.QueueURL == "":
 		return nil, errors.New("poller: QueueURL is required")
-	case cfg.BatchSize < 1 || cfg.BatchSize > 10000:
-		return nil, fmt.Errorf("poller: batch size %d: want 1–10000", cfg.BatchSize)
-	case cfg.BatchSize > 10 && cfg.BatchWindow < time.Second:
+	case !limits.BatchSize.Contains(cfg.BatchSize):
+		return nil, fmt.Errorf("poller: batch size %d: want %v", cfg.BatchSize, limits.BatchSize)
+	case limits.BatchNeedsWindow(cfg.BatchSize, int(cfg.BatchWindow/time.Second)):
 		// The same rule CreateEventSourceMapping enforces.
 		return nil, fmt.Errorf("poller: batch size %d needs a batching window of at least 1s, have %s", cfg.BatchSize, cfg.BatchWindow)
 	case cfg.FunctionTimeout <= 0:

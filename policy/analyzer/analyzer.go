@@ -119,12 +119,21 @@ func toStruct(v any) (*structpb.Struct, error) {
 	return st, nil
 }
 
-// ConfigureStack records the stack name (for the production-only checks)
-// and whether this is a preview.
+// ConfigureStack records the stack name (for the production-only checks),
+// the project, whether this is a preview, and the stack's configuration,
+// from which a policy reads what the stack declares about itself (such as
+// its public routes). The engine sends the configuration decrypted; the
+// keys it names secret are left out, so no secret is held here.
 func (s *Server) ConfigureStack(_ context.Context, req *pulumirpc.AnalyzerStackConfigureRequest) (*pulumirpc.AnalyzerStackConfigureResponse, error) {
+	config := make(map[string]string, len(req.GetConfig()))
+	for k, v := range req.GetConfig() {
+		if !slices.Contains(req.GetConfigSecretKeys(), k) {
+			config[k] = v
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.env = rules.Env{Stack: req.GetStack(), DryRun: req.GetDryRun()}
+	s.env = rules.Env{Stack: req.GetStack(), Project: req.GetProject(), Config: config, DryRun: req.GetDryRun()}
 	return &pulumirpc.AnalyzerStackConfigureResponse{}, nil
 }
 

@@ -74,3 +74,64 @@ func TestParseConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigureStackDeclaresPublicRoutes: the stack config the engine sends
+// in ConfigureStack reaches the route policy (the stack's own
+// publicRoutes), secret keys are not kept, and an explicit pack config can
+// stop trusting the stack.
+func TestConfigureStackDeclaresPublicRoutes(t *testing.T) {
+	route, err := structpb.NewStruct(map[string]any{"routeKey": "POST /submit", "authorizationType": "NONE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	analyze := func(s *Server) []*pulumirpc.AnalyzeDiagnostic {
+		t.Helper()
+		resp, err := s.Analyze(t.Context(), &pulumirpc.AnalyzeRequest{
+			Type: "aws:apigatewayv2/route:Route", Name: "api-submit", Urn: "urn:pulumi:dev::sluice::aws:apigatewayv2/route:Route::api-submit", Properties: route,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetDiagnostics()
+	}
+	configure := func(s *Server, routes string) {
+		t.Helper()
+		if _, err := s.ConfigureStack(t.Context(), &pulumirpc.AnalyzerStackConfigureRequest{
+			Stack: "dev", Project: "sluice", DryRun: true,
+			Config:           map[string]string{"sluice:publicRoutes": routes, "sluice:alarmEmail": "ops@example.com", "aws:region": "ap-northeast-1"},
+			ConfigSecretKeys: []string{"sluice:alarmEmail"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	s := New(rules.PackName, rules.PackVersion, rules.All())
+	if ds := analyze(s); len(ds) != 1 || ds[0].GetPolicyName() != "apigw-route-authorization" {
+		t.Fatalf("before ConfigureStack: %v, want the route finding", ds)
+	}
+	configure(s, "POST /submit")
+	if ds := analyze(s); len(ds) != 0 {
+		t.Errorf("stack declares the route public: %v, want no finding", ds)
+	}
+	if _, kept := s.env.Config["sluice:alarmEmail"]; kept || s.env.Config["aws:region"] != "ap-northeast-1" {
+		t.Errorf("kept config %v: want everything but the secret keys", s.env.Config)
+	}
+	configure(s, "")
+	if ds := analyze(s); len(ds) != 1 {
+		t.Errorf("stack declares no public route: %v, want the route finding", ds)
+	}
+
+	configure(s, "POST /submit")
+	props, err := structpb.NewStruct(map[string]any{"trustStackConfig": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Configure(t.Context(), &pulumirpc.ConfigureAnalyzerRequest{PolicyConfig: map[string]*pulumirpc.PolicyConfig{
+		"apigw-route-authorization": {EnforcementLevel: pulumirpc.EnforcementLevel_ADVISORY, Properties: props},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if ds := analyze(s); len(ds) != 1 {
+		t.Errorf("stack config not trusted: %v, want the route finding", ds)
+	}
+}

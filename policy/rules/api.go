@@ -41,10 +41,17 @@ var APIStageThrottlingLogging = Policy{
 }
 
 // APIRouteAuthorization is advisory: a public intake endpoint is a
-// legitimate design, recorded in the allow-list.
+// legitimate design, when it is declared. A route is public on purpose when
+// this policy's publicRoutes lists it, or when the stack itself declares it
+// in its `<project>:publicRoutes` config (Sluice's sluice:publicRoutes
+// setting), which the engine hands the pack in ConfigureStack, so every
+// path (a local --policy-pack, a pack enforced from Pulumi Cloud, the
+// offline preview) sees the stack's declaration without extra flags. An
+// organisation that wants only its own list to count sets
+// trustStackConfig to false.
 var APIRouteAuthorization = Policy{
 	Name:             "apigw-route-authorization",
-	Description:      "API Gateway routes should require authorization unless they are listed as public.",
+	Description:      "API Gateway routes should require authorization unless they are declared public.",
 	EnforcementLevel: Advisory,
 	Severity:         Medium,
 	Remediation: "Set the route's authorizationType (AWS_IAM, JWT or CUSTOM), or list its route key in " +
@@ -52,24 +59,46 @@ var APIRouteAuthorization = Policy{
 	ConfigSchema: map[string]map[string]any{
 		"publicRoutes": {
 			"type": "array", "items": map[string]any{"type": "string"},
-			"description": "Route keys (e.g. \"POST /submit\") that may be called without authorization.",
+			"description": "Route keys (e.g. \"POST /submit\") that may be called without authorization, in every stack.",
+		},
+		"trustStackConfig": {
+			"type": "boolean",
+			"description": "Also accept the route keys a stack declares public in its own config key <project>:publicRoutes " +
+				"(a comma-separated list).",
 		},
 	},
-	Defaults: Config{"publicRoutes": []any{}},
+	Defaults: Config{"publicRoutes": []any{}, "trustStackConfig": true},
 	ValidateResource: func(c Check, r Resource) {
 		if r.Type != typeRoute {
 			return
 		}
 		key, _ := stringAt(r.Properties, "routeKey")
-		if slices.Contains(c.strings("publicRoutes"), key) {
+		public := c.strings("publicRoutes")
+		if c.boolean("trustStackConfig") {
+			declared, _ := c.Env.StackList(stackPublicRoutesKey)
+			public = append(public, declared...)
+		}
+		if slices.Contains(public, key) {
 			return
 		}
 		if v, st := stringAt(r.Properties, "authorizationType"); st != Known || v == "NONE" {
 			c.Report(r, "route %q has authorizationType %s, so anyone can call it. Fix: set authorizationType "+
-				"(AWS_IAM, JWT or CUSTOM), or add %q to this policy's publicRoutes config if it is public by design.",
-				key, describe(r.Properties, "authorizationType"), key)
+				"(AWS_IAM, JWT or CUSTOM), or, if it is public by design, declare it in the stack config "+
+				"(pulumi config set %s:%s %q) or in this policy's publicRoutes config.",
+				key, describe(r.Properties, "authorizationType"), projectOr(c.Env), stackPublicRoutesKey, key)
 		}
 	},
+}
+
+// stackPublicRoutesKey is the stack config key, in the stack's project
+// namespace, that declares routes public.
+const stackPublicRoutesKey = "publicRoutes"
+
+func projectOr(e Env) string {
+	if e.Project == "" {
+		return "<project>"
+	}
+	return e.Project
 }
 
 // LogGroupRetention: retention is a literal, so computed fails closed.

@@ -121,6 +121,16 @@ func TestResourcePolicyStates(t *testing.T) {
 		{"route absent type", rules.APIRouteAuthorization, route, map[string]any{"routeKey": "GET /x"}, rules.Env{}, nil, 1},
 		{"route NONE allow-listed", rules.APIRouteAuthorization, route, map[string]any{"routeKey": "POST /submit", "authorizationType": "NONE"}, rules.Env{},
 			rules.PackConfig{"apigw-route-authorization": {Properties: rules.Config{"publicRoutes": []any{"POST /submit"}}}}, 0},
+		{"route NONE declared by its stack", rules.APIRouteAuthorization, route, map[string]any{"routeKey": "POST /submit", "authorizationType": "NONE"},
+			declares("POST /submit"), nil, 0},
+		{"route NONE, stack declares another", rules.APIRouteAuthorization, route, map[string]any{"routeKey": "POST /submit", "authorizationType": "NONE"},
+			declares("GET /health, POST /other"), nil, 1},
+		{"route NONE, stack declares none", rules.APIRouteAuthorization, route, map[string]any{"routeKey": "POST /submit", "authorizationType": "NONE"},
+			declares(""), nil, 1},
+		{"route NONE declared by another project's key", rules.APIRouteAuthorization, route, map[string]any{"routeKey": "POST /submit", "authorizationType": "NONE"},
+			rules.Env{Project: "other", Config: map[string]string{"sluice:publicRoutes": "POST /submit"}}, nil, 1},
+		{"route NONE declared, stack config not trusted", rules.APIRouteAuthorization, route, map[string]any{"routeKey": "POST /submit", "authorizationType": "NONE"},
+			declares("POST /submit"), rules.PackConfig{"apigw-route-authorization": {Properties: rules.Config{"trustStackConfig": false}}}, 1},
 
 		{"log retention 30", rules.LogGroupRetention, logs, map[string]any{"retentionInDays": 30}, rules.Env{}, nil, 0},
 		{"log retention 0 (never)", rules.LogGroupRetention, logs, map[string]any{"retentionInDays": 0}, rules.Env{}, nil, 1},
@@ -150,4 +160,10 @@ func TestResourcePolicyStates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// declares is the environment of a sluice stack whose config declares
+// routes public.
+func declares(routes string) rules.Env {
+	return rules.Env{Stack: "dev", Project: "sluice", Config: map[string]string{"sluice:publicRoutes": routes, "aws:region": "ap-northeast-1"}}
 }

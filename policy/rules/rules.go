@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
@@ -90,13 +91,38 @@ type Resource struct {
 	Outputs              resource.PropertyMap
 }
 
-// Env is what the engine tells the pack about the run.
+// Env is what the engine tells the pack about the run (ConfigureStack).
 type Env struct {
 	// Stack is the stack name, used for the production-only checks.
 	Stack string
+	// Project is the stack's project name, the namespace of its own
+	// config keys.
+	Project string
+	// Config is the stack's configuration (full keys, such as
+	// "sluice:publicRoutes"), without secret values, as the engine sends it
+	// in ConfigureStack: the stack file with the project's declared
+	// defaults applied. Policies read a stack's declarations about itself
+	// from it (see StackList).
+	Config map[string]string
 	// DryRun is true during preview, when values computed from other
 	// resources are still unknown.
 	DryRun bool
+}
+
+// StackList returns the stack's own config key name (in its project's
+// namespace) as a comma-separated list, and whether the stack sets it.
+func (e Env) StackList(name string) ([]string, bool) {
+	v, ok := e.Config[e.Project+":"+name]
+	if !ok {
+		return nil, false
+	}
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out, true
 }
 
 // Violation is one reported problem.
@@ -274,6 +300,14 @@ func (c Check) number(key string) float64 {
 		return float64(v)
 	}
 	panic(fmt.Sprintf("config %q is %T, want a number", key, c.Config[key]))
+}
+
+func (c Check) boolean(key string) bool {
+	v, ok := c.Config[key].(bool)
+	if !ok {
+		panic(fmt.Sprintf("config %q is %T, want a boolean", key, c.Config[key]))
+	}
+	return v
 }
 
 func (c Check) strings(key string) []string {

@@ -13,13 +13,17 @@ import (
 func TestCompliantStackHasNoViolations(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		vs := rules.Evaluate(rules.All(), rulestest.Stack(), nil, rules.Env{Stack: stack})
-		// The public intake route is the one advisory finding by design.
+		// Undeclared, the public intake route is the one advisory finding.
 		if len(vs) != 1 || vs[0].Policy != "apigw-route-authorization" || vs[0].EnforcementLevel != rules.Advisory {
 			t.Fatalf("%s: got %+v, want only the advisory route finding", stack, vs)
 		}
 		cfg := rules.PackConfig{"apigw-route-authorization": {Properties: rules.Config{"publicRoutes": []any{"POST /submit"}}}}
 		if vs := rules.Evaluate(rules.All(), rulestest.Stack(), cfg, rules.Env{Stack: stack}); len(vs) != 0 {
 			t.Fatalf("%s with POST /submit allow-listed: got %+v, want none", stack, vs)
+		}
+		declared := rules.Env{Stack: stack, Project: "sluice", Config: map[string]string{"sluice:publicRoutes": "POST /submit"}}
+		if vs := rules.Evaluate(rules.All(), rulestest.Stack(), nil, declared); len(vs) != 0 {
+			t.Fatalf("%s declaring POST /submit public: got %+v, want none", stack, vs)
 		}
 	}
 }

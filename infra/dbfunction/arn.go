@@ -1,4 +1,4 @@
-package function
+package dbfunction
 
 import (
 	"fmt"
@@ -16,14 +16,14 @@ import (
 func ProxyDBUserARN(proxyARN, dbUser string) (string, error) {
 	parts := strings.Split(proxyARN, ":")
 	if len(parts) != 7 || parts[0] != "arn" || parts[2] != "rds" || parts[5] != "db-proxy" {
-		return "", fmt.Errorf("function: %q is not an RDS Proxy ARN (arn:<partition>:rds:<region>:<account>:db-proxy:prx-<id>)", proxyARN)
+		return "", fmt.Errorf("dbfunction: %q is not an RDS Proxy ARN (arn:<partition>:rds:<region>:<account>:db-proxy:prx-<id>)", proxyARN)
 	}
 	partition, region, account, id := parts[1], parts[3], parts[4], parts[6]
 	if partition == "" || region == "" || account == "" || !strings.HasPrefix(id, "prx-") || len(id) == len("prx-") {
-		return "", fmt.Errorf("function: RDS Proxy ARN %q lacks a partition, region, account or prx- id", proxyARN)
+		return "", fmt.Errorf("dbfunction: RDS Proxy ARN %q lacks a partition, region, account or prx- id", proxyARN)
 	}
 	if dbUser == "" || strings.ContainsAny(dbUser, "/*?:") {
-		return "", fmt.Errorf("function: database user %q must be a non-empty name without the characters / * ? or a colon", dbUser)
+		return "", fmt.Errorf("dbfunction: database user %q must be a non-empty name without the characters / * ? or a colon", dbUser)
 	}
 	return fmt.Sprintf("arn:%s:rds-db:%s:%s:dbuser:%s/%s", partition, region, account, id, dbUser), nil
 }

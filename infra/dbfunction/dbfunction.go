@@ -1,13 +1,13 @@
-// Package function defines the Go Lambda functions of Sluice that run in
-// the VPC and log in to MySQL through the RDS Proxy with IAM
-// authentication: DBFunction (function, role, log group) and Consumer
-// (a DBFunction fed by the SQS queue through an event source mapping).
-package function
+// Package dbfunction defines DBFunction: a Go Lambda function of Sluice
+// that runs in the VPC and logs in to MySQL through the RDS Proxy with IAM
+// authentication as one database user, with its execution role and log
+// group. The consumer (infra/consumer) and the migrator (infra/migration)
+// are both DBFunctions.
+package dbfunction
 
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -17,7 +17,13 @@ import (
 
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/lambdabuild"
+	"github.com/sluicehq/sluice/infra/limits"
 )
+
+// Type is the component's Pulumi type token. It keeps the name of the
+// package it was first defined in, so that existing stacks keep their
+// resources' URNs.
+const Type = "sluice:function:DBFunction"
 
 // Sids of the statements in a DBFunction role policy. VPCNetworkInterfacesSid
 // is the one statement with Resource "*": see the comment where it is built.
@@ -30,14 +36,11 @@ const (
 // ProxyPort is the MySQL port of the RDS Proxy endpoint.
 const ProxyPort = 3306
 
-// LogRetentionDays lists the retention periods CloudWatch Logs accepts.
-var LogRetentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
-
 var functionName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
-// DBFunctionArgs configures a DBFunction. Plain fields are validated by
+// Args configures a DBFunction. Plain fields are validated by
 // Validate; pulumi inputs must be set.
-type DBFunctionArgs struct {
+type Args struct {
 	// Name is the Lambda function name (1–64 of A-Z a-z 0-9 _ -); the log
 	// group is /aws/lambda/<Name>.
 	Name string
@@ -63,61 +66,56 @@ type DBFunctionArgs struct {
 	// Env holds extra environment variables; keys must start with SLUICE_
 	// and must not be one of the SLUICE_DB_* variables set here.
 	Env map[string]string
-	// TimeoutSeconds is the function timeout, 1–900.
+	// TimeoutSeconds is the function timeout (limits.FunctionTimeoutSeconds).
 	TimeoutSeconds int
-	// MemoryMB is the function memory, 128–10240.
+	// MemoryMB is the function memory (limits.FunctionMemoryMB).
 	MemoryMB int
 	// ReservedConcurrency caps the function's concurrent executions; 0
 	// means unreserved.
 	ReservedConcurrency int
-	// LogRetentionDays is the log group retention, one of LogRetentionDays.
+	// LogRetentionDays is the log group retention, one of
+	// limits.LogRetentionDays.
 	LogRetentionDays int
 	// Tags are added to every taggable resource.
 	Tags map[string]string
 }
 
 // Validate reports the first invalid field by name.
-func (a DBFunctionArgs) Validate() error {
+func (a Args) Validate() error {
 	switch {
 	case !functionName.MatchString(a.Name):
-		return invalid("Name", "%q: want 1–64 characters of A-Z a-z 0-9 _ -", a.Name)
+		return limits.Invalid("Name", "%q: want 1–64 characters of A-Z a-z 0-9 _ -", a.Name)
 	case len(a.Description) > 256:
-		return invalid("Description", "%d characters: want at most 256", len(a.Description))
+		return limits.Invalid("Description", "%d characters: want at most 256", len(a.Description))
 	case a.Archive.Path == "" || a.Archive.SourceCodeHash == "":
-		return invalid("Archive", "Path and SourceCodeHash are required (build it with lambdabuild.Build)")
+		return limits.Invalid("Archive", "Path and SourceCodeHash are required (build it with lambdabuild.Build)")
 	case a.SubnetIDs == nil:
-		return invalid("SubnetIDs", "required")
+		return limits.Invalid("SubnetIDs", "required")
 	case a.SecurityGroupIDs == nil:
-		return invalid("SecurityGroupIDs", "required")
+		return limits.Invalid("SecurityGroupIDs", "required")
 	case a.ProxyARN == nil:
-		return invalid("ProxyARN", "required")
+		return limits.Invalid("ProxyARN", "required")
 	case a.ProxyEndpoint == nil:
-		return invalid("ProxyEndpoint", "required")
+		return limits.Invalid("ProxyEndpoint", "required")
 	case a.DBName == "":
-		return invalid("DBName", "required")
+		return limits.Invalid("DBName", "required")
 	case a.DBUser == "" || strings.ContainsAny(a.DBUser, "/*?:"):
-		return invalid("DBUser", "%q: want a non-empty MySQL user name without the characters / * ? or a colon", a.DBUser)
-	case a.TimeoutSeconds < 1 || a.TimeoutSeconds > 900:
-		return invalid("TimeoutSeconds", "%d: want 1–900", a.TimeoutSeconds)
-	case a.MemoryMB < 128 || a.MemoryMB > 10240:
-		return invalid("MemoryMB", "%d: want 128–10240", a.MemoryMB)
+		return limits.Invalid("DBUser", "%q: want a non-empty MySQL user name without the characters / * ? or a colon", a.DBUser)
+	case !limits.FunctionTimeoutSeconds.Contains(a.TimeoutSeconds):
+		return limits.Invalid("TimeoutSeconds", "%d: want %v", a.TimeoutSeconds, limits.FunctionTimeoutSeconds)
+	case !limits.FunctionMemoryMB.Contains(a.MemoryMB):
+		return limits.Invalid("MemoryMB", "%d: want %v", a.MemoryMB, limits.FunctionMemoryMB)
 	case a.ReservedConcurrency < 0:
-		return invalid("ReservedConcurrency", "%d: want 0 (unreserved) or more", a.ReservedConcurrency)
-	case !slices.Contains(LogRetentionDays, a.LogRetentionDays):
-		return invalid("LogRetentionDays", "%d: want one of %v", a.LogRetentionDays, LogRetentionDays)
+		return limits.Invalid("ReservedConcurrency", "%d: want 0 (unreserved) or more", a.ReservedConcurrency)
+	case !limits.ValidLogRetention(a.LogRetentionDays):
+		return limits.Invalid("LogRetentionDays", "%d: want %s", a.LogRetentionDays, limits.OneOf(limits.LogRetentionDays))
 	}
 	for k := range a.Env {
 		if !strings.HasPrefix(k, "SLUICE_") || strings.HasPrefix(k, "SLUICE_DB_") {
-			return invalid("Env", "key %q: want SLUICE_* other than SLUICE_DB_* (those come from the DB fields)", k)
+			return limits.Invalid("Env", "key %q: want SLUICE_* other than SLUICE_DB_* (those come from the DB fields)", k)
 		}
 	}
 	return nil
-}
-
-// invalid returns a validation error that names the field first, so the
-// caller sees which Args field to fix.
-func invalid(field, format string, a ...any) error {
-	return fmt.Errorf("%s: %s", field, fmt.Sprintf(format, a...))
 }
 
 // DBFunction is a Lambda function in the VPC that logs in to MySQL through
@@ -132,21 +130,25 @@ type DBFunction struct {
 	Policy   *iam.RolePolicy
 	LogGroup *cloudwatch.LogGroup
 
+	// FunctionName is the Lambda function's name, Args.Name.
 	FunctionName pulumi.StringOutput `pulumi:"functionName"`
-	FunctionARN  pulumi.StringOutput `pulumi:"functionArn"`
-	RoleARN      pulumi.StringOutput `pulumi:"roleArn"`
+	// FunctionARN is the function's ARN.
+	FunctionARN pulumi.StringOutput `pulumi:"functionArn"`
+	// RoleARN is the function's execution role.
+	RoleARN pulumi.StringOutput `pulumi:"roleArn"`
+	// LogGroupName is the function's log group, /aws/lambda/<Name>.
 	LogGroupName pulumi.StringOutput `pulumi:"logGroupName"`
 	// DBConnectARN is the only resource rds-db:connect is allowed on.
 	DBConnectARN pulumi.StringOutput `pulumi:"dbConnectArn"`
 }
 
-// NewDBFunction registers a DBFunction (type sluice:function:DBFunction).
-func NewDBFunction(ctx *pulumi.Context, name string, args DBFunctionArgs, opts ...pulumi.ResourceOption) (*DBFunction, error) {
+// New registers a DBFunction (type Type).
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*DBFunction, error) {
 	if err := args.Validate(); err != nil {
 		return nil, fmt.Errorf("function %s: %w", name, err)
 	}
 	c := &DBFunction{}
-	if err := ctx.RegisterComponentResource("sluice:function:DBFunction", name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(Type, name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)

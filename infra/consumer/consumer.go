@@ -1,4 +1,9 @@
-package function
+// Package consumer defines the consumer's infrastructure: the Lambda that
+// turns SQS batches into rows (a dbfunction.DBFunction running the build of
+// ./consumer/cmd/consumer), the role policy that lets it consume the queue,
+// and the event source mapping that feeds it, whose maximum concurrency is
+// the guard that keeps a burst from overwhelming the database.
+package consumer
 
 import (
 	"fmt"
@@ -7,8 +12,15 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/sluicehq/sluice/infra/dbfunction"
 	"github.com/sluicehq/sluice/infra/iamdoc"
+	"github.com/sluicehq/sluice/infra/limits"
 )
+
+// Type is the component's Pulumi type token. It keeps the name of the
+// package it was first defined in, so that existing stacks keep their
+// resources' URNs.
+const Type = "sluice:function:Consumer"
 
 // QueueSid is the Sid of the consumer's queue statement.
 const QueueSid = "ConsumeOwnQueue"
@@ -22,21 +34,23 @@ var ConsumerActions = []string{
 	"sqs:ChangeMessageVisibility",
 }
 
-// ConsumerArgs configures a Consumer: the DBFunction fields plus the queue
-// and the event source mapping.
-type ConsumerArgs struct {
+// Args configures a Consumer: the DBFunction fields plus the queue and the
+// event source mapping.
+type Args struct {
 	// Function configures the Lambda itself. Function.ReservedConcurrency
 	// must be at least MaximumConcurrency.
-	Function DBFunctionArgs
+	Function dbfunction.Args
 	// QueueARN is the ARN of the main queue the function consumes.
 	QueueARN pulumi.StringInput
-	// BatchSize is the most messages per invocation, 1–10000; above 10 a
-	// batching window is required.
+	// BatchSize is the most messages per invocation (limits.BatchSize);
+	// above limits.LargestBatchWithoutWindow a batching window is required.
 	BatchSize int
-	// BatchingWindowSeconds is how long to gather a batch, 0–300.
+	// BatchingWindowSeconds is how long to gather a batch
+	// (limits.BatchingWindowSeconds).
 	BatchingWindowSeconds int
-	// MaximumConcurrency caps concurrent invocations by this mapping, 2–1000:
-	// the guard that keeps a burst from overwhelming the database.
+	// MaximumConcurrency caps concurrent invocations by this mapping
+	// (limits.MaximumConcurrency): the guard that keeps a burst from
+	// overwhelming the database.
 	MaximumConcurrency int
 	// DependsOn lists resources the mapping must wait for, above all the
 	// migration step's invocation: no message is consumed before the
@@ -45,23 +59,24 @@ type ConsumerArgs struct {
 }
 
 // Validate reports the first invalid field by name.
-func (a ConsumerArgs) Validate() error {
+func (a Args) Validate() error {
 	if err := a.Function.Validate(); err != nil {
 		return fmt.Errorf("%s.%w", "Function", err)
 	}
 	switch {
 	case a.QueueARN == nil:
-		return invalid("QueueARN", "required")
-	case a.BatchSize < 1 || a.BatchSize > 10000:
-		return invalid("BatchSize", "%d: want 1–10000", a.BatchSize)
-	case a.BatchingWindowSeconds < 0 || a.BatchingWindowSeconds > 300:
-		return invalid("BatchingWindowSeconds", "%d: want 0–300", a.BatchingWindowSeconds)
-	case a.BatchSize > 10 && a.BatchingWindowSeconds == 0:
-		return invalid("BatchingWindowSeconds", "0 with BatchSize %d: a batch size above 10 needs a batching window of at least 1 s", a.BatchSize)
-	case a.MaximumConcurrency < 2 || a.MaximumConcurrency > 1000:
-		return invalid("MaximumConcurrency", "%d: want 2–1000", a.MaximumConcurrency)
-	case a.Function.ReservedConcurrency < a.MaximumConcurrency:
-		return invalid("Function.ReservedConcurrency", "%d: want at least MaximumConcurrency (%d), or the mapping's invocations are throttled and messages reach the DLQ unprocessed",
+		return limits.Invalid("QueueARN", "required")
+	case !limits.BatchSize.Contains(a.BatchSize):
+		return limits.Invalid("BatchSize", "%d: want %v", a.BatchSize, limits.BatchSize)
+	case !limits.BatchingWindowSeconds.Contains(a.BatchingWindowSeconds):
+		return limits.Invalid("BatchingWindowSeconds", "%d: want %v", a.BatchingWindowSeconds, limits.BatchingWindowSeconds)
+	case limits.BatchNeedsWindow(a.BatchSize, a.BatchingWindowSeconds):
+		return limits.Invalid("BatchingWindowSeconds", "%d with BatchSize %d: a batch size above %d needs a batching window of at least 1 s",
+			a.BatchingWindowSeconds, a.BatchSize, limits.LargestBatchWithoutWindow)
+	case !limits.MaximumConcurrency.Contains(a.MaximumConcurrency):
+		return limits.Invalid("MaximumConcurrency", "%d: want %v", a.MaximumConcurrency, limits.MaximumConcurrency)
+	case !limits.ReservedCoversMaximum(a.Function.ReservedConcurrency, a.MaximumConcurrency):
+		return limits.Invalid("Function.ReservedConcurrency", "%d: want at least MaximumConcurrency (%d), or the mapping's invocations are throttled and messages reach the DLQ unprocessed",
 			a.Function.ReservedConcurrency, a.MaximumConcurrency)
 	}
 	return nil
@@ -72,28 +87,33 @@ func (a ConsumerArgs) Validate() error {
 type Consumer struct {
 	pulumi.ResourceState
 
-	Function *DBFunction
+	Function *dbfunction.DBFunction
 	// QueuePolicy is the role policy granting the queue actions.
 	QueuePolicy *iam.RolePolicy
 	Mapping     *lambda.EventSourceMapping
 
+	// FunctionName is the consumer Lambda's name (the alarms'
+	// FunctionName dimension).
 	FunctionName pulumi.StringOutput `pulumi:"functionName"`
-	FunctionARN  pulumi.StringOutput `pulumi:"functionArn"`
-	MappingUUID  pulumi.StringOutput `pulumi:"mappingUuid"`
+	// FunctionARN is the consumer Lambda's ARN.
+	FunctionARN pulumi.StringOutput `pulumi:"functionArn"`
+	// MappingUUID identifies the event source mapping (for
+	// `aws lambda update-event-source-mapping`).
+	MappingUUID pulumi.StringOutput `pulumi:"mappingUuid"`
 }
 
-// NewConsumer registers a Consumer (type sluice:function:Consumer).
-func NewConsumer(ctx *pulumi.Context, name string, args ConsumerArgs, opts ...pulumi.ResourceOption) (*Consumer, error) {
+// New registers a Consumer (type Type).
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Consumer, error) {
 	if err := args.Validate(); err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", name, err)
 	}
 	c := &Consumer{}
-	if err := ctx.RegisterComponentResource("sluice:function:Consumer", name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(Type, name, c, opts...); err != nil {
 		return nil, err
 	}
 	parent := pulumi.Parent(c)
 
-	fn, err := NewDBFunction(ctx, name+"-function", args.Function, parent)
+	fn, err := dbfunction.New(ctx, name+"-function", args.Function, parent)
 	if err != nil {
 		return nil, err
 	}
