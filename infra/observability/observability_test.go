@@ -17,13 +17,13 @@ import (
 
 func validArgs() observability.Args {
 	return observability.Args{
-		Name:                    "sluice-dev",
-		QueueARN:                pulumi.String(mocks.ExampleQueueARN),
-		DLQARN:                  pulumi.String(mocks.ExampleDLQARN),
-		FunctionName:            pulumi.String("sluice-dev-consumer"),
-		ProxyName:               pulumi.String("sluice-dev-proxy"),
-		DBInstanceID:            pulumi.String("sluice-dev-db"),
-		APIID:                   pulumi.String("a1b2c3d4e5"),
+		Name:                     "sluice-dev",
+		QueueARN:                 pulumi.String(mocks.ExampleQueueARN),
+		DLQARN:                   pulumi.String(mocks.ExampleDLQARN),
+		FunctionName:             pulumi.String("sluice-dev-consumer"),
+		ProxyName:                pulumi.String("sluice-dev-proxy"),
+		DBInstanceID:             pulumi.String("sluice-dev-db"),
+		APIID:                    pulumi.String("a1b2c3d4e5"),
 		OldestMessageAgeSeconds:  600,
 		VisibilityTimeoutSeconds: 186,
 		QuarantinedRecords:       10,
@@ -35,7 +35,7 @@ func validArgs() observability.Args {
 		DBFreeStorageGiB:         2,
 		DBFreeableMemoryMiB:      64,
 		DBConnections:            50,
-		Tags:                    map[string]string{"project": "sluice", "stack": "dev"},
+		Tags:                     map[string]string{"project": "sluice", "stack": "dev"},
 	}
 }
 
