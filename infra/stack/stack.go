@@ -42,6 +42,8 @@ const (
 	OutputDLQURL        = "dlqUrl"
 	OutputDLQARN        = "dlqArn"
 	OutputProxyEndpoint = "proxyEndpoint"
+	OutputProxyName     = "proxyName"
+	OutputDBInstanceID  = "dbInstanceIdentifier"
 	OutputDashboardURL  = "dashboardUrl"
 	OutputAlarmTopicARN = "alarmTopicArn"
 
@@ -302,6 +304,8 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		OutputDLQURL:        q.DLQURL,
 		OutputDLQARN:        q.DLQARN,
 		OutputProxyEndpoint: px.Endpoint,
+		OutputProxyName:     px.Name,
+		OutputDBInstanceID:  db.InstanceIdentifier,
 
 		OutputConsumerFunction: consumerLambda.FunctionName,
 		OutputConsumerLogGroup: consumerLambda.Function.LogGroupName,

@@ -733,6 +733,8 @@ func TestOutputs(t *testing.T) {
 				stack.OutputDLQURL:           dlq.Outputs["url"].StringValue(),
 				stack.OutputDLQARN:           dlq.Outputs["arn"].StringValue(),
 				stack.OutputProxyEndpoint:    one(t, r, typeProxy, "-proxy").Outputs["endpoint"].StringValue(),
+				stack.OutputProxyName:        one(t, r, typeProxy, "-proxy").Outputs["name"].StringValue(),
+				stack.OutputDBInstanceID:     one(t, r, "aws:rds/instance:Instance", "-db-mysql").Outputs["identifier"].StringValue(),
 				stack.OutputConsumerFunction: consumerFn.Outputs["name"].StringValue(),
 				stack.OutputMigratorFunction: migratorFn.Outputs["name"].StringValue(),
 				stack.OutputConsumerLogGroup: logGroup("-consumer-function-logs"),
