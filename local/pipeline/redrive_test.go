@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
+	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/local/poller"
 	"github.com/sluicehq/sluice/local/sqsenv"
 )
@@ -103,6 +104,8 @@ func (l *attributeLog) wrap(h poller.Handler) poller.Handler {
 // once it is up again, and the consumer stores each of them exactly once.
 func TestDLQRedriveRunbook(t *testing.T) {
 	const viaEdge, direct = 8, 2 // 10 records, as the runbook's text says
+	testenv.NeedsMoto(t)
+	testenv.NeedsMariaDBBinaries(t)
 	tools := map[string]string{}
 	for _, tool := range []string{"bash", "aws", "jq"} {
 		path, err := exec.LookPath(tool)
