@@ -153,28 +153,25 @@ func (a Args) Validate() error {
 		return invalid("DBInstanceID", "required")
 	case a.APIID == nil:
 		return invalid("APIID", "required")
-	case a.OldestMessageAgeSeconds < 1:
-		return invalid("OldestMessageAgeSeconds", "%d: want at least 1", a.OldestMessageAgeSeconds)
-	case a.VisibilityTimeoutSeconds < 1 || a.VisibilityTimeoutSeconds > maxVisibilitySeconds:
+	case a.VisibilityTimeoutSeconds > maxVisibilitySeconds:
 		return invalid("VisibilityTimeoutSeconds", "%d: want 1–%d", a.VisibilityTimeoutSeconds, maxVisibilitySeconds)
-	case a.QuarantinedRecords < 1:
-		return invalid("QuarantinedRecords", "%d: want at least 1", a.QuarantinedRecords)
-	case a.FunctionTimeoutSeconds < 1:
-		return invalid("FunctionTimeoutSeconds", "%d: want at least 1", a.FunctionTimeoutSeconds)
-	case a.BorrowLatencyMillis < 1:
-		return invalid("BorrowLatencyMillis", "%d: want at least 1", a.BorrowLatencyMillis)
-	case a.PinnedConnections < 1:
-		return invalid("PinnedConnections", "%d: want at least 1", a.PinnedConnections)
-	case a.ClientConnections < 1:
-		return invalid("ClientConnections", "%d: want at least 1", a.ClientConnections)
-	case a.DBCPUPercent < 1 || a.DBCPUPercent > 100:
+	case a.DBCPUPercent > 100:
 		return invalid("DBCPUPercent", "%d: want 1–100", a.DBCPUPercent)
-	case a.DBFreeStorageGiB < 1:
-		return invalid("DBFreeStorageGiB", "%d: want at least 1", a.DBFreeStorageGiB)
-	case a.DBFreeableMemoryMiB < 1:
-		return invalid("DBFreeableMemoryMiB", "%d: want at least 1", a.DBFreeableMemoryMiB)
-	case a.DBConnections < 1:
-		return invalid("DBConnections", "%d: want at least 1", a.DBConnections)
+	}
+	for _, f := range []struct {
+		name  string
+		value int
+	}{
+		{"OldestMessageAgeSeconds", a.OldestMessageAgeSeconds}, {"VisibilityTimeoutSeconds", a.VisibilityTimeoutSeconds},
+		{"QuarantinedRecords", a.QuarantinedRecords}, {"FunctionTimeoutSeconds", a.FunctionTimeoutSeconds},
+		{"BorrowLatencyMillis", a.BorrowLatencyMillis}, {"PinnedConnections", a.PinnedConnections},
+		{"ClientConnections", a.ClientConnections}, {"DBCPUPercent", a.DBCPUPercent},
+		{"DBFreeStorageGiB", a.DBFreeStorageGiB}, {"DBFreeableMemoryMiB", a.DBFreeableMemoryMiB},
+		{"DBConnections", a.DBConnections},
+	} {
+		if f.value < 1 {
+			return invalid(f.name, "%d: want at least 1", f.value)
+		}
 	}
 	if a.AlarmEmail != "" {
 		if addr, err := mail.ParseAddress(a.AlarmEmail); err != nil || addr.Address != a.AlarmEmail {
