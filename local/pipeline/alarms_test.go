@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -48,23 +49,30 @@ var alarmScenarios = map[string]string{
 	observability.AlarmRecordsQuarantined: scenarioBadData,
 }
 
-// emfCapture collects the consumer's EMF lines; the sandboxes write
-// concurrently, one line per Write.
-type emfCapture struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// outputFile is where a test has the consumer write (its EMF lines, its
+// log), as Lambda hands a function's output to CloudWatch Logs. The
+// sandboxes write concurrently, one line per Write, which *os.File
+// serializes.
+type outputFile struct{ *os.File }
+
+func newOutputFile(t *testing.T, name string) outputFile {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return outputFile{f}
 }
 
-func (c *emfCapture) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.Write(p)
-}
-
-func (c *emfCapture) bytes() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.buf.Bytes())
+// written returns everything written so far.
+func (f outputFile) written(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // deployed is the dev stack as the program defines it, run once.
@@ -101,7 +109,7 @@ func consumerAlarms(t *testing.T) (map[string]mocks.Registration, string) {
 
 // withConsumerMetrics makes the pipeline's consumer print its EMF lines into
 // c under the dev stack's consumer function name.
-func withConsumerMetrics(t *testing.T, c *emfCapture) func(*Config) {
+func withConsumerMetrics(t *testing.T, c outputFile) func(*Config) {
 	_, fn := consumerAlarms(t)
 	return func(cfg *Config) { cfg.Metrics, cfg.FunctionName = c, fn }
 }

@@ -94,7 +94,7 @@ func (l *batchLog) record(ev events.SQSEvent) {
 func TestPoisonRecordsAreQuarantinedWhileTheirBatchCommits(t *testing.T) {
 	s := devSettings(t)
 	log := &batchLog{}
-	printed := &emfCapture{}
+	printed := newOutputFile(t, "emf.log")
 	p := startPipeline(t, s, dbconn.Config{}, log.wrap, withConsumerMetrics(t, printed))
 
 	poison := map[string]string{ // body → reason
@@ -150,7 +150,7 @@ func TestPoisonRecordsAreQuarantinedWhileTheirBatchCommits(t *testing.T) {
 	if len(got) != len(poisonID) {
 		t.Errorf("quarantine has %d rows, want %d", len(got), len(poisonID))
 	}
-	proveConsumerAlarms(t, scenarioBadData, printed.bytes())
+	proveConsumerAlarms(t, scenarioBadData, printed.written(t))
 	for id, want := range poisonID {
 		if got[id] != want {
 			t.Errorf("quarantine reason of %s = %q, want %q", id, got[id], want)
@@ -300,7 +300,7 @@ func TestDatabaseOutageMidDrain(t *testing.T) {
 	s.Queue.VisibilityTimeout = 5 * time.Second
 	s.Queue.MaxReceiveCount = 20 // 20 × 5 s = 100 s > 30 s outage
 	s.API.ThrottleRate, s.API.ThrottleBurst = 1e6, n
-	printed := &emfCapture{}
+	printed := newOutputFile(t, "emf.log")
 	p := startPipeline(t, s, server.Config("sluice_outage"), nil, withConsumerMetrics(t, printed))
 
 	bodies := make([]string, n)
@@ -332,5 +332,5 @@ func TestDatabaseOutageMidDrain(t *testing.T) {
 	if failuresDuringOutage.InvocationErrors != 0 {
 		t.Errorf("%d invocations failed during the outage; the consumer reports records for retry instead, and consumer-errors must stay quiet", failuresDuringOutage.InvocationErrors)
 	}
-	proveConsumerAlarms(t, scenarioDatabaseDown, printed.bytes())
+	proveConsumerAlarms(t, scenarioDatabaseDown, printed.written(t))
 }

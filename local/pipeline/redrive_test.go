@@ -124,8 +124,8 @@ func TestDLQRedriveRunbook(t *testing.T) {
 	t.Cleanup(moto.Stop)
 	s := devSettings(t)
 	s.Queue.MaxReceiveCount = 2
-	s.Queue.VisibilityTimeout = time.Second // fail fast while the database is down
-	consumerLog := &emfCapture{}            // the consumer's JSON log, as Lambda would ship it
+	s.Queue.VisibilityTimeout = time.Second         // fail fast while the database is down
+	consumerLog := newOutputFile(t, "consumer.log") // the consumer's JSON log, as Lambda would ship it
 	delivered := &attributeLog{}
 	p := startPipeline(t, s, server.Config("sluice_redrive"), delivered.wrap, func(c *Config) {
 		c.SQSEndpoint = moto.Endpoint()
@@ -225,7 +225,7 @@ func TestDLQRedriveRunbook(t *testing.T) {
 
 	// Lambda ships the function's log lines to its log group; here the
 	// consumer's own lines of the outage go there.
-	shipLogs(t, p, logGroup, consumerLog.bytes())
+	shipLogs(t, p, logGroup, consumerLog.written(t))
 	if out, err = run("logs"); err != nil {
 		t.Fatalf("logs: %v", err)
 	}
