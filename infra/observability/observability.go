@@ -93,10 +93,9 @@ type Args struct {
 	// message in the main queue is older than this (> 0).
 	OldestMessageAgeSeconds int
 	// VisibilityTimeoutSeconds is the main queue's visibility timeout
-	// (> 0): a record reported for retry comes back after it, so the
-	// records-retried alarm looks at a window that long plus a minute and
-	// fires on two minutes with retries in it, which a lasting failure gives
-	// even without new traffic and a single transient one does not.
+	// (1–43200): a retried record comes back after it, so the
+	// records-retried alarm watches that long plus a minute, in which a
+	// lasting failure shows twice and a transient one once.
 	VisibilityTimeoutSeconds int
 	// QuarantinedRecords raises the quarantine alarm when this many records
 	// (≥ 1) are quarantined within 5 minutes: a client sending bad data.
