@@ -61,7 +61,7 @@ const (
 // Defaults for Options.
 const (
 	DefaultDeadlineMargin   = 2 * time.Second
-	DefaultMetricsNamespace = "Sluice"
+	DefaultMetricsNamespace = emf.Namespace
 	// The statement limit's default and bounds are in package
 	// statementsize.
 )
@@ -78,7 +78,8 @@ type Options struct {
 	// statementsize.Max. A single row larger than this still goes in a
 	// statement of its own. Zero means statementsize.Default.
 	MaxStatementBytes int
-	// MetricsNamespace is the CloudWatch namespace of the EMF metrics.
+	// MetricsNamespace is the CloudWatch namespace of the EMF metrics;
+	// default emf.Namespace, the namespace the stack's alarms watch.
 	MetricsNamespace string
 	// FunctionName is the value of the FunctionName metric dimension;
 	// default the Lambda function name, or "sluice-consumer" outside Lambda.
@@ -156,19 +157,10 @@ type Handler struct {
 // on a database migrated with migrations.Up.
 func New(db *sql.DB, opts Options) *Handler {
 	opts = opts.withDefaults()
-	metrics, err := emf.NewFormat(opts.MetricsNamespace, map[string]string{"FunctionName": opts.FunctionName}, []emf.Definition{
-		{Name: MetricReceived, Unit: emf.Count},
-		{Name: MetricStored, Unit: emf.Count},
-		{Name: MetricDuplicate, Unit: emf.Count},
-		{Name: MetricDuplicateRedelivery, Unit: emf.Count},
-		{Name: MetricDuplicateResubmission, Unit: emf.Count},
-		{Name: MetricQuarantined, Unit: emf.Count},
-		{Name: MetricRetried, Unit: emf.Count},
-		{Name: MetricBatchLatency, Unit: emf.Milliseconds},
-	})
+	metrics, err := emf.NewFormat(opts.MetricsNamespace, map[string]string{emf.DimensionFunctionName: opts.FunctionName}, emf.ConsumerMetrics())
 	if err != nil {
-		// Only a clash between the constant names above can get here:
-		// a bug, which every handler test would hit first.
+		// Only a clash between the names of emf.ConsumerMetrics can get
+		// here: a bug, which every handler test would hit first.
 		panic(err)
 	}
 	return &Handler{db: db, opts: opts, metrics: metrics}
@@ -268,7 +260,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 }
 
 func (h *Handler) emitMetrics(ctx context.Context, s Stats, latency time.Duration) {
-	// The values in the order of the definitions in New.
+	// The values in the order of emf.ConsumerMetrics.
 	err := h.metrics.Write(h.opts.Metrics, h.opts.Now(),
 		float64(s.Received), float64(s.Stored), float64(s.Duplicate),
 		float64(s.DuplicateRedelivery), float64(s.DuplicateResubmission),
@@ -278,22 +270,6 @@ func (h *Handler) emitMetrics(ctx context.Context, s Stats, latency time.Duratio
 		h.opts.Logger.WarnContext(ctx, "metrics not written", "error", err)
 	}
 }
-
-// Metric names published in the namespace Options.MetricsNamespace with the
-// dimension FunctionName.
-const (
-	MetricReceived  = "RecordsReceived"
-	MetricStored    = "RecordsStored"
-	MetricDuplicate = "RecordsDuplicate"
-	// MetricDuplicateRedelivery and MetricDuplicateResubmission split
-	// RecordsDuplicate by cause: SQS delivering a message again, and a
-	// client sending a submission again with the same idempotency key.
-	MetricDuplicateRedelivery   = "RecordsDuplicateRedelivery"
-	MetricDuplicateResubmission = "RecordsDuplicateResubmission"
-	MetricQuarantined           = "RecordsQuarantined"
-	MetricRetried               = "RecordsRetried"
-	MetricBatchLatency          = "BatchLatency"
-)
 
 func failures(ids []string) []events.SQSBatchItemFailure {
 	if len(ids) == 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/sluicehq/sluice/consumer"
+	"github.com/sluicehq/sluice/consumer/emf"
 	"github.com/sluicehq/sluice/internal/dbconn"
 	"github.com/sluicehq/sluice/internal/testdb"
 	"github.com/sluicehq/sluice/migrations"
@@ -170,9 +171,9 @@ func (e *env) lastMetrics(t *testing.T) consumer.Stats {
 	}
 	// KeyConflicts is not a metric: it is part of RecordsQuarantined.
 	return consumer.Stats{
-		Received: n(consumer.MetricReceived), Stored: n(consumer.MetricStored), Quarantined: n(consumer.MetricQuarantined),
-		Duplicate: n(consumer.MetricDuplicate), DuplicateRedelivery: n(consumer.MetricDuplicateRedelivery),
-		DuplicateResubmission: n(consumer.MetricDuplicateResubmission), Retried: n(consumer.MetricRetried),
+		Received: n(emf.RecordsReceived), Stored: n(emf.RecordsStored), Quarantined: n(emf.RecordsQuarantined),
+		Duplicate: n(emf.RecordsDuplicate), DuplicateRedelivery: n(emf.RecordsDuplicateRedelivery),
+		DuplicateResubmission: n(emf.RecordsDuplicateResubmission), Retried: n(emf.RecordsRetried),
 	}
 }
 

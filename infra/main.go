@@ -11,9 +11,24 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/stack"
+	"github.com/sluicehq/sluice/internal/clihelp"
 )
 
+const usage = `infra is the Sluice Pulumi program. The Pulumi engine runs it; run it through
+the CLI from the repository root:
+
+  pulumi preview --stack dev --policy-pack policy
+  pulumi up --stack dev
+
+or without an AWS account or the CLI: go run ./infra/preview --stack dev.
+See docs/deploying.md.
+`
+
 func main() {
+	if clihelp.Requested(os.Args[1:]) {
+		fmt.Print(usage)
+		return
+	}
 	// The engine passes the stack's whole configuration in PULUMI_CONFIG.
 	// Reading the map (not single keys through the context) lets the
 	// settings loader reject keys it does not know, such as typos.

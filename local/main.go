@@ -3,6 +3,7 @@
 //
 //	go run ./local [flags]         run until Ctrl-C, then drain and stop
 //	go run ./local spike [flags]   send a burst, follow the drain, report
+//	go run ./local -help           what each command does and its flags
 //
 // Nothing leaves the machine: the edge, moto_server and MySQL are on
 // loopback, and the SQS credentials are dummies.
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,39 +35,116 @@ import (
 // in the process list).
 const EnvDBPassword = "SLUICE_LOCAL_DB_PASSWORD"
 
+// Database names: the pipeline's, and the one a spike without -url
+// creates for itself so that it never counts or disturbs the rows of a
+// `go run ./local` running beside it.
+const (
+	pipelineDBName = "sluice_local"
+	spikeDBName    = "sluice_spike"
+)
+
+const usage = `Run the Sluice pipeline on one machine with a stack's settings, or fire a
+spike at it. Nothing leaves the machine.
+
+usage:
+  go run ./local [flags]           run the pipeline until Ctrl-C, then drain and stop
+  go run ./local spike [flags]     send a burst, follow the drain, report
+  go run ./local <command> -help   the flags of one command
+`
+
 func main() {
-	args := os.Args[1:]
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// errUsage marks a command line that could not be parsed; it was reported
+// already, with the command's flags.
+var errUsage = errors.New("usage")
+
+// run dispatches to the command args name and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
 	var err error
-	if len(args) > 0 && args[0] == "spike" {
-		err = runSpike(args[1:])
-	} else {
-		err = runPipeline(args)
+	switch {
+	case len(args) > 0 && args[0] == "spike":
+		err = runSpike(args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
+		fmt.Fprintf(stderr, "local: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	default:
+		err = runPipeline(args, stdout, stderr)
 	}
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "local:", err)
-		}
-		os.Exit(1)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, errUsage):
+		return exitUsage
 	}
+	fmt.Fprintln(stderr, "local:", err)
+	return exitFailure
+}
+
+// newFlagSet returns a flag set that prints nothing by itself: parse does,
+// the help to stdout and a bad command line to stderr.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parse parses args; with -h or -help it prints header and the flags to
+// stdout and returns flag.ErrHelp, and for a bad command line it prints the
+// problem and the flags to stderr and returns errUsage.
+func parse(fs *flag.FlagSet, args []string, header string, stdout, stderr io.Writer) error {
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		printFlags(stdout, fs, header)
+		return flag.ErrHelp
+	}
+	fmt.Fprintf(stderr, "%s: %v\n\n", fs.Name(), err)
+	printFlags(stderr, fs, header)
+	return errUsage
+}
+
+func printFlags(w io.Writer, fs *flag.FlagSet, header string) {
+	fmt.Fprint(w, header, "\nflags:\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 // common are the flags both commands take.
 type common struct {
 	stack, stackFile       string
 	dbAddr, dbName, dbUser string
-	addr, statusAddr       string
+	addr                   string // the edge's listen address
 	sqsEndpoint, motoLog   string
 	verbose                bool
 }
 
-func (c *common) register(fs *flag.FlagSet) {
+// register adds the flags of both commands; dbNameUsage says which database
+// the command uses when -db-name is not given.
+func (c *common) register(fs *flag.FlagSet, dbNameDefault, dbNameUsage string) {
 	fs.StringVar(&c.stack, "stack", "dev", "stack whose settings to use (reads Pulumi.<stack>.yaml)")
 	fs.StringVar(&c.stackFile, "stack-file", "", "settings file (default Pulumi.<stack>.yaml in the current directory)")
 	fs.StringVar(&c.dbAddr, "db", "127.0.0.1:3306", "MySQL host:port (admin login; password from $"+EnvDBPassword+")")
-	fs.StringVar(&c.dbName, "db-name", "sluice_local", "database, created if missing")
+	fs.StringVar(&c.dbName, "db-name", dbNameDefault, dbNameUsage)
 	fs.StringVar(&c.dbUser, "db-user", "root", "admin user that migrates and creates the application user")
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "edge listen address (POST /submit)")
-	fs.StringVar(&c.statusAddr, "status-addr", "127.0.0.1:8081", "status listen address (GET /counts); empty disables")
 	fs.StringVar(&c.sqsEndpoint, "sqs-endpoint", "", "SQS endpoint (default $AWS_ENDPOINT_URL_SQS, else a moto_server started here)")
 	fs.StringVar(&c.motoLog, "moto-log", "", "file for moto_server's output (default: discarded)")
 	fs.BoolVar(&c.verbose, "v", false, "log the consumer's and poller's info messages")
@@ -109,13 +188,15 @@ func (c *common) config() (pipeline.Config, error) {
 	return cfg, nil
 }
 
-func runPipeline(args []string) error {
-	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+func runPipeline(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("local")
 	var c common
-	c.register(fs)
+	c.register(fs, pipelineDBName, "database, created if missing")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "edge listen address (POST /submit)")
+	statusAddr := fs.String("status-addr", "127.0.0.1:8081", "status listen address (GET /counts); empty disables")
 	drainTimeout := fs.Duration("drain-timeout", 5*time.Minute, "on Ctrl-C, how long to wait for the queue to empty")
 	every := fs.Duration("every", time.Second, "how often to print the counts")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args, usage, stdout, stderr); err != nil {
 		return err
 	}
 	cfg, err := c.config()
@@ -130,7 +211,7 @@ func runPipeline(args []string) error {
 		return err
 	}
 	defer p.Stop()
-	stopStatus, err := serveStatus(c.statusAddr, p)
+	stopStatus, err := serveStatus(*statusAddr, p)
 	if err != nil {
 		return err
 	}
@@ -140,14 +221,14 @@ func runPipeline(args []string) error {
 	if c.stackFile != "" {
 		source = c.stackFile
 	}
-	fmt.Printf("sluice local (%s): POST %s/submit\n", source, p.URL())
+	fmt.Fprintf(stdout, "sluice local (%s): POST %s/submit\n", source, p.URL())
 	for _, gap := range pipeline.NotEmulated(s.API) {
-		fmt.Printf("not emulated: %s\n", gap)
+		fmt.Fprintf(stdout, "not emulated: %s\n", gap)
 	}
-	if c.statusAddr != "" {
-		fmt.Printf("counts: GET http://%s/counts\n", c.statusAddr)
+	if *statusAddr != "" {
+		fmt.Fprintf(stdout, "counts: GET http://%s/counts\n", *statusAddr)
 	}
-	fmt.Printf("queue %s (visibility %s, maxReceiveCount %d) → %d sandboxes × batch %d, window %s, timeout %s → %s as %s\n",
+	fmt.Fprintf(stdout, "queue %s (visibility %s, maxReceiveCount %d) → %d sandboxes × batch %d, window %s, timeout %s → %s as %s\n",
 		p.Queues().URL, s.Queue.VisibilityTimeout, s.Queue.MaxReceiveCount, s.Consumer.MaxConcurrency,
 		s.Consumer.BatchSize, s.Consumer.BatchingWindow, s.Consumer.Timeout, cfg.DB.Endpoint+"/"+cfg.DB.Name, p.AppUser())
 
@@ -156,7 +237,7 @@ func runPipeline(args []string) error {
 	for {
 		select {
 		case sig := <-signals:
-			fmt.Printf("%s: draining (Ctrl-C again to stop now)\n", sig)
+			fmt.Fprintf(stdout, "%s: draining (Ctrl-C again to stop now)\n", sig)
 			ctx, cancel := context.WithTimeout(context.Background(), *drainTimeout)
 			go func() {
 				select {
@@ -165,26 +246,26 @@ func runPipeline(args []string) error {
 				case <-ctx.Done():
 				}
 			}()
-			err := p.Drain(ctx, printCounts)
+			err := p.Drain(ctx, func(c pipeline.Counts) { printCounts(stdout, c) })
 			cancel()
 			p.Stop()
 			if err != nil {
 				return err
 			}
-			fmt.Println("drained and stopped")
+			fmt.Fprintln(stdout, "drained and stopped")
 			return nil
 		case <-tick.C:
 			if counts, err := p.Counts(context.Background()); err == nil {
-				printCounts(counts)
+				printCounts(stdout, counts)
 			} else {
-				fmt.Fprintln(os.Stderr, "counts:", err)
+				fmt.Fprintln(stderr, "counts:", err)
 			}
 		}
 	}
 }
 
-func printCounts(c pipeline.Counts) {
-	fmt.Printf("%s accepted %d  queued %d  in flight %d  stored %d  quarantined %d  dlq %d  db sessions %d  (429 %d, other 4xx %d)\n",
+func printCounts(w io.Writer, c pipeline.Counts) {
+	fmt.Fprintf(w, "%s accepted %d  queued %d  in flight %d  stored %d  quarantined %d  dlq %d  db sessions %d  (429 %d, other 4xx %d)\n",
 		c.Time.Format("15:04:05"), c.Accepted, c.Queued, c.InFlight, c.Stored, c.Quarantined, c.DLQ, c.DBConnections, c.Throttled, c.Rejected)
 }
 
@@ -212,25 +293,35 @@ func serveStatus(addr string, p *pipeline.Pipeline) (stop func(), err error) {
 	return func() { _ = srv.Close() }, nil
 }
 
-func runSpike(args []string) error {
-	fs := flag.NewFlagSet("local spike", flag.ContinueOnError)
+const spikeUsage = `Send a burst of POSTs, follow the drain and report: to a pipeline of its own
+(database ` + spikeDBName + `, user <dbAppUser>_spike, any free port), or with -url
+to a running go run ./local.
+
+usage:
+  go run ./local spike [flags]
+`
+
+func runSpike(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("local spike")
 	var c common
-	c.register(fs)
+	c.register(fs, "", "database; unset: "+spikeDBName+", created if missing, or with -url the running pipeline's "+pipelineDBName)
 	n := fs.Int("n", 10000, "records to send")
 	conc := fs.Int("c", 200, "concurrent clients")
 	retries := fs.Int("retries", 8, "retries of a 429 answer per record, with exponential backoff from 100 ms")
 	keys := fs.Bool("keys", false, "give every record an idempotency key (\"idempotency_key\" in the body)")
-	retryFraction := fs.Float64("retry-fraction", 0, "share of records (0-1) sent again with the same idempotency key, half of them\nfirst by a client that gives up without reading the answer (implies --keys)")
-	url := fs.String("url", "", "edge of a running `go run ./local` (default: start a pipeline here)")
-	statusURL := fs.String("status-url", "http://127.0.0.1:8081/counts", "counts of the running pipeline (with --url)")
+	retryFraction := fs.Float64("retry-fraction", 0, "share of records (0-1) sent again with the same idempotency key, half of them\nfirst by a client that gives up without reading the answer (implies -keys)")
+	url := fs.String("url", "", "edge of a running go run ./local, e.g. http://127.0.0.1:8080 (default: start a pipeline here)")
+	statusURL := fs.String("status-url", "http://127.0.0.1:8081/counts", "counts of the running pipeline (with -url)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	plotFile := fs.String("plot", "", "write queue depth and rows stored over time to this PNG")
 	drainTimeout := fs.Duration("drain-timeout", 10*time.Minute, "how long to wait for the drain")
-	if err := fs.Parse(args); err != nil {
+	for _, name := range []string{"sqs-endpoint", "moto-log"} {
+		fs.Lookup(name).Usage += " (without -url)"
+	}
+	if err := parse(fs, args, spikeUsage, stdout, stderr); err != nil {
 		return err
 	}
-	// The spike's own pipeline needs no status listener.
-	c.statusAddr = ""
+	c.dbName = spikeDatabase(c.dbName, *url)
 	cfg, err := c.config()
 	if err != nil {
 		return err
@@ -255,9 +346,6 @@ func runSpike(args []string) error {
 		// Its own database and application user, so a spike never rotates
 		// the password of, or counts the rows of, a `go run ./local` running
 		// beside it.
-		if !flagSet(fs, "db-name") {
-			cfg.DB.Name = "sluice_spike"
-		}
 		cfg.AppUser = cfg.Settings.Database.AppUser + "_spike"
 		cfg.Addr = "127.0.0.1:0"
 		p, err := pipeline.Start(ctx, cfg)
@@ -267,7 +355,7 @@ func runSpike(args []string) error {
 		defer p.Stop()
 		o.URL, o.Counts, o.DB = p.URL(), p.Counts, p.Admin()
 		for _, gap := range pipeline.NotEmulated(cfg.Settings.API) {
-			fmt.Fprintf(os.Stderr, "not emulated: %s\n", gap) // stderr: --json keeps stdout one object
+			fmt.Fprintf(stderr, "not emulated: %s\n", gap) // stderr: -json keeps stdout one object
 		}
 	}
 	r, err := spike.Run(ctx, o)
@@ -288,19 +376,25 @@ func runSpike(args []string) error {
 		}
 	}
 	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(r)
+		return json.NewEncoder(stdout).Encode(r)
 	}
-	printResult(os.Stdout, r, cfg.Settings)
+	printResult(stdout, r, cfg.Settings)
 	if !r.Drained {
 		return fmt.Errorf("the queue did not drain within %s", *drainTimeout)
 	}
 	return nil
 }
 
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
+// spikeDatabase is the database a spike uses: the one named, else the
+// running pipeline's when it sends to one (url), else its own.
+func spikeDatabase(named, url string) string {
+	switch {
+	case named != "":
+		return named
+	case url != "":
+		return pipelineDBName
+	}
+	return spikeDBName
 }
 
 func remoteCounts(url string) func(context.Context) (pipeline.Counts, error) {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -21,7 +23,7 @@ func TestConfigReadsTheStackAndFlags(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
 			var c common
-			c.register(fs)
+			c.register(fs, pipelineDBName, "")
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)
 			}
@@ -42,21 +44,126 @@ func TestConfigReadsTheStackAndFlags(t *testing.T) {
 			if cfg.DB.Endpoint != "127.0.0.1:3306" || cfg.DB.Name != "sluice_local" || cfg.DB.User != "root" || cfg.DB.TLS {
 				t.Errorf("database defaults %v", cfg.DB)
 			}
-			if cfg.Addr != "127.0.0.1:8080" {
-				t.Errorf("addr %q", cfg.Addr)
+		})
+	}
+}
+
+// TestHelp: -help exits 0 for every command, the top-level help names
+// both commands, and each command lists exactly its own flags, with the
+// defaults it uses.
+func TestHelp(t *testing.T) {
+	common := []string{"stack", "stack-file", "db", "db-name", "db-user", "sqs-endpoint", "moto-log", "v"}
+	tests := []struct {
+		name        string
+		args        []string
+		flags       []string          // exactly these, besides common
+		defaults    map[string]string // flag → the "(default …)" it shows; "" for none
+		contains    []string
+		notContains []string
+	}{
+		{
+			name: "local", args: []string{"-help"},
+			flags:    []string{"addr", "status-addr", "drain-timeout", "every"},
+			defaults: map[string]string{"db-name": `"sluice_local"`, "addr": `"127.0.0.1:8080"`, "drain-timeout": "5m0s", "every": "1s"},
+			contains: []string{"go run ./local [flags]", "go run ./local spike [flags]"},
+		},
+		{name: "local -h", args: []string{"-h"}, flags: []string{"addr", "status-addr", "drain-timeout", "every"}, contains: []string{"spike"}},
+		{name: "local --help", args: []string{"--help"}, flags: []string{"addr", "status-addr", "drain-timeout", "every"}, contains: []string{"spike"}},
+		{
+			name: "spike", args: []string{"spike", "--help"},
+			flags: []string{"n", "c", "retries", "keys", "retry-fraction", "url", "status-url", "json", "plot", "drain-timeout"},
+			// The database depends on -url, so the flag says it in words.
+			defaults:    map[string]string{"db-name": "", "n": "10000", "c": "200", "drain-timeout": "10m0s", "url": ""},
+			contains:    []string{"go run ./local spike [flags]", "unset: sluice_spike", "the running pipeline's sluice_local"},
+			notContains: []string{"-url go run", "`"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			if code := run(tt.args, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d, want 0; stderr %q", code, stderr.String())
+			}
+			out := stdout.String()
+			shown := shownFlags(out)
+			want := append(slices.Clone(common), tt.flags...)
+			if got := slices.Sorted(maps.Keys(shown)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+				t.Errorf("flags shown %v, want %v", got, slices.Sorted(slices.Values(want)))
+			}
+			for name, def := range tt.defaults {
+				if got := shown[name]; got != def {
+					t.Errorf("-%s shows default %q, want %q", name, got, def)
+				}
+			}
+			for _, c := range tt.contains {
+				if !strings.Contains(out, c) {
+					t.Errorf("help lacks %q:\n%s", c, out)
+				}
+			}
+			for _, c := range tt.notContains {
+				if strings.Contains(out, c) {
+					t.Errorf("help contains %q:\n%s", c, out)
+				}
 			}
 		})
 	}
 }
 
-func TestFlagSet(t *testing.T) {
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	fs.String("db-name", "x", "")
-	fs.String("other", "y", "")
-	if err := fs.Parse([]string{"--other", "z"}); err != nil {
-		t.Fatal(err)
+// shownFlags parses flag.PrintDefaults output: flag name → the text of its
+// "(default …)", "" when it shows none.
+func shownFlags(help string) map[string]string {
+	flags := map[string]string{}
+	var last string
+	for line := range strings.SplitSeq(help, "\n") {
+		if name, ok := strings.CutPrefix(line, "  -"); ok {
+			last = strings.FieldsFunc(name, func(r rune) bool { return r == ' ' || r == '\t' })[0]
+			flags[last] = ""
+			line = name
+		}
+		if _, def, ok := strings.Cut(line, "(default "); ok && last != "" {
+			flags[last] = strings.TrimSuffix(strings.TrimSpace(def), ")")
+		}
 	}
-	if flagSet(fs, "db-name") || !flagSet(fs, "other") {
-		t.Errorf("flagSet: db-name %t (want false), other %t (want true)", flagSet(fs, "db-name"), flagSet(fs, "other"))
+	return flags
+}
+
+func TestBadCommandLines(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"unknown command", []string{"spikes"}, `unknown command "spikes"`},
+		{"stray argument", []string{"--stack", "dev", "extra"}, `unexpected argument "extra"`},
+		{"bad value", []string{"spike", "-n", "many"}, `invalid value "many"`},
+		{"flag of the other command", []string{"spike", "-status-addr", ":9"}, "flag provided but not defined: -status-addr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			if code := run(tt.args, &stdout, &stderr); code != exitUsage {
+				t.Errorf("exit %d, want %d", code, exitUsage)
+			}
+			if !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("stderr %q lacks %q", stderr.String(), tt.want)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("a usage error wrote to stdout: %q", stdout.String())
+			}
+		})
+	}
+}
+
+func TestSpikeDatabase(t *testing.T) {
+	tests := []struct{ named, url, want string }{
+		{"", "", spikeDBName},
+		{"", "http://127.0.0.1:8080", pipelineDBName},
+		{"mine", "", "mine"},
+		{"mine", "http://127.0.0.1:8080", "mine"},
+	}
+	for _, tt := range tests {
+		if got := spikeDatabase(tt.named, tt.url); got != tt.want {
+			t.Errorf("spikeDatabase(%q, %q) = %q, want %q", tt.named, tt.url, got, tt.want)
+		}
 	}
 }

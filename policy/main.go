@@ -5,6 +5,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -21,7 +22,19 @@ func main() {
 	fs.Bool("logtostderr", false, "log to stderr (passed by the engine; unused)")
 	fs.Int("v", 0, "log verbosity (passed by the engine; unused)")
 	fs.String("tracing", "", "tracing endpoint (passed by the engine; unused)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `policy is Sluice's Pulumi policy pack. The engine starts it as an analyzer
+plugin; run it through the CLI: pulumi preview --stack dev --policy-pack policy.
+See docs/policy-pack.md.
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
 		os.Exit(2)
 	}
 	srv := analyzer.New(rules.PackName, rules.PackVersion, rules.All())

@@ -127,3 +127,25 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	})
 }
+
+func TestConsumerMetrics(t *testing.T) {
+	defs := ConsumerMetrics()
+	if _, err := NewFormat(Namespace, map[string]string{DimensionFunctionName: "f"}, defs); err != nil {
+		t.Fatalf("the consumer's own definitions do not make a format: %v", err)
+	}
+	for _, name := range []string{RecordsReceived, RecordsStored, RecordsDuplicate, RecordsDuplicateRedelivery, RecordsDuplicateResubmission, RecordsQuarantined, RecordsRetried, BatchLatency} {
+		d, ok := ConsumerMetric(name)
+		if !ok || d.Name != name {
+			t.Errorf("ConsumerMetric(%q) = %+v, %t", name, d, ok)
+		}
+	}
+	if d, _ := ConsumerMetric(BatchLatency); d.Unit != Milliseconds {
+		t.Errorf("BatchLatency unit %q", d.Unit)
+	}
+	if d, _ := ConsumerMetric(RecordsRetried); d.Unit != Count {
+		t.Errorf("RecordsRetried unit %q", d.Unit)
+	}
+	if _, ok := ConsumerMetric("RecordsLost"); ok {
+		t.Error("ConsumerMetric found a metric the consumer does not emit")
+	}
+}

@@ -3,22 +3,26 @@ package observability
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/sluicehq/sluice/consumer/emf"
 )
 
 // resources names what the dashboard watches.
 type resources struct {
 	region, queue, dlq, function, proxy, db, api string
+	alarms                                       []string // alarm ARNs
 }
 
-// widget is a CloudWatch dashboard metric widget, as documented in the
-// Dashboard Body Structure reference.
+// widget is a CloudWatch dashboard widget, as documented in the Dashboard
+// Body Structure reference: Properties is a *widgetProperties for a metric
+// widget or an *alarmProperties for an alarm status widget.
 type widget struct {
-	Type       string           `json:"type"`
-	X          int              `json:"x"`
-	Y          int              `json:"y"`
-	Width      int              `json:"width"`
-	Height     int              `json:"height"`
-	Properties widgetProperties `json:"properties"`
+	Type       string `json:"type"`
+	X          int    `json:"x"`
+	Y          int    `json:"y"`
+	Width      int    `json:"width"`
+	Height     int    `json:"height"`
+	Properties any    `json:"properties"`
 }
 
 type widgetProperties struct {
@@ -28,6 +32,12 @@ type widgetProperties struct {
 	Stacked bool    `json:"stacked"`
 	Period  int     `json:"period"`
 	Metrics [][]any `json:"metrics"`
+}
+
+type alarmProperties struct {
+	Title  string   `json:"title"`
+	Region string   `json:"region"`
+	Alarms []string `json:"alarms"`
 }
 
 // metric is one line of a widget: namespace, metric name, dimension
@@ -40,9 +50,14 @@ func metric(namespace, name, stat, label string, dims ...string) []any {
 	return append(m, map[string]string{"stat": stat, "label": label})
 }
 
-// dashboardBody lays out the pipeline from edge to database, one row per
-// stage: API, queue, consumer, proxy and database.
+// dashboardBody puts the state of every alarm first, then lays out the
+// pipeline from edge to database, one row per stage: API, queue, consumer,
+// proxy and database. Every alarmed metric has a line with the alarm's
+// statistic.
 func dashboardBody(r resources) (string, error) {
+	consumer := func(name, label string) []any {
+		return metric(emf.Namespace, name, "Sum", label, emf.DimensionFunctionName, r.function)
+	}
 	rows := []struct {
 		title   string
 		metrics [][]any
@@ -70,7 +85,15 @@ func dashboardBody(r resources) (string, error) {
 			metric("AWS/Lambda", "Errors", "Sum", "errors", "FunctionName", r.function),
 			metric("AWS/Lambda", "Throttles", "Sum", "throttles", "FunctionName", r.function),
 		}},
+		{"Consumer: records per batch outcome (Sluice EMF)", [][]any{
+			consumer(emf.RecordsReceived, "received"),
+			consumer(emf.RecordsStored, "stored"),
+			consumer(emf.RecordsDuplicate, "duplicate"),
+			consumer(emf.RecordsQuarantined, "quarantined"),
+			consumer(emf.RecordsRetried, "retried (database or proxy failing)"),
+		}},
 		{"Consumer: duration (ms) and concurrency", [][]any{
+			metric("AWS/Lambda", "Duration", "Maximum", "duration max", "FunctionName", r.function),
 			metric("AWS/Lambda", "Duration", "p99", "duration p99", "FunctionName", r.function),
 			metric("AWS/Lambda", "Duration", "Average", "duration avg", "FunctionName", r.function),
 			metric("AWS/Lambda", "ConcurrentExecutions", "Maximum", "concurrency", "FunctionName", r.function),
@@ -85,18 +108,29 @@ func dashboardBody(r resources) (string, error) {
 			metric("AWS/RDS", "DatabaseConnectionsBorrowLatency", "Maximum", "maximum", "ProxyName", r.proxy),
 		}},
 		{"Database: CPU (%)", [][]any{
-			metric("AWS/RDS", "CPUUtilization", "Maximum", "CPU", "DBInstanceIdentifier", r.db),
+			metric("AWS/RDS", "CPUUtilization", "Average", "CPU average", "DBInstanceIdentifier", r.db),
+			metric("AWS/RDS", "CPUUtilization", "Maximum", "CPU maximum", "DBInstanceIdentifier", r.db),
 		}},
 		{"Database: connections", [][]any{
 			metric("AWS/RDS", "DatabaseConnections", "Maximum", "connections", "DBInstanceIdentifier", r.db),
 		}},
+		{"Database: free storage (bytes)", [][]any{
+			metric("AWS/RDS", "FreeStorageSpace", "Minimum", "free storage", "DBInstanceIdentifier", r.db),
+		}},
+		{"Database: freeable memory (bytes)", [][]any{
+			metric("AWS/RDS", "FreeableMemory", "Minimum", "freeable memory", "DBInstanceIdentifier", r.db),
+		}},
 	}
 	const width, height = 12, 6
-	widgets := make([]widget, 0, len(rows))
+	widgets := make([]widget, 0, len(rows)+1)
+	widgets = append(widgets, widget{
+		Type: "alarm", X: 0, Y: 0, Width: 2 * width, Height: height / 2,
+		Properties: &alarmProperties{Title: "Alarms", Region: r.region, Alarms: r.alarms},
+	})
 	for i, row := range rows {
 		widgets = append(widgets, widget{
-			Type: "metric", X: (i % 2) * width, Y: (i / 2) * height, Width: width, Height: height,
-			Properties: widgetProperties{
+			Type: "metric", X: (i % 2) * width, Y: height/2 + (i/2)*height, Width: width, Height: height,
+			Properties: &widgetProperties{
 				Title: row.title, Region: r.region, View: "timeSeries", Period: 60, Metrics: row.metrics,
 			},
 		})

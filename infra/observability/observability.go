@@ -1,7 +1,13 @@
 // Package observability defines the alarms and the CloudWatch dashboard of
-// a Sluice pipeline. Alarms notify an SNS topic encrypted with a
-// customer-managed KMS key (CloudWatch cannot publish to a topic encrypted
-// with the AWS-managed aws/sns key, whose policy it is not named in).
+// a Sluice pipeline: one alarm per failure mode, from the edge's queue to
+// the database, and a dashboard that shows every alarmed metric. Alarms
+// notify an SNS topic encrypted with a customer-managed KMS key
+// (CloudWatch cannot publish to a topic encrypted with the AWS-managed
+// aws/sns key, whose policy it is not named in).
+//
+// The consumer's own metrics (records retried and quarantined) are watched
+// under the names, namespace, dimension and units of package
+// consumer/emf, the definition the consumer writes its lines with.
 package observability
 
 import (
@@ -15,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/sluicehq/sluice/consumer/emf"
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/limits"
 )
@@ -35,6 +42,33 @@ const (
 )
 
 var dashboardName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// maxVisibilitySeconds is SQS's largest visibility timeout (12 hours); the
+// records-retried window it sets stays within CloudWatch's one day of
+// one-minute evaluation periods.
+const maxVisibilitySeconds = 12 * 60 * 60
+
+// Alarm keys: each alarm is named <Name>-<key>.
+const (
+	AlarmDLQNotEmpty            = "dlq-not-empty"
+	AlarmOldestMessageAge       = "oldest-message-age"
+	AlarmRecordsRetried         = "records-retried"
+	AlarmRecordsQuarantined     = "records-quarantined"
+	AlarmConsumerErrors         = "consumer-errors"
+	AlarmConsumerThrottles      = "consumer-throttles"
+	AlarmConsumerDuration       = "consumer-duration"
+	AlarmProxyBorrowLatency     = "proxy-borrow-latency"
+	AlarmProxyPinnedSessions    = "proxy-pinned-sessions"
+	AlarmProxyClientConnections = "proxy-client-connections"
+	AlarmDBCPU                  = "db-cpu"
+	AlarmDBFreeStorage          = "db-free-storage"
+	AlarmDBFreeableMemory       = "db-freeable-memory"
+	AlarmDBConnections          = "db-connections"
+)
+
+// DurationAlarmFraction is the share of the consumer's timeout above which
+// an invocation counts as near the timeout.
+const DurationAlarmFraction = 0.8
 
 // Args configures the alarms and the dashboard. Names of watched resources
 // are pulumi inputs taken from the components that own them.
@@ -58,6 +92,17 @@ type Args struct {
 	// OldestMessageAgeSeconds raises the backlog alarm when the oldest
 	// message in the main queue is older than this (> 0).
 	OldestMessageAgeSeconds int
+	// VisibilityTimeoutSeconds is the main queue's visibility timeout
+	// (1–43200): a retried record comes back after it, so the
+	// records-retried alarm watches that long plus a minute, in which a
+	// lasting failure shows twice and a transient one once.
+	VisibilityTimeoutSeconds int
+	// QuarantinedRecords raises the quarantine alarm when this many records
+	// (≥ 1) are quarantined within 5 minutes: a client sending bad data.
+	QuarantinedRecords int
+	// FunctionTimeoutSeconds is the consumer's timeout (> 0); the duration
+	// alarm fires when an invocation takes more than 80 % of it.
+	FunctionTimeoutSeconds int
 	// BorrowLatencyMillis raises the proxy alarm when the average time to
 	// borrow a database connection stays above it (> 0).
 	BorrowLatencyMillis int
@@ -65,6 +110,23 @@ type Args struct {
 	// than this are pinned (≥ 1); the consumer's max concurrency × pool
 	// size is the expected ceiling.
 	PinnedConnections int
+	// ClientConnections raises the proxy's client-connection alarm when more
+	// clients than this (≥ 1) are connected: the migrator and one per
+	// consumer instance are expected, anything beyond is a leak or a client
+	// that should not be there.
+	ClientConnections int
+	// DBCPUPercent raises the database CPU alarm when the average CPU stays
+	// above it for 15 minutes (1–100).
+	DBCPUPercent int
+	// DBFreeStorageGiB raises the storage alarm when free storage drops
+	// below it (≥ 1).
+	DBFreeStorageGiB int
+	// DBFreeableMemoryMiB raises the memory alarm when freeable memory stays
+	// below it for 10 minutes (≥ 1).
+	DBFreeableMemoryMiB int
+	// DBConnections raises the database connection alarm when more
+	// connections than this (≥ 1) are open; keep it below max_connections.
+	DBConnections int
 	// AlarmEmail, when set, subscribes this address to the alarm topic
 	// (the recipient must confirm).
 	AlarmEmail string
@@ -90,12 +152,25 @@ func (a Args) Validate() error {
 		return invalid("DBInstanceID", "required")
 	case a.APIID == nil:
 		return invalid("APIID", "required")
-	case a.OldestMessageAgeSeconds < 1:
-		return invalid("OldestMessageAgeSeconds", "%d: want at least 1", a.OldestMessageAgeSeconds)
-	case a.BorrowLatencyMillis < 1:
-		return invalid("BorrowLatencyMillis", "%d: want at least 1", a.BorrowLatencyMillis)
-	case a.PinnedConnections < 1:
-		return invalid("PinnedConnections", "%d: want at least 1", a.PinnedConnections)
+	case a.VisibilityTimeoutSeconds > maxVisibilitySeconds:
+		return invalid("VisibilityTimeoutSeconds", "%d: want 1–%d", a.VisibilityTimeoutSeconds, maxVisibilitySeconds)
+	case a.DBCPUPercent > 100:
+		return invalid("DBCPUPercent", "%d: want 1–100", a.DBCPUPercent)
+	}
+	for _, f := range []struct {
+		name  string
+		value int
+	}{
+		{"OldestMessageAgeSeconds", a.OldestMessageAgeSeconds}, {"VisibilityTimeoutSeconds", a.VisibilityTimeoutSeconds},
+		{"QuarantinedRecords", a.QuarantinedRecords}, {"FunctionTimeoutSeconds", a.FunctionTimeoutSeconds},
+		{"BorrowLatencyMillis", a.BorrowLatencyMillis}, {"PinnedConnections", a.PinnedConnections},
+		{"ClientConnections", a.ClientConnections}, {"DBCPUPercent", a.DBCPUPercent},
+		{"DBFreeStorageGiB", a.DBFreeStorageGiB}, {"DBFreeableMemoryMiB", a.DBFreeableMemoryMiB},
+		{"DBConnections", a.DBConnections},
+	} {
+		if f.value < 1 {
+			return invalid(f.name, "%d: want at least 1", f.value)
+		}
 	}
 	if a.AlarmEmail != "" {
 		if addr, err := mail.ParseAddress(a.AlarmEmail); err != nil || addr.Address != a.AlarmEmail {
@@ -227,33 +302,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	actions := pulumi.Array{topic.Arn}
-	for _, spec := range []struct {
-		key, description, namespace, metric, statistic, comparison string
-		dimensions                                                 pulumi.StringMap
-		threshold                                                  float64
-		period, evaluations, datapoints                            int
-	}{
-		{"dlq-not-empty", "Messages reached the dead-letter queue: inspect and redrive them (README runbook).",
-			"AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "GreaterThanOrEqualToThreshold",
-			pulumi.StringMap{"QueueName": dlqName}, 1, 60, 1, 1},
-		{"oldest-message-age", fmt.Sprintf("The oldest queued submission is older than %d s: the consumer is not keeping up or not running.", args.OldestMessageAgeSeconds),
-			"AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", "GreaterThanThreshold",
-			pulumi.StringMap{"QueueName": queueName}, float64(args.OldestMessageAgeSeconds), 60, 5, 3},
-		{"consumer-errors", "The consumer returned errors (whole batches returned to the queue).",
-			"AWS/Lambda", "Errors", "Sum", "GreaterThanOrEqualToThreshold",
-			pulumi.StringMap{"FunctionName": args.FunctionName}, 1, 300, 1, 1},
-		{"consumer-throttles", "Consumer invocations were throttled: reserved concurrency is below the mapping's maximum concurrency, or the account limit was hit.",
-			"AWS/Lambda", "Throttles", "Sum", "GreaterThanOrEqualToThreshold",
-			pulumi.StringMap{"FunctionName": args.FunctionName}, 1, 300, 1, 1},
-		// DatabaseConnectionsBorrowLatency is reported in microseconds.
-		{"proxy-borrow-latency", fmt.Sprintf("Borrowing a database connection from the RDS Proxy takes more than %d ms: the pool is exhausted.", args.BorrowLatencyMillis),
-			"AWS/RDS", "DatabaseConnectionsBorrowLatency", "Average", "GreaterThanThreshold",
-			pulumi.StringMap{"ProxyName": args.ProxyName}, float64(args.BorrowLatencyMillis) * 1000, 60, 5, 3},
-		{"proxy-pinned-sessions", fmt.Sprintf("More than %d client sessions are pinned to database connections.", args.PinnedConnections),
-			"AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", "Maximum", "GreaterThanThreshold",
-			pulumi.StringMap{"ProxyName": args.ProxyName}, float64(args.PinnedConnections), 60, 5, 3},
-	} {
-		alarm, err := cloudwatch.NewMetricAlarm(ctx, name+"-"+spec.key, &cloudwatch.MetricAlarmArgs{
+	var alarmARNs pulumi.StringArray
+	for _, spec := range alarmSpecs(args, queueName, dlqName) {
+		alarmArgs := &cloudwatch.MetricAlarmArgs{
 			Name:               pulumi.String(args.Name + "-" + spec.key),
 			AlarmDescription:   pulumi.String(spec.description),
 			Namespace:          pulumi.String(spec.namespace),
@@ -271,18 +322,25 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			AlarmActions:     actions,
 			OkActions:        actions,
 			Tags:             tags,
-		}, parent, pulumi.DependsOn([]pulumi.Resource{topicPolicy}))
+		}
+		if spec.unit != "" {
+			// An alarm with a unit sees only datapoints of that unit, so
+			// the consumer's alarms name the unit its lines declare.
+			alarmArgs.Unit = pulumi.String(string(spec.unit))
+		}
+		alarm, err := cloudwatch.NewMetricAlarm(ctx, name+"-"+spec.key, alarmArgs, parent, pulumi.DependsOn([]pulumi.Resource{topicPolicy}))
 		if err != nil {
 			return nil, err
 		}
 		c.Alarms[spec.key] = alarm
+		alarmARNs = append(alarmARNs, alarm.Arn)
 	}
 
-	body := pulumi.All(region, queueName, dlqName, args.FunctionName, args.ProxyName, args.DBInstanceID, args.APIID).
+	body := pulumi.All(region, queueName, dlqName, args.FunctionName, args.ProxyName, args.DBInstanceID, args.APIID, alarmARNs).
 		ApplyT(func(v []any) (string, error) {
 			return dashboardBody(resources{
 				region: v[0].(string), queue: v[1].(string), dlq: v[2].(string), function: v[3].(string),
-				proxy: v[4].(string), db: v[5].(string), api: v[6].(string),
+				proxy: v[4].(string), db: v[5].(string), api: v[6].(string), alarms: v[7].([]string),
 			})
 		}).(pulumi.StringOutput)
 	dashboard, err := cloudwatch.NewDashboard(ctx, name+"-dashboard", &cloudwatch.DashboardArgs{
@@ -305,4 +363,80 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	return c, nil
+}
+
+// alarmSpec is one alarm: a single metric, a statistic over a period, and
+// how many of the last evaluations periods must breach.
+type alarmSpec struct {
+	key, description, namespace, metric, statistic, comparison string
+	unit                                                       emf.Unit // consumer metrics only
+	dimensions                                                 pulumi.StringMap
+	threshold                                                  float64
+	period, evaluations, datapoints                            int
+}
+
+// alarmSpecs lists the alarms, one per failure mode, in pipeline order.
+func alarmSpecs(a Args, queueName, dlqName pulumi.StringOutput) []alarmSpec {
+	queue, dlq := pulumi.StringMap{"QueueName": queueName}, pulumi.StringMap{"QueueName": dlqName}
+	lambdaFn := pulumi.StringMap{"FunctionName": a.FunctionName}
+	consumerFn := pulumi.StringMap{emf.DimensionFunctionName: a.FunctionName}
+	proxy := pulumi.StringMap{"ProxyName": a.ProxyName}
+	db := pulumi.StringMap{"DBInstanceIdentifier": a.DBInstanceID}
+	consumerMetric := func(name string) (string, emf.Unit) {
+		d, _ := emf.ConsumerMetric(name)
+		return d.Name, d.Unit
+	}
+	retried, retriedUnit := consumerMetric(emf.RecordsRetried)
+	quarantined, quarantinedUnit := consumerMetric(emf.RecordsQuarantined)
+	// A retried record is invisible for the visibility timeout, then
+	// delivered again: a window of that length plus a minute sees a lasting
+	// failure twice even when nothing new arrives.
+	retryWindow := (a.VisibilityTimeoutSeconds+59)/60 + 1
+	durationLimit := DurationAlarmFraction * float64(a.FunctionTimeoutSeconds) * 1000
+	const gib, mib = 1 << 30, 1 << 20
+	return []alarmSpec{
+		{key: AlarmDLQNotEmpty, description: "Messages reached the dead-letter queue: find the cause, fix it, then redrive them (docs/operating.md, DLQ redrive).",
+			namespace: "AWS/SQS", metric: "ApproximateNumberOfMessagesVisible", statistic: "Maximum", comparison: "GreaterThanOrEqualToThreshold",
+			dimensions: dlq, threshold: 1, period: 60, evaluations: 1, datapoints: 1},
+		{key: AlarmOldestMessageAge, description: fmt.Sprintf("The oldest queued submission is older than %d s: the consumer is not keeping up or not running.", a.OldestMessageAgeSeconds),
+			namespace: "AWS/SQS", metric: "ApproximateAgeOfOldestMessage", statistic: "Maximum", comparison: "GreaterThanThreshold",
+			dimensions: queue, threshold: float64(a.OldestMessageAgeSeconds), period: 60, evaluations: 5, datapoints: 3},
+		{key: AlarmRecordsRetried, description: fmt.Sprintf("Records are being handed back to SQS for retry in 2 of the last %d minutes: the database or the proxy is unreachable or failing; they reach the DLQ after maxReceiveCount receives.", retryWindow),
+			namespace: emf.Namespace, metric: retried, unit: retriedUnit, statistic: "Sum", comparison: "GreaterThanOrEqualToThreshold",
+			dimensions: consumerFn, threshold: 1, period: 60, evaluations: retryWindow, datapoints: 2},
+		{key: AlarmRecordsQuarantined, description: fmt.Sprintf("At least %d records were quarantined in 5 minutes: a client is sending data that fails validation (see the quarantine table's reasons).", a.QuarantinedRecords),
+			namespace: emf.Namespace, metric: quarantined, unit: quarantinedUnit, statistic: "Sum", comparison: "GreaterThanOrEqualToThreshold",
+			dimensions: consumerFn, threshold: float64(a.QuarantinedRecords), period: 300, evaluations: 1, datapoints: 1},
+		{key: AlarmConsumerErrors, description: "The consumer returned errors (whole batches returned to the queue): a configuration error or a database unreachable at a cold start.",
+			namespace: "AWS/Lambda", metric: "Errors", statistic: "Sum", comparison: "GreaterThanOrEqualToThreshold",
+			dimensions: lambdaFn, threshold: 1, period: 300, evaluations: 1, datapoints: 1},
+		{key: AlarmConsumerThrottles, description: "Consumer invocations were throttled: reserved concurrency is below the mapping's maximum concurrency, or the account limit was hit.",
+			namespace: "AWS/Lambda", metric: "Throttles", statistic: "Sum", comparison: "GreaterThanOrEqualToThreshold",
+			dimensions: lambdaFn, threshold: 1, period: 300, evaluations: 1, datapoints: 1},
+		{key: AlarmConsumerDuration, description: fmt.Sprintf("Consumer invocations take more than %.0f ms, %.0f %% of the %d s timeout: the database is slow or unreachable.", durationLimit, DurationAlarmFraction*100, a.FunctionTimeoutSeconds),
+			namespace: "AWS/Lambda", metric: "Duration", statistic: "Maximum", comparison: "GreaterThanThreshold",
+			dimensions: lambdaFn, threshold: durationLimit, period: 60, evaluations: 5, datapoints: 2},
+		// DatabaseConnectionsBorrowLatency is reported in microseconds.
+		{key: AlarmProxyBorrowLatency, description: fmt.Sprintf("Borrowing a database connection from the RDS Proxy takes more than %d ms: the pool is exhausted.", a.BorrowLatencyMillis),
+			namespace: "AWS/RDS", metric: "DatabaseConnectionsBorrowLatency", statistic: "Average", comparison: "GreaterThanThreshold",
+			dimensions: proxy, threshold: float64(a.BorrowLatencyMillis) * 1000, period: 60, evaluations: 5, datapoints: 3},
+		{key: AlarmProxyPinnedSessions, description: fmt.Sprintf("More than %d client sessions are pinned to database connections.", a.PinnedConnections),
+			namespace: "AWS/RDS", metric: "DatabaseConnectionsCurrentlySessionPinned", statistic: "Maximum", comparison: "GreaterThanThreshold",
+			dimensions: proxy, threshold: float64(a.PinnedConnections), period: 60, evaluations: 5, datapoints: 3},
+		{key: AlarmProxyClientConnections, description: fmt.Sprintf("More than %d clients are connected to the RDS Proxy: more than the migrator and one per consumer instance.", a.ClientConnections),
+			namespace: "AWS/RDS", metric: "ClientConnections", statistic: "Maximum", comparison: "GreaterThanThreshold",
+			dimensions: proxy, threshold: float64(a.ClientConnections), period: 60, evaluations: 5, datapoints: 3},
+		{key: AlarmDBCPU, description: fmt.Sprintf("Database CPU has averaged above %d %% for 15 minutes: the instance is too small for the drain rate (lower maxConcurrency or raise dbInstanceClass).", a.DBCPUPercent),
+			namespace: "AWS/RDS", metric: "CPUUtilization", statistic: "Average", comparison: "GreaterThanThreshold",
+			dimensions: db, threshold: float64(a.DBCPUPercent), period: 300, evaluations: 3, datapoints: 3},
+		{key: AlarmDBFreeStorage, description: fmt.Sprintf("The database has less than %d GiB of free storage.", a.DBFreeStorageGiB),
+			namespace: "AWS/RDS", metric: "FreeStorageSpace", statistic: "Minimum", comparison: "LessThanThreshold",
+			dimensions: db, threshold: float64(a.DBFreeStorageGiB) * gib, period: 300, evaluations: 1, datapoints: 1},
+		{key: AlarmDBFreeableMemory, description: fmt.Sprintf("The database has had less than %d MiB of freeable memory for 10 minutes.", a.DBFreeableMemoryMiB),
+			namespace: "AWS/RDS", metric: "FreeableMemory", statistic: "Minimum", comparison: "LessThanThreshold",
+			dimensions: db, threshold: float64(a.DBFreeableMemoryMiB) * mib, period: 300, evaluations: 2, datapoints: 2},
+		{key: AlarmDBConnections, description: fmt.Sprintf("More than %d connections are open on the database: near max_connections, new proxy connections will fail.", a.DBConnections),
+			namespace: "AWS/RDS", metric: "DatabaseConnections", statistic: "Maximum", comparison: "GreaterThanThreshold",
+			dimensions: db, threshold: float64(a.DBConnections), period: 60, evaluations: 5, datapoints: 3},
+	}
 }

@@ -2,12 +2,14 @@ package observability_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/sluicehq/sluice/consumer/emf"
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/infra/observability"
@@ -15,17 +17,25 @@ import (
 
 func validArgs() observability.Args {
 	return observability.Args{
-		Name:                    "sluice-dev",
-		QueueARN:                pulumi.String(mocks.ExampleQueueARN),
-		DLQARN:                  pulumi.String(mocks.ExampleDLQARN),
-		FunctionName:            pulumi.String("sluice-dev-consumer"),
-		ProxyName:               pulumi.String("sluice-dev-proxy"),
-		DBInstanceID:            pulumi.String("sluice-dev-db"),
-		APIID:                   pulumi.String("a1b2c3d4e5"),
-		OldestMessageAgeSeconds: 600,
-		BorrowLatencyMillis:     100,
-		PinnedConnections:       10,
-		Tags:                    map[string]string{"project": "sluice", "stack": "dev"},
+		Name:                     "sluice-dev",
+		QueueARN:                 pulumi.String(mocks.ExampleQueueARN),
+		DLQARN:                   pulumi.String(mocks.ExampleDLQARN),
+		FunctionName:             pulumi.String("sluice-dev-consumer"),
+		ProxyName:                pulumi.String("sluice-dev-proxy"),
+		DBInstanceID:             pulumi.String("sluice-dev-db"),
+		APIID:                    pulumi.String("a1b2c3d4e5"),
+		OldestMessageAgeSeconds:  600,
+		VisibilityTimeoutSeconds: 186,
+		QuarantinedRecords:       10,
+		FunctionTimeoutSeconds:   30,
+		BorrowLatencyMillis:      100,
+		PinnedConnections:        10,
+		ClientConnections:        3,
+		DBCPUPercent:             80,
+		DBFreeStorageGiB:         2,
+		DBFreeableMemoryMiB:      64,
+		DBConnections:            50,
+		Tags:                     map[string]string{"project": "sluice", "stack": "dev"},
 	}
 }
 
@@ -47,6 +57,15 @@ func TestArgsValidate(t *testing.T) {
 		{"age", func(a *observability.Args) { a.OldestMessageAgeSeconds = 0 }, "OldestMessageAgeSeconds"},
 		{"latency", func(a *observability.Args) { a.BorrowLatencyMillis = 0 }, "BorrowLatencyMillis"},
 		{"pinned", func(a *observability.Args) { a.PinnedConnections = 0 }, "PinnedConnections"},
+		{"visibility", func(a *observability.Args) { a.VisibilityTimeoutSeconds = 0 }, "VisibilityTimeoutSeconds"},
+		{"visibility above sqs", func(a *observability.Args) { a.VisibilityTimeoutSeconds = 43201 }, "VisibilityTimeoutSeconds"},
+		{"quarantined", func(a *observability.Args) { a.QuarantinedRecords = 0 }, "QuarantinedRecords"},
+		{"timeout", func(a *observability.Args) { a.FunctionTimeoutSeconds = 0 }, "FunctionTimeoutSeconds"},
+		{"clients", func(a *observability.Args) { a.ClientConnections = 0 }, "ClientConnections"},
+		{"cpu", func(a *observability.Args) { a.DBCPUPercent = 101 }, "DBCPUPercent"},
+		{"storage", func(a *observability.Args) { a.DBFreeStorageGiB = 0 }, "DBFreeStorageGiB"},
+		{"memory", func(a *observability.Args) { a.DBFreeableMemoryMiB = 0 }, "DBFreeableMemoryMiB"},
+		{"db connections", func(a *observability.Args) { a.DBConnections = 0 }, "DBConnections"},
 		{"email", func(a *observability.Args) { a.AlarmEmail = "Ops <ops@example.com>" }, "AlarmEmail"},
 		{"not email", func(a *observability.Args) { a.AlarmEmail = "ops" }, "AlarmEmail"},
 	}
@@ -72,15 +91,28 @@ func TestObservability(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Alarms: real metric names and dimensions, taken from the given
-	// resources, all notifying the topic.
-	want := map[string]struct{ namespace, metric, dim, value string }{
-		"sluice-dev-dlq-not-empty":         {"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "sluice-dev-submissions-dlq"},
-		"sluice-dev-oldest-message-age":    {"AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "sluice-dev-submissions"},
-		"sluice-dev-consumer-errors":       {"AWS/Lambda", "Errors", "FunctionName", "sluice-dev-consumer"},
-		"sluice-dev-consumer-throttles":    {"AWS/Lambda", "Throttles", "FunctionName", "sluice-dev-consumer"},
-		"sluice-dev-proxy-borrow-latency":  {"AWS/RDS", "DatabaseConnectionsBorrowLatency", "ProxyName", "sluice-dev-proxy"},
-		"sluice-dev-proxy-pinned-sessions": {"AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", "ProxyName", "sluice-dev-proxy"},
+	// Alarms: one per failure mode, with real metric names and dimensions
+	// taken from the given resources, and thresholds from the Args.
+	const gib, mib = 1 << 30, 1 << 20
+	want := map[string]struct {
+		namespace, metric, dim, value, stat, comparison string
+		threshold                                       float64
+		evaluations, datapoints                         int
+	}{
+		"sluice-dev-dlq-not-empty":            {"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "sluice-dev-submissions-dlq", "Maximum", "GreaterThanOrEqualToThreshold", 1, 1, 1},
+		"sluice-dev-oldest-message-age":       {"AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "sluice-dev-submissions", "Maximum", "GreaterThanThreshold", 600, 5, 3},
+		"sluice-dev-records-retried":          {"Sluice", "RecordsRetried", "FunctionName", "sluice-dev-consumer", "Sum", "GreaterThanOrEqualToThreshold", 1, 5, 2}, // 186 s → 4 minutes + 1
+		"sluice-dev-records-quarantined":      {"Sluice", "RecordsQuarantined", "FunctionName", "sluice-dev-consumer", "Sum", "GreaterThanOrEqualToThreshold", 10, 1, 1},
+		"sluice-dev-consumer-errors":          {"AWS/Lambda", "Errors", "FunctionName", "sluice-dev-consumer", "Sum", "GreaterThanOrEqualToThreshold", 1, 1, 1},
+		"sluice-dev-consumer-throttles":       {"AWS/Lambda", "Throttles", "FunctionName", "sluice-dev-consumer", "Sum", "GreaterThanOrEqualToThreshold", 1, 1, 1},
+		"sluice-dev-consumer-duration":        {"AWS/Lambda", "Duration", "FunctionName", "sluice-dev-consumer", "Maximum", "GreaterThanThreshold", 24000, 5, 2},
+		"sluice-dev-proxy-borrow-latency":     {"AWS/RDS", "DatabaseConnectionsBorrowLatency", "ProxyName", "sluice-dev-proxy", "Average", "GreaterThanThreshold", 100000, 5, 3}, // µs
+		"sluice-dev-proxy-pinned-sessions":    {"AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", "ProxyName", "sluice-dev-proxy", "Maximum", "GreaterThanThreshold", 10, 5, 3},
+		"sluice-dev-proxy-client-connections": {"AWS/RDS", "ClientConnections", "ProxyName", "sluice-dev-proxy", "Maximum", "GreaterThanThreshold", 3, 5, 3},
+		"sluice-dev-db-cpu":                   {"AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", "sluice-dev-db", "Average", "GreaterThanThreshold", 80, 3, 3},
+		"sluice-dev-db-free-storage":          {"AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", "sluice-dev-db", "Minimum", "LessThanThreshold", 2 * gib, 1, 1},
+		"sluice-dev-db-freeable-memory":       {"AWS/RDS", "FreeableMemory", "DBInstanceIdentifier", "sluice-dev-db", "Minimum", "LessThanThreshold", 64 * mib, 2, 2},
+		"sluice-dev-db-connections":           {"AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", "sluice-dev-db", "Maximum", "GreaterThanThreshold", 50, 5, 3},
 	}
 	alarms := m.All("aws:cloudwatch/metricAlarm:MetricAlarm")
 	if len(alarms) != len(want) {
@@ -103,14 +135,30 @@ func TestObservability(t *testing.T) {
 			len(dims) != 1 || dims[resource.PropertyKey(w.dim)].StringValue() != w.value {
 			t.Errorf("alarm %s watches %v %v %v, want %s %s %s=%s", name, a.Inputs["namespace"], a.Inputs["metricName"], dims, w.namespace, w.metric, w.dim, w.value)
 		}
+		if got := a.Inputs["statistic"].StringValue(); got != w.stat {
+			t.Errorf("alarm %s statistic %s, want %s", name, got, w.stat)
+		}
+		if got := a.Inputs["comparisonOperator"].StringValue(); got != w.comparison {
+			t.Errorf("alarm %s comparison %s, want %s", name, got, w.comparison)
+		}
+		if got := a.Inputs["threshold"].NumberValue(); got != w.threshold {
+			t.Errorf("alarm %s threshold %v, want %v", name, got, w.threshold)
+		}
+		if e, d := a.Inputs["evaluationPeriods"].NumberValue(), a.Inputs["datapointsToAlarm"].NumberValue(); int(e) != w.evaluations || int(d) != w.datapoints {
+			t.Errorf("alarm %s fires on %v of %v periods, want %d of %d", name, d, e, w.datapoints, w.evaluations)
+		}
+		// The consumer's alarms name the unit of the consumer's lines; an
+		// alarm on another unit would see no datapoint at all.
+		if w.namespace == emf.Namespace {
+			d, _ := emf.ConsumerMetric(w.metric)
+			if got := a.Inputs["unit"].StringValue(); got != string(d.Unit) {
+				t.Errorf("alarm %s unit %q, want the consumer's %q", name, got, d.Unit)
+			}
+		}
 		acts := a.Inputs["alarmActions"].ArrayValue()
 		if len(acts) != 1 || acts[0].StringValue() != wantTopicARN {
 			t.Errorf("alarm %s actions %v, want the alarm topic", name, acts)
 		}
-	}
-	latency := m.One(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "proxy-borrow-latency")
-	if latency.Inputs["threshold"].NumberValue() != 100000 {
-		t.Errorf("borrow latency threshold %v µs, want 100 ms = 100000 µs", latency.Inputs["threshold"])
 	}
 
 	// The topic is encrypted with the key CloudWatch may use, and only
@@ -181,40 +229,66 @@ func TestObservability(t *testing.T) {
 		t.Errorf("subscription %v", sub.Inputs)
 	}
 
-	// The dashboard is valid JSON and covers every stage of the pipeline.
+	// The dashboard is valid JSON, shows the state of every alarm and has a
+	// line, with the alarm's statistic, for every alarmed metric.
 	dash := m.One(t, "aws:cloudwatch/dashboard:Dashboard", "observability-dashboard")
 	var body struct {
 		Widgets []struct {
+			Type       string `json:"type"`
 			Properties struct {
-				Region  string  `json:"region"`
-				Metrics [][]any `json:"metrics"`
+				Region  string   `json:"region"`
+				Metrics [][]any  `json:"metrics"`
+				Alarms  []string `json:"alarms"`
 			} `json:"properties"`
 		} `json:"widgets"`
 	}
 	if err := json.Unmarshal([]byte(dash.Inputs["dashboardBody"].StringValue()), &body); err != nil {
 		t.Fatalf("dashboard body: %v", err)
 	}
-	seen := map[string]bool{}
+	lines := map[string]bool{} // "namespace metric dim=value stat"
+	shownAlarms := map[string]bool{}
 	for _, w := range body.Widgets {
 		if w.Properties.Region != "ap-northeast-1" {
 			t.Errorf("widget region %q", w.Properties.Region)
 		}
+		for _, arn := range w.Properties.Alarms {
+			shownAlarms[arn] = true
+		}
 		for _, mt := range w.Properties.Metrics {
-			seen[mt[0].(string)+" "+mt[1].(string)+" "+mt[3].(string)] = true
+			key := mt[0].(string) + " " + mt[1].(string)
+			for i := 2; i+1 < len(mt); i += 2 {
+				key += " " + mt[i].(string) + "=" + mt[i+1].(string)
+			}
+			opts, _ := mt[len(mt)-1].(map[string]any)
+			lines[key+" "+fmt.Sprint(opts["stat"])] = true
 		}
 	}
+	for _, a := range alarms {
+		key := a.Inputs["namespace"].StringValue() + " " + a.Inputs["metricName"].StringValue()
+		for k, v := range a.Inputs["dimensions"].ObjectValue() {
+			key += " " + string(k) + "=" + v.StringValue()
+		}
+		key += " " + a.Inputs["statistic"].StringValue()
+		if !lines[key] {
+			t.Errorf("alarm %s: the dashboard has no line %q", a.Inputs["name"].StringValue(), key)
+		}
+		if arn := a.Outputs["arn"].StringValue(); !shownAlarms[arn] {
+			t.Errorf("alarm %s (%s) is missing from the dashboard's alarm widget", a.Inputs["name"].StringValue(), arn)
+		}
+	}
+	if len(shownAlarms) != len(alarms) {
+		t.Errorf("the alarm widget shows %d alarms, want %d", len(shownAlarms), len(alarms))
+	}
 	for _, k := range []string{
-		"AWS/ApiGateway 4xx a1b2c3d4e5", "AWS/ApiGateway 5xx a1b2c3d4e5", "AWS/ApiGateway Count a1b2c3d4e5",
-		"AWS/SQS ApproximateNumberOfMessagesVisible sluice-dev-submissions",
-		"AWS/SQS ApproximateAgeOfOldestMessage sluice-dev-submissions",
-		"AWS/SQS ApproximateNumberOfMessagesVisible sluice-dev-submissions-dlq",
-		"AWS/Lambda Invocations sluice-dev-consumer", "AWS/Lambda Errors sluice-dev-consumer",
-		"AWS/Lambda Throttles sluice-dev-consumer", "AWS/Lambda Duration sluice-dev-consumer",
-		"AWS/Lambda ConcurrentExecutions sluice-dev-consumer",
-		"AWS/RDS ClientConnections sluice-dev-proxy", "AWS/RDS DatabaseConnections sluice-dev-proxy",
-		"AWS/RDS CPUUtilization sluice-dev-db", "AWS/RDS DatabaseConnections sluice-dev-db",
+		"AWS/ApiGateway 4xx ApiId=a1b2c3d4e5 Sum", "AWS/ApiGateway 5xx ApiId=a1b2c3d4e5 Sum", "AWS/ApiGateway Count ApiId=a1b2c3d4e5 Sum",
+		"AWS/SQS ApproximateNumberOfMessagesVisible QueueName=sluice-dev-submissions Maximum",
+		"AWS/Lambda Invocations FunctionName=sluice-dev-consumer Sum",
+		"AWS/Lambda ConcurrentExecutions FunctionName=sluice-dev-consumer Maximum",
+		"AWS/RDS DatabaseConnections ProxyName=sluice-dev-proxy Maximum",
+		"Sluice RecordsStored FunctionName=sluice-dev-consumer Sum",
+		"Sluice RecordsReceived FunctionName=sluice-dev-consumer Sum",
 	} {
-		if !seen[k] {
+		if !lines[k] {
 			t.Errorf("dashboard lacks %s", k)
 		}
 	}

@@ -16,6 +16,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,7 +46,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	stackName := fs.String("stack", "dev", "stack name: reads Pulumi.<stack>.yaml")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of text")
 	dir := fs.String("dir", "", "project directory holding Pulumi.yaml (default: the nearest one at or above the working directory)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `preview shows what pulumi up would create for a Sluice stack, without an AWS
+account or the Pulumi CLI, with the policy pack's verdicts:
+
+  go run ./infra/preview --stack dev
+  go run ./infra/preview --stack prod --json
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
 		return exitFailure
 	}
 	if fs.NArg() > 0 {

@@ -60,6 +60,10 @@ func TestDefaults(t *testing.T) {
 	if s.Database.EngineVersion != "8.4" || s.Database.AllowMajorVersionUpgrade {
 		t.Errorf("default engine %q (major upgrades allowed: %v), want 8.4 LTS without", s.Database.EngineVersion, s.Database.AllowMajorVersionUpgrade)
 	}
+	if o := s.Observability; o.DBFreeStorageAlarmGiB >= s.Database.AllocatedStorageGiB || o.DBCPUAlarmPercent != 80 || o.QuarantineAlarmRecords < 1 ||
+		o.DBFreeableMemoryAlarmMiB < 1 || o.DBConnectionsAlarm < 1 {
+		t.Errorf("default alarm thresholds %+v", o)
+	}
 }
 
 func TestDerivedVisibilityFollowsTimeoutAndWindow(t *testing.T) {
@@ -195,6 +199,11 @@ func TestRules(t *testing.T) {
 		{"integer key empty", with(Key(KeyBatchSize), ""), Key(KeyBatchSize), "", "from 1 to 10000"},
 		{"borrow latency alarm not below borrow timeout", with(Key(KeyBorrowLatencyAlarm), "10000"), Key(KeyBorrowLatencyAlarm), "10000", "less than sluice:proxyBorrowTimeoutSeconds (10000 ms)"},
 		{"alarm email malformed", with(Key(KeyAlarmEmail), "ops"), Key(KeyAlarmEmail), "ops", "email address"},
+		{"quarantine alarm zero", with(Key(KeyQuarantineAlarm), "0"), Key(KeyQuarantineAlarm), "0", "from 1 to 1000000"},
+		{"cpu alarm above 100", with(Key(KeyDBCPUAlarm), "101"), Key(KeyDBCPUAlarm), "101", "from 1 to 100"},
+		{"free storage alarm not below storage", with(Key(KeyDBAllocatedStorage), "20", Key(KeyDBFreeStorageAlarm), "20"), Key(KeyDBFreeStorageAlarm), "20", "less than sluice:dbAllocatedStorageGiB (20 GiB)"},
+		{"freeable memory alarm zero", with(Key(KeyDBFreeMemoryAlarm), "0"), Key(KeyDBFreeMemoryAlarm), "0", "from 1 to 1048576"},
+		{"connections alarm not a number", with(Key(KeyDBConnectionsAlarm), "many"), Key(KeyDBConnectionsAlarm), "many", "an integer"},
 		{"log retention not allowed by cloudwatch", with(Key(KeyLogRetentionDays), "10"), Key(KeyLogRetentionDays), "10", "one of 1, 3, 5, 7, 14"},
 	}
 	for _, tt := range tests {
@@ -255,6 +264,12 @@ func TestStackFiles(t *testing.T) {
 	}
 	if prod.API.ThrottleBurst <= dev.API.ThrottleBurst || prod.API.ThrottleRate <= dev.API.ThrottleRate || prod.Consumer.MaxConcurrency <= dev.Consumer.MaxConcurrency {
 		t.Errorf("prod throughput limits not above dev: dev %+v %+v, prod %+v %+v", dev.API, dev.Consumer, prod.API, prod.Consumer)
+	}
+	// The database alarms follow the instance: prod's is larger (8 GiB,
+	// 100 GiB of storage), so its thresholds are too.
+	if d, p := dev.Observability, prod.Observability; p.DBFreeStorageAlarmGiB <= d.DBFreeStorageAlarmGiB ||
+		p.DBFreeableMemoryAlarmMiB <= d.DBFreeableMemoryAlarmMiB || p.DBConnectionsAlarm <= d.DBConnectionsAlarm {
+		t.Errorf("prod database alarm thresholds not above dev's: dev %+v, prod %+v", d, p)
 	}
 	for name, s := range map[string]Settings{"dev": dev, "prod": prod} {
 		if s.API.ThrottleBurst < 1000 {

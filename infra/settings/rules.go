@@ -76,6 +76,13 @@ var rules = []rule{
 			}
 			return fmt.Sprintf("must be less than %s (%d seconds), or the alarm fires only after messages expired", Key(KeyQueueRetention), int(s.Queue.Retention/time.Second))
 		}},
+	{key: KeyDBFreeStorageAlarm, uses: []string{KeyDBAllocatedStorage}, doc: "< dbAllocatedStorageGiB",
+		check: func(s *Settings, _ func(string) bool) string {
+			if s.Observability.DBFreeStorageAlarmGiB < s.Database.AllocatedStorageGiB {
+				return ""
+			}
+			return fmt.Sprintf("must be less than %s (%d GiB), or the alarm fires on an empty database", Key(KeyDBAllocatedStorage), s.Database.AllocatedStorageGiB)
+		}},
 	{key: KeyBorrowLatencyAlarm, uses: []string{KeyProxyBorrowTimeout}, doc: "< proxyBorrowTimeoutSeconds",
 		check: func(s *Settings, _ func(string) bool) string {
 			if s.Observability.BorrowLatency < s.Proxy.BorrowTimeout {

@@ -124,6 +124,15 @@ type Observability struct {
 	OldestMessageAge time.Duration
 	BorrowLatency    time.Duration // proxy alarm: average time to borrow a connection
 	LogRetentionDays int
+	// QuarantineAlarmRecords raises the quarantine alarm when this many
+	// records are quarantined within 5 minutes (a client sending bad data).
+	QuarantineAlarmRecords int
+	// Database alarms: average CPU above, free storage and freeable memory
+	// below, and connections above these.
+	DBCPUAlarmPercent        int
+	DBFreeStorageAlarmGiB    int
+	DBFreeableMemoryAlarmMiB int
+	DBConnectionsAlarm       int
 }
 
 // DefaultVisibilityTimeout is the smallest visibility timeout the rule allows.

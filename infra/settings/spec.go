@@ -122,6 +122,11 @@ const (
 	KeyAlarmEmail         = "alarmEmail"
 	KeyOldestMessageAlarm = "oldestMessageAlarmSeconds"
 	KeyBorrowLatencyAlarm = "proxyBorrowLatencyAlarmMs"
+	KeyQuarantineAlarm    = "quarantineAlarmRecords"
+	KeyDBCPUAlarm         = "dbCpuAlarmPercent"
+	KeyDBFreeStorageAlarm = "dbFreeStorageAlarmGiB"
+	KeyDBFreeMemoryAlarm  = "dbFreeableMemoryAlarmMiB"
+	KeyDBConnectionsAlarm = "dbConnectionsAlarm"
 	KeyLogRetentionDays   = "logRetentionDays"
 )
 
@@ -300,6 +305,26 @@ var Keys = []Spec{
 	{Key: KeyBorrowLatencyAlarm, Section: "Observability", Type: Integer, Default: "1000",
 		Doc: "Alarm when borrowing a proxy connection takes longer than this on average, ms.", Range: limits.Range{Min: 1, Max: 3600 * 1000},
 		field: func(s *Settings) any { return &s.Observability.BorrowLatency }, unit: time.Millisecond},
+	// The database thresholds' defaults suit the default db.t4g.micro (1 GiB,
+	// max_connections about 66); a larger dbInstanceClass wants larger ones.
+	{Key: KeyQuarantineAlarm, Section: "Observability", Type: Integer, Default: "10",
+		Doc: "Alarm when this many records are quarantined within 5 minutes (a client sending bad data).", DevProd: "prod has more traffic, and more clients",
+		Range: limits.Range{Min: 1, Max: 1000000},
+		field: func(s *Settings) any { return &s.Observability.QuarantineAlarmRecords }},
+	{Key: KeyDBCPUAlarm, Section: "Observability", Type: Integer, Default: "80",
+		Doc: "Alarm when the database's average CPU stays above this for 15 minutes, %.", Range: limits.Range{Min: 1, Max: 100},
+		field: func(s *Settings) any { return &s.Observability.DBCPUAlarmPercent }},
+	{Key: KeyDBFreeStorageAlarm, Section: "Observability", Type: Integer, Default: "2",
+		Doc: "Alarm when the database's free storage drops below this, GiB.", DevProd: "prod's storage is larger", Range: limits.Range{Min: 1, Max: 65536},
+		field: func(s *Settings) any { return &s.Observability.DBFreeStorageAlarmGiB }},
+	{Key: KeyDBFreeMemoryAlarm, Section: "Observability", Type: Integer, Default: "64",
+		Doc: "Alarm when the database's freeable memory stays below this for 10 minutes, MiB.", DevProd: "prod's instance has 8 GiB, dev's 1 GiB",
+		Range: limits.Range{Min: 1, Max: 1048576},
+		field: func(s *Settings) any { return &s.Observability.DBFreeableMemoryAlarmMiB }},
+	{Key: KeyDBConnectionsAlarm, Section: "Observability", Type: Integer, Default: "50",
+		Doc: "Alarm when the database has more connections than this; keep it below max_connections.", DevProd: "max_connections follows the instance's memory",
+		Range: limits.Range{Min: 1, Max: 100000},
+		field: func(s *Settings) any { return &s.Observability.DBConnectionsAlarm }},
 	{Key: KeyLogRetentionDays, Section: "Observability", Type: Integer, Default: "14",
 		Doc: "Days every log group keeps its events.", DevProd: "prod keeps logs longer", Values: intStrings(limits.LogRetentionDays),
 		field: func(s *Settings) any { return &s.Observability.LogRetentionDays }},

@@ -6,6 +6,7 @@
 package stack
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/consumer/statementsize"
@@ -30,14 +33,27 @@ import (
 	"github.com/sluicehq/sluice/infra/settings"
 )
 
-// Stack output names.
+// Stack output names: what an operator needs, read with
+// `pulumi stack output <name>` (the runbooks in docs/operating.md use them
+// instead of reconstructing names).
 const (
 	OutputAPIURL        = "apiUrl"
 	OutputQueueURL      = "queueUrl"
 	OutputDLQURL        = "dlqUrl"
+	OutputDLQARN        = "dlqArn"
 	OutputProxyEndpoint = "proxyEndpoint"
+	OutputProxyName     = "proxyName"
+	OutputDBInstanceID  = "dbInstanceIdentifier"
 	OutputDashboardURL  = "dashboardUrl"
 	OutputAlarmTopicARN = "alarmTopicArn"
+
+	OutputConsumerFunction = "consumerFunctionName"
+	OutputConsumerLogGroup = "consumerLogGroupName"
+	OutputMigratorFunction = "migratorFunctionName"
+	OutputMigratorLogGroup = "migratorLogGroupName"
+	// OutputSchemaVersion is the schema version the migration step's last
+	// run left the database at, from the invocation's result.
+	OutputSchemaVersion = "schemaVersion"
 )
 
 // Program returns the Pulumi program for a stack whose complete
@@ -255,18 +271,26 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	}
 
 	obs, err := observability.New(ctx, prefix+"-observability", observability.Args{
-		Name:                    prefix,
-		QueueARN:                q.ARN,
-		DLQARN:                  q.DLQARN,
-		FunctionName:            consumerLambda.FunctionName,
-		ProxyName:               px.Name,
-		DBInstanceID:            db.InstanceIdentifier,
-		APIID:                   edge.APIID,
-		OldestMessageAgeSeconds: seconds(s.Observability.OldestMessageAge),
-		BorrowLatencyMillis:     int(s.Observability.BorrowLatency.Milliseconds()),
-		PinnedConnections:       expectedPinnedSessions(s.Consumer),
-		AlarmEmail:              s.Observability.AlarmEmail,
-		Tags:                    tags,
+		Name:                     prefix,
+		QueueARN:                 q.ARN,
+		DLQARN:                   q.DLQARN,
+		FunctionName:             consumerLambda.FunctionName,
+		ProxyName:                px.Name,
+		DBInstanceID:             db.InstanceIdentifier,
+		APIID:                    edge.APIID,
+		OldestMessageAgeSeconds:  seconds(s.Observability.OldestMessageAge),
+		VisibilityTimeoutSeconds: seconds(s.Queue.VisibilityTimeout),
+		QuarantinedRecords:       s.Observability.QuarantineAlarmRecords,
+		FunctionTimeoutSeconds:   consumerFn.TimeoutSeconds,
+		BorrowLatencyMillis:      int(s.Observability.BorrowLatency.Milliseconds()),
+		PinnedConnections:        expectedProxySessions(s.Consumer),
+		ClientConnections:        expectedProxySessions(s.Consumer),
+		DBCPUPercent:             s.Observability.DBCPUAlarmPercent,
+		DBFreeStorageGiB:         s.Observability.DBFreeStorageAlarmGiB,
+		DBFreeableMemoryMiB:      s.Observability.DBFreeableMemoryAlarmMiB,
+		DBConnections:            s.Observability.DBConnectionsAlarm,
+		AlarmEmail:               s.Observability.AlarmEmail,
+		Tags:                     tags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("observability: %w", err)
@@ -278,10 +302,20 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		OutputAlarmTopicARN: obs.TopicARN,
 		OutputQueueURL:      q.URL,
 		OutputDLQURL:        q.DLQURL,
+		OutputDLQARN:        q.DLQARN,
 		OutputProxyEndpoint: px.Endpoint,
-		"region":            pulumi.String(s.Region),
-		"dbName":            pulumi.String(s.Database.Name),
-		"dbAppUser":         pulumi.String(s.Database.AppUser),
+		OutputProxyName:     px.Name,
+		OutputDBInstanceID:  db.InstanceIdentifier,
+
+		OutputConsumerFunction: consumerLambda.FunctionName,
+		OutputConsumerLogGroup: consumerLambda.Function.LogGroupName,
+		OutputMigratorFunction: mig.FunctionName,
+		OutputMigratorLogGroup: mig.Function.LogGroupName,
+		OutputSchemaVersion:    schemaVersion(mig.Invocation),
+
+		"region":    pulumi.String(s.Region),
+		"dbName":    pulumi.String(s.Database.Name),
+		"dbAppUser": pulumi.String(s.Database.AppUser),
 	}, nil
 }
 
@@ -296,12 +330,42 @@ func networkArgs(n settings.Network, tags map[string]string) network.Args {
 // seconds is a whole number of seconds, as the components take durations.
 func seconds(d time.Duration) int { return int(d / time.Second) }
 
-// expectedPinnedSessions is how many proxy sessions may be pinned in normal
-// operation: the migrator's, whose advisory lock pins it, and one per
-// consumer instance (at most its reserved concurrency), since a statement
-// longer than the proxy's threshold pins: a whole batch by default, or a
-// long quarantined body whatever consumerMaxStatementBytes is. More than
-// that means something else pins, which is worth an alarm.
-func expectedPinnedSessions(c settings.Consumer) int {
+// expectedProxySessions is how many client sessions the proxy has, and may
+// have pinned, in normal operation: the migrator's, whose advisory lock
+// pins it, and one per consumer instance (at most its reserved
+// concurrency), since a statement longer than the proxy's threshold pins:
+// a whole batch by default, or a long quarantined body whatever
+// consumerMaxStatementBytes is. More than that means something else
+// connects or pins, which is worth an alarm.
+func expectedProxySessions(c settings.Consumer) int {
 	return 1 + c.ReservedConcurrency
+}
+
+// schemaVersion reads the schema version from the migration invocation's
+// result (migrations.Result as JSON, e.g. {"action":"up","version":5,
+// "dirty":false}). A result without a version, or one that says the
+// schema is dirty, is an error naming the invocation and its property: the
+// output would otherwise claim a schema the database does not have.
+func schemaVersion(inv *lambda.Invocation) pulumi.IntOutput {
+	return pulumi.All(inv.URN(), inv.Result).ApplyT(func(v []any) (int, error) {
+		return parseSchemaVersion(resource.URN(v[0].(pulumi.URN)), v[1].(string))
+	}).(pulumi.IntOutput)
+}
+
+func parseSchemaVersion(invocation resource.URN, raw string) (int, error) {
+	what := fmt.Sprintf("%s %s: property result %q", invocation.Type(), invocation.Name(), raw)
+	var r struct {
+		Version *int  `json:"version"`
+		Dirty   *bool `json:"dirty"`
+	}
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return 0, fmt.Errorf("%s is not the migrator's JSON answer: %w", what, err)
+	}
+	switch {
+	case r.Version == nil:
+		return 0, fmt.Errorf("%s has no \"version\"", what)
+	case r.Dirty != nil && *r.Dirty:
+		return 0, fmt.Errorf("%s says version %d is dirty (docs/operating.md, dirty database)", what, *r.Version)
+	}
+	return *r.Version, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/consumer/statementsize"
 	"github.com/sluicehq/sluice/infra/dbfunction"
@@ -19,6 +21,7 @@ import (
 	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/infra/observability"
 	"github.com/sluicehq/sluice/infra/settings"
+	"github.com/sluicehq/sluice/infra/stack"
 	"github.com/sluicehq/sluice/internal/doccheck"
 )
 
@@ -713,19 +716,94 @@ func TestInvalidSettingsRegisterNothing(t *testing.T) {
 	}
 }
 
+// TestOutputs: every output an operator's runbook reads comes from the
+// resource it names, as AWS would answer it.
 func TestOutputs(t *testing.T) {
-	for _, stack := range stacks {
-		t.Run(stack, func(t *testing.T) {
-			r := run(t, stack)
+	for _, name := range stacks {
+		t.Run(name, func(t *testing.T) {
+			r := run(t, name)
 			q, dlq := one(t, r, typeQueue, "-queue"), one(t, r, typeQueue, "-queue-dlq")
-			want := map[string]string{
-				"queueUrl":      q.Outputs["url"].StringValue(),
-				"dlqUrl":        dlq.Outputs["url"].StringValue(),
-				"proxyEndpoint": one(t, r, typeProxy, "-proxy").Outputs["endpoint"].StringValue(),
+			consumerFn, migratorFn := one(t, r, typeFunction, "-consumer-function"), one(t, r, typeFunction, "-migration-migrator")
+			logGroup := func(suffix string) string {
+				return one(t, r, "aws:cloudwatch/logGroup:LogGroup", suffix).Outputs["name"].StringValue()
+			}
+			dashboard := one(t, r, "aws:cloudwatch/dashboard:Dashboard", "-dashboard").Outputs["dashboardName"].StringValue()
+			want := map[string]any{
+				stack.OutputQueueURL:         q.Outputs["url"].StringValue(),
+				stack.OutputDLQURL:           dlq.Outputs["url"].StringValue(),
+				stack.OutputDLQARN:           dlq.Outputs["arn"].StringValue(),
+				stack.OutputProxyEndpoint:    one(t, r, typeProxy, "-proxy").Outputs["endpoint"].StringValue(),
+				stack.OutputProxyName:        one(t, r, typeProxy, "-proxy").Outputs["name"].StringValue(),
+				stack.OutputDBInstanceID:     one(t, r, "aws:rds/instance:Instance", "-db-mysql").Outputs["identifier"].StringValue(),
+				stack.OutputConsumerFunction: consumerFn.Outputs["name"].StringValue(),
+				stack.OutputMigratorFunction: migratorFn.Outputs["name"].StringValue(),
+				stack.OutputConsumerLogGroup: logGroup("-consumer-function-logs"),
+				stack.OutputMigratorLogGroup: logGroup("-migration-migrator-logs"),
+				stack.OutputDashboardURL:     "https://ap-northeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-northeast-1#dashboards:name=" + dashboard,
+				// The mocked migrator answers {"action":"up","version":5,...}.
+				stack.OutputSchemaVersion: 5.0,
 			}
 			for k, v := range want {
-				if got := r.Outputs[resource.PropertyKey(k)]; !got.IsString() || got.StringValue() != v {
-					t.Errorf("output %s = %v, want %s", k, got, v)
+				got := r.Outputs[resource.PropertyKey(k)]
+				if v == "" || !reflect.DeepEqual(got.V, v) {
+					t.Errorf("output %s = %v, want %v", k, got, v)
+				}
+			}
+			// The log groups are the functions' own: Lambda writes to
+			// /aws/lambda/<function name>.
+			for fn, lg := range map[string]string{stack.OutputConsumerFunction: stack.OutputConsumerLogGroup, stack.OutputMigratorFunction: stack.OutputMigratorLogGroup} {
+				if got, want := r.Outputs[resource.PropertyKey(lg)].V, "/aws/lambda/"+r.Outputs[resource.PropertyKey(fn)].StringValue(); got != want {
+					t.Errorf("output %s = %v, want %s", lg, got, want)
+				}
+			}
+		})
+	}
+}
+
+// invocationAnswers makes the mocked migrator answer result instead of the
+// usual {"action":"up","version":5,...}.
+type invocationAnswers struct {
+	*mocks.Mocks
+	result string
+}
+
+func (m invocationAnswers) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	id, out, err := m.Mocks.NewResource(args)
+	if args.TypeToken == "aws:lambda/invocation:Invocation" {
+		out["result"] = resource.NewProperty(m.result)
+	}
+	return id, out, err
+}
+
+// TestSchemaVersionNeedsAVersion: a migrator answer the schema version
+// cannot be read from fails the run with the resource and the property
+// named, instead of a panic or a made-up version.
+func TestSchemaVersionNeedsAVersion(t *testing.T) {
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	config, err := settings.ReadStackConfig(filepath.Join(root, "Pulumi.dev.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ result, want string }{
+		{`{"action":"up","dirty":false,"appUser":"sluice_app"}`, `has no "version"`},
+		{`null`, `has no "version"`},
+		{``, `is not the migrator's JSON answer`},
+		{`{"action":"up","version":"five"}`, `is not the migrator's JSON answer`},
+		{`{"action":"up","version":4,"dirty":true}`, `says version 4 is dirty`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.result, func(t *testing.T) {
+			m := invocationAnswers{Mocks: &mocks.Mocks{Project: settings.Namespace, Stack: "dev", Region: config[settings.RegionKey]}, result: tt.result}
+			err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+				_, err := stack.Run(ctx, config)
+				return err
+			}, pulumi.WithMocks(settings.Namespace, "dev", m), func(info *pulumi.RunInfo) { info.RootDirectory, info.Config = root, config })
+			if err == nil {
+				t.Fatalf("the run accepted the migrator answer %q", tt.result)
+			}
+			for _, part := range []string{"aws:lambda/invocation:Invocation", "sluice-dev-migration-up", "property result", tt.want} {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q lacks %q", err, part)
 				}
 			}
 		})

@@ -88,11 +88,14 @@ func (l *batchLog) record(ev events.SQSEvent) {
 // TestPoisonRecordsAreQuarantinedWhileTheirBatchCommits mixes records that
 // can never be stored among valid ones in the same batches: the poison ones
 // land in quarantine with their reason, the rest of each batch is stored, and
-// nothing is retried.
+// nothing is retried. It is also the bad-data scenario of the alarm check:
+// enough poison for the quarantine alarm to fire, and the consumer's lines
+// must say so.
 func TestPoisonRecordsAreQuarantinedWhileTheirBatchCommits(t *testing.T) {
 	s := devSettings(t)
 	log := &batchLog{}
-	p := startPipeline(t, s, dbconn.Config{}, log.wrap)
+	printed := newOutputFile(t, "emf.log")
+	p := startPipeline(t, s, dbconn.Config{}, log.wrap, withConsumerMetrics(t, printed))
 
 	poison := map[string]string{ // body → reason
 		`not json`:                  "invalid_json",
@@ -101,14 +104,19 @@ func TestPoisonRecordsAreQuarantinedWhileTheirBatchCommits(t *testing.T) {
 		`["name","email"]`:                                  "not_object",
 		`{"name":"x","email":"x@example.com","admin":true}`: "unknown_field",
 	}
+	// Twice the alarm's threshold: the 5-minute period may split the run
+	// in two, and one of the halves must still reach it.
+	copies := (2*s.Observability.QuarantineAlarmRecords + len(poison) - 1) / len(poison)
 	var bodies []string
 	valid := 0
-	for b := range poison {
-		for range 2 {
-			bodies = append(bodies, record("poison-ok", valid))
-			valid++
+	for range copies {
+		for b := range poison {
+			for range 2 {
+				bodies = append(bodies, record("poison-ok", valid))
+				valid++
+			}
+			bodies = append(bodies, b)
 		}
-		bodies = append(bodies, b)
 	}
 	// Posting one at a time keeps the poison spread over the batches.
 	ids := postAll(t, p.URL(), bodies, 1)
@@ -142,6 +150,7 @@ func TestPoisonRecordsAreQuarantinedWhileTheirBatchCommits(t *testing.T) {
 	if len(got) != len(poisonID) {
 		t.Errorf("quarantine has %d rows, want %d", len(got), len(poisonID))
 	}
+	proveConsumerAlarms(t, scenarioBadData, printed.written(t))
 	for id, want := range poisonID {
 		if got[id] != want {
 			t.Errorf("quarantine reason of %s = %q, want %q", id, got[id], want)
@@ -280,7 +289,10 @@ func TestEveryMessageDeliveredTwice(t *testing.T) {
 // draining. Batches fail and come back after the visibility timeout; once the
 // server returns, every accepted record is stored exactly once and none
 // reaches the DLQ, because maxReceiveCount × visibility timeout outlasts the
-// outage (the sizing rule docs/local.md gives).
+// outage (the sizing rule docs/local.md gives). It is also the database-down
+// scenario of the alarm check: the consumer's lines must fire the
+// records-retried alarm, which consumer-errors cannot (every invocation
+// succeeds with a partial batch response).
 func TestDatabaseOutageMidDrain(t *testing.T) {
 	const n, outage = 1500, 30 * time.Second
 	server := startPrivateMariaDB(t)
@@ -288,7 +300,8 @@ func TestDatabaseOutageMidDrain(t *testing.T) {
 	s.Queue.VisibilityTimeout = 5 * time.Second
 	s.Queue.MaxReceiveCount = 20 // 20 × 5 s = 100 s > 30 s outage
 	s.API.ThrottleRate, s.API.ThrottleBurst = 1e6, n
-	p := startPipeline(t, s, server.Config("sluice_outage"), nil)
+	printed := newOutputFile(t, "emf.log")
+	p := startPipeline(t, s, server.Config("sluice_outage"), nil, withConsumerMetrics(t, printed))
 
 	bodies := make([]string, n)
 	for i := range bodies {
@@ -316,4 +329,8 @@ func TestDatabaseOutageMidDrain(t *testing.T) {
 	if c.DLQ != 0 || c.Quarantined != 0 {
 		t.Errorf("after the outage: %d in the DLQ, %d quarantined; want none", c.DLQ, c.Quarantined)
 	}
+	if failuresDuringOutage.InvocationErrors != 0 {
+		t.Errorf("%d invocations failed during the outage; the consumer reports records for retry instead, and consumer-errors must stay quiet", failuresDuringOutage.InvocationErrors)
+	}
+	proveConsumerAlarms(t, scenarioDatabaseDown, printed.written(t))
 }

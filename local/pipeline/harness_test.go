@@ -37,7 +37,7 @@ func devSettings(t *testing.T) settings.Settings {
 // startPipeline runs a pipeline on its own moto server and its own database
 // (on db, or on a fresh testdb database when db is the zero value), as a
 // throw-away application user.
-func startPipeline(t *testing.T, s settings.Settings, db dbconn.Config, wrap func(poller.Handler) poller.Handler) *Pipeline {
+func startPipeline(t *testing.T, s settings.Settings, db dbconn.Config, wrap func(poller.Handler) poller.Handler, opts ...func(*Config)) *Pipeline {
 	t.Helper()
 	testenv.NeedsMoto(t)
 	if db.Endpoint == "" {
@@ -45,14 +45,18 @@ func startPipeline(t *testing.T, s settings.Settings, db dbconn.Config, wrap fun
 	}
 	user := "e2e_" + randomHex(t, 6)
 	t.Cleanup(func() { dropUser(t, db, user) })
-	p, err := Start(context.Background(), Config{
+	cfg := Config{
 		Settings:    s,
 		DB:          db,
 		AppUser:     user,
 		Addr:        "127.0.0.1:0",
 		WrapSandbox: wrap,
 		Logger:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p, err := Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,13 @@ type Config struct {
 	// WrapSandbox, when set, wraps each consumer sandbox; tests use it to
 	// inject failures around the real consumer.
 	WrapSandbox func(poller.Handler) poller.Handler
+	// Metrics receives the consumer's EMF lines, one per batch, as Lambda
+	// hands the function's stdout to CloudWatch Logs; nil discards them.
+	// The sandboxes write concurrently, one line per Write call.
+	Metrics io.Writer
+	// FunctionName is the FunctionName dimension of those lines; default
+	// "sluice-local-consumer".
+	FunctionName string
 	// MotoLog receives moto_server's output when this package starts it.
 	MotoLog *os.File
 	Logger  *slog.Logger
@@ -196,13 +203,20 @@ func (p *Pipeline) startQueue(ctx context.Context) error {
 
 func (p *Pipeline) startPoller() error {
 	s := p.cfg.Settings.Consumer
+	metrics, functionName := p.cfg.Metrics, p.cfg.FunctionName
+	if metrics == nil {
+		metrics = io.Discard
+	}
+	if functionName == "" {
+		functionName = "sluice-local-consumer"
+	}
 	var sandboxes []poller.Handler
 	for _, pool := range p.pools {
 		var h poller.Handler = consumer.New(pool, consumer.Options{
 			MaxStatementBytes: s.MaxStatementBytes,
-			FunctionName:      "sluice-local-consumer",
+			FunctionName:      functionName,
 			Logger:            p.log,
-			Metrics:           io.Discard,
+			Metrics:           metrics,
 		})
 		if p.cfg.WrapSandbox != nil {
 			h = p.cfg.WrapSandbox(h)

@@ -21,6 +21,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sluicehq/sluice/consumer"
+	"github.com/sluicehq/sluice/internal/clihelp"
 	"github.com/sluicehq/sluice/internal/dbconn"
 )
 
@@ -71,7 +72,24 @@ func (s *sandbox) close() {
 	}
 }
 
+const usage = `bootstrap is the Sluice SQS consumer Lambda function (runtime provided.al2023).
+Lambda starts it; it takes no arguments and reads its configuration from the
+environment:
+
+  SLUICE_DB_ENDPOINT, SLUICE_DB_NAME, SLUICE_DB_USER, SLUICE_DB_AUTH (iam|password),
+  SLUICE_DB_PASSWORD, SLUICE_DB_TLS, SLUICE_DB_TLS_CA, AWS_REGION    the database
+  SLUICE_DEADLINE_MARGIN, SLUICE_MAX_STATEMENT_BYTES,
+  SLUICE_METRICS_NAMESPACE                                            the consumer
+  AWS_LAMBDA_LOG_LEVEL                                                the log level
+
+See docs/consumer.md.
+`
+
 func main() {
+	if clihelp.Requested(os.Args[1:]) {
+		fmt.Print(usage)
+		return
+	}
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{
 		Level:       logLevel(os.Getenv("AWS_LAMBDA_LOG_LEVEL")),
 		ReplaceAttr: lambdacontext.ReplaceAttr,

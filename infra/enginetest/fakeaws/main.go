@@ -12,6 +12,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 
@@ -24,6 +25,14 @@ import (
 var version = "6.83.4"
 
 func main() {
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), `fakeaws stands in for the pulumi-resource-aws provider plugin in the engine and
+lifecycle tests: built as pulumi-resource-aws onto PATH, the Pulumi engine starts
+it. It takes the engine's plugin flags:
+
+`)
+		flag.PrintDefaults()
+	}
 	err := provider.Main("aws", func(*provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
 		return newServer(version, defaultAccount), nil
 	})

@@ -25,6 +25,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/sluicehq/sluice/internal/clihelp"
 	"github.com/sluicehq/sluice/internal/dbconn"
 	"github.com/sluicehq/sluice/migrations"
 )
@@ -114,7 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
-	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+	if cmd == "help" || clihelp.Requested(args) {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
