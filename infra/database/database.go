@@ -23,6 +23,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/sluicehq/sluice/infra/answer"
 	"github.com/sluicehq/sluice/infra/limits"
 	"github.com/sluicehq/sluice/infra/mysqlversion"
 )
@@ -255,7 +256,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	d.InstanceARN = inst.Arn
 	d.Address = inst.Address
 	d.ParameterGroupName = pg.Name
-	d.MasterSecretARN = inst.MasterUserSecrets.Index(pulumi.Int(0)).SecretArn().Elem()
+	// RDS reports the secret it manages for the master user in
+	// masterUserSecrets; an answer without it stops the update here.
+	d.MasterSecretARN = answer.First(inst.MasterUserSecrets, "aws:rds/instance:Instance", name+"-mysql",
+		"masterUserSecrets[0].secretArn", "RDS creates when manageMasterUserPassword is true and the proxy logs in with",
+		func(s rds.InstanceMasterUserSecret) *string { return s.SecretArn })
 	d.AppSecretARN = appSecretARN
 	d.AppPassword = appPassword
 	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
@@ -300,14 +305,17 @@ func newAppUserSecret(ctx *pulumi.Context, name, user string, generation int, ta
 	if err != nil {
 		return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("app user secret value: %w", err)
 	}
-	version, err := secretsmanager.NewSecretVersion(ctx, fmt.Sprintf("%s-app-user-%d", name, generation), &secretsmanager.SecretVersionArgs{
+	versionName := fmt.Sprintf("%s-app-user-%d", name, generation)
+	version, err := secretsmanager.NewSecretVersion(ctx, versionName, &secretsmanager.SecretVersionArgs{
 		SecretId:     secret.ID(),
 		SecretString: pulumi.ToSecret(pulumi.String(string(value))).(pulumi.StringOutput),
 	}, child, pulumi.IgnoreChanges([]string{"secretString"}))
 	if err != nil {
 		return pulumi.StringOutput{}, pulumi.StringOutput{}, fmt.Errorf("app user secret version: %w", err)
 	}
-	password := pulumi.ToSecret(version.SecretString.Elem().ApplyT(func(v string) (string, error) {
+	stored := answer.StringPtr(version.SecretString, "aws:secretsmanager/secretVersion:SecretVersion", versionName,
+		"secretString", "holds the application user's password")
+	password := pulumi.ToSecret(stored.ApplyT(func(v string) (string, error) {
 		var s AppSecret
 		if err := json.Unmarshal([]byte(v), &s); err != nil {
 			// Never echo v: it holds the password.

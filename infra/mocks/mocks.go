@@ -1,34 +1,32 @@
 // Package mocks stands in for AWS when the Sluice program runs under the
 // Pulumi Go SDK's mock monitor, and runs the real program for a stack file
-// that way (see Run). The mocks answer like the AWS provider would after a
-// create: the inputs echoed back plus the attributes AWS computes, shaped as
-// AWS shapes them (ARNs with partition, region and account, `prx-…` proxy
-// ids, SQS queue URLs, `rds!db-…` managed secrets, execute-api URLs), so
-// tests can check relationships between resources rather than values they
-// set themselves.
+// that way (see Run). The mocks answer from infra/awsmodel, the model the
+// stand-in provider of the engine tests answers from too: the inputs echoed
+// back plus the attributes AWS computes, shaped as AWS shapes them (ARNs
+// with partition, region and account, `prx-…` proxy ids, SQS queue URLs,
+// `rds!db-…` managed secrets, execute-api URLs), so tests can check
+// relationships between resources rather than values they set themselves.
 //
 // Identifiers are derived from a hash of the resource's type and name, so a
 // run is deterministic and the offline preview prints the same every time.
 package mocks
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/sluicehq/sluice/infra/awsmodel"
 )
 
 // Account is the AWS account id every mocked ARN carries.
-const Account = "123456789012"
+const Account = awsmodel.Account
 
 // Partition is the AWS partition of every mocked ARN.
-const Partition = "aws"
+const Partition = awsmodel.Partition
 
 // Registration is what the mock monitor saw for one resource.
 type Registration struct {
@@ -48,6 +46,11 @@ type Registration struct {
 // Mocks implements pulumi.MockResourceMonitor for AWS resources.
 type Mocks struct {
 	Project, Stack, Region string
+
+	// Answer, when set, may change what AWS answered for a resource before
+	// the program sees it (tests of the program's handling of an empty
+	// answer use it).
+	Answer func(typ, name string, outputs resource.PropertyMap)
 
 	mu            sync.Mutex
 	registrations []Registration
@@ -91,7 +94,14 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	shaped := true
 	outputs := args.Inputs.Copy()
 	if args.Custom {
-		id, shaped = m.compute(reg.Type, reg.Name, outputs)
+		a, err := m.model().Create(reg.Type, reg.Name, args.Inputs)
+		if err != nil {
+			return "", nil, err
+		}
+		id, outputs, shaped = a.ID, a.Outputs, a.Modelled
+		if m.Answer != nil {
+			m.Answer(reg.Type, reg.Name, outputs)
+		}
 	}
 	reg.ID, reg.Outputs = id, outputs
 
@@ -124,65 +134,11 @@ func (m *Mocks) urn(parent, typ, name string) string {
 
 // Call answers provider functions (invokes).
 func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
-	switch args.Token {
-	case "aws:index/getCallerIdentity:getCallerIdentity":
-		return resource.PropertyMap{
-			"accountId": resource.NewProperty(Account),
-			"arn":       resource.NewProperty(fmt.Sprintf("arn:%s:iam::%s:user/sluice-ci", Partition, Account)),
-			"userId":    resource.NewProperty("AIDAEXAMPLEUSERID0001"),
-			"id":        resource.NewProperty(Account),
-		}, nil
-	case "aws:index/getRegion:getRegion":
-		return resource.PropertyMap{
-			"name":        resource.NewProperty(m.Region),
-			"id":          resource.NewProperty(m.Region),
-			"endpoint":    resource.NewProperty("ec2." + m.Region + ".amazonaws.com"),
-			"description": resource.NewProperty(m.Region),
-		}, nil
-	case "aws:index/getPartition:getPartition":
-		return resource.PropertyMap{
-			"partition":        resource.NewProperty(Partition),
-			"dnsSuffix":        resource.NewProperty("amazonaws.com"),
-			"reverseDnsPrefix": resource.NewProperty("com.amazonaws"),
-			"id":               resource.NewProperty(Partition),
-		}, nil
-	case "aws:index/getAvailabilityZones:getAvailabilityZones":
-		zones := []resource.PropertyValue{}
-		for _, z := range []string{"a", "c", "d"} {
-			zones = append(zones, resource.NewProperty(m.Region+z))
-		}
-		return resource.PropertyMap{"names": resource.NewProperty(zones), "id": resource.NewProperty(m.Region)}, nil
-	}
-	return nil, fmt.Errorf("mocks: no mock for function %s", args.Token)
+	return m.model().Invoke(args.Token, args.Args)
 }
 
-// hexID is a deterministic lowercase hex string of n characters.
-func hexID(n int, parts ...string) string {
-	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	s := hex.EncodeToString(sum[:])
-	for len(s) < n {
-		s += s
-	}
-	return s[:n]
-}
-
-// alnumID is a deterministic id of n characters from alphabet.
-func alnumID(n int, alphabet string, parts ...string) string {
-	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = alphabet[int(sum[i%len(sum)]+byte(i/len(sum)))%len(alphabet)]
-	}
-	return string(out)
-}
-
-const (
-	lowerAlnum = "abcdefghijklmnopqrstuvwxyz0123456789"
-	upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	mixedAlnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-)
-
-func uuid(parts ...string) string {
-	h := hexID(32, parts...)
-	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:32]
+// model is the AWS model the mocks answer from; the migrator's invocation
+// gets the answer the migrator gives (see migratorAnswer).
+func (m *Mocks) model() awsmodel.Model {
+	return awsmodel.Model{Region: m.Region, Lambda: migratorAnswer{}}
 }

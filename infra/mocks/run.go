@@ -33,7 +33,12 @@ type Result struct {
 // and the stack outputs. When the program fails (invalid settings among
 // other reasons) the error comes with the partial result, so callers can see
 // what was registered before the failure.
-func Run(path string) (*Result, error) {
+func Run(path string) (*Result, error) { return RunAnswering(path, nil) }
+
+// RunAnswering is Run with answer changing what AWS answers for each
+// resource before the program sees it (see Mocks.Answer); nil changes
+// nothing.
+func RunAnswering(path string, answer func(typ, name string, outputs resource.PropertyMap)) (*Result, error) {
 	name, err := StackName(path)
 	if err != nil {
 		return nil, err
@@ -46,7 +51,7 @@ func Run(path string) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mocks: %w", err)
 	}
-	return RunConfig(root, name, config)
+	return runConfig(root, name, config, answer)
 }
 
 // StackName returns <stack> of a path …/Pulumi.<stack>.yaml.
@@ -66,7 +71,11 @@ func StackName(path string) (string, error) {
 // config (full keys), as the engine would pass it, in the project directory
 // root (where Pulumi.yaml is).
 func RunConfig(root, stackName string, config map[string]string) (*Result, error) {
-	m := &Mocks{Project: settings.Namespace, Stack: stackName, Region: config[settings.RegionKey]}
+	return runConfig(root, stackName, config, nil)
+}
+
+func runConfig(root, stackName string, config map[string]string, answer func(typ, name string, outputs resource.PropertyMap)) (*Result, error) {
+	m := &Mocks{Project: settings.Namespace, Stack: stackName, Region: config[settings.RegionKey], Answer: answer}
 	outputs := resource.PropertyMap{}
 	body := func(ctx *pulumi.Context) error {
 		exported, err := stack.Run(ctx, config)

@@ -19,6 +19,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/sluicehq/sluice/infra/answer"
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/limits"
 	"github.com/sluicehq/sluice/infra/mysqlversion"
@@ -185,8 +186,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	p.Name = proxy.Name
-	p.ARN = proxy.Arn
-	p.Endpoint = proxy.Endpoint
+	// The functions connect to the endpoint and are allowed rds-db:connect
+	// on the proxy's prx- id from the ARN: an answer without either stops
+	// the update before the functions are created.
+	p.ARN = answer.String(proxy.Arn, "aws:rds/proxy:Proxy", name, "arn", "the functions' rds-db:connect permission names")
+	p.Endpoint = answer.String(proxy.Endpoint, "aws:rds/proxy:Proxy", name, "endpoint", "the functions connect to")
 	p.RoleARN = role.Arn
 	if err := ctx.RegisterResourceOutputs(p, pulumi.Map{
 		"name":     p.Name,
