@@ -122,7 +122,7 @@ func CheckDelete(typ string, state resource.PropertyMap) error {
 	if typ == "aws:rds/instance:Instance" {
 		if v, ok := state["deletionProtection"]; ok && v.IsBool() && v.BoolValue() {
 			return fmt.Errorf("deleting RDS DB Instance (%s): operation error RDS: DeleteDBInstance, api error "+
-				"InvalidParameterCombination: Cannot delete protected DB Instance, please disable deletion protection and try again.",
+				"InvalidParameterCombination: Cannot delete protected DB Instance, please disable deletion protection and try again",
 				str(state, "identifier"))
 		}
 		if v, ok := state["skipFinalSnapshot"]; (!ok || !v.IsBool() || !v.BoolValue()) && str(state, "finalSnapshotIdentifier") == "" {

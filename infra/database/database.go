@@ -242,7 +242,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if args.PerformanceInsights {
 		instanceArgs.PerformanceInsightsRetentionPeriod = pulumi.Int(PerformanceInsightsRetentionDays)
 	}
-	inst, err := rds.NewInstance(ctx, name+"-mysql", instanceArgs, child)
+	// With deletion protection on, the engine refuses to delete the
+	// instance too (protect): `pulumi destroy` stops before it deletes
+	// anything, instead of deleting everything else and failing at the
+	// database.
+	inst, err := rds.NewInstance(ctx, name+"-mysql", instanceArgs, child, pulumi.Protect(args.DeletionProtection))
 	if err != nil {
 		return nil, fmt.Errorf("instance: %w", err)
 	}

@@ -1,11 +1,15 @@
-// Package enginetest runs a real `pulumi preview` of Sluice's stacks: the
-// Pulumi engine (the `pulumi` CLI at the SDK's version), the real program as an
-// inline Automation API program, the real Pulumi.<stack>.yaml files, the built
-// policy pack binary and a stand-in aws provider (./fakeaws) that answers the
-// provider protocol without reaching any network.
+// Package enginetest shows that the policy pack stops a pull-request
+// preview for changes no stack setting can make: it runs `pulumi preview`
+// through the Automation API with the real engine (the `pulumi` CLI at the
+// SDK's version), the real program as an inline program with resource
+// transforms applied (a public database, a queue without its DLQ), the real
+// Pulumi.<stack>.yaml files, the built policy pack binary and the stand-in
+// aws provider (infra/fakeaws), and checks the mandatory violation the pack
+// reports.
 //
-// It proves what the SDK mocks cannot: that the engine accepts the program's
-// resources and the stack files, and that the policy pack blocks a preview the
-// way a pull-request check does. The package holds only tests; see
-// docs/testing.md ("Engine test") for what they need and how long they take.
+// Everything else about the users' commands (previews of both stacks with
+// their counts, up, the no-change preview, updates, rotation, destroy,
+// prod's protection) is rehearsed through the CLI and the Go language host
+// by infra/lifecycle. The package holds only tests; see docs/testing.md
+// ("Engine test") for what they need and how long they take.
 package enginetest

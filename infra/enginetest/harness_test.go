@@ -78,7 +78,7 @@ func buildTools(dir string) (*tools, error) {
 		return nil, err
 	}
 	// The engine looks the aws plugin up by this file name on PATH.
-	if err := goBuild(root, filepath.Join(tl.pluginDir, "pulumi-resource-aws"), "./infra/enginetest/fakeaws",
+	if err := goBuild(root, filepath.Join(tl.pluginDir, "pulumi-resource-aws"), "./infra/fakeaws/cmd/pulumi-resource-aws",
 		"-ldflags", "-X main.version="+strings.TrimPrefix(awsVersion, "v")); err != nil {
 		return nil, err
 	}
@@ -176,8 +176,7 @@ type previewRun struct {
 // previewOptions select the stack and what differs from a plain preview.
 type previewOptions struct {
 	stack      string
-	editStack  func(t *testing.T, file []byte) []byte // changes the copy of Pulumi.<stack>.yaml
-	transforms []pulumi.ResourceTransform             // applied to every resource of the program
+	transforms []pulumi.ResourceTransform // applied to every resource of the program
 }
 
 // preview runs `pulumi preview` of opts.stack in a fresh file backend, with
@@ -199,7 +198,7 @@ func (tl *tools) preview(t *testing.T, opts previewOptions) previewRun {
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 		"PATH": tl.pluginDir + string(os.PathListSeparator) + os.Getenv("PATH"),
 	}
-	workDir := tl.overlay(t, opts.stack, opts.editStack)
+	workDir := tl.overlay(t, opts.stack)
 	program, err := sluiceProgram(workDir, opts.stack, opts.transforms...)
 	if err != nil {
 		t.Fatal(err)
@@ -232,17 +231,6 @@ func (tl *tools) preview(t *testing.T, opts previewOptions) previewRun {
 	return run
 }
 
-// creates counts the resources the preview plans to create, by type.
-func (r previewRun) creates() map[string]int {
-	n := map[string]int{}
-	for _, e := range r.events {
-		if pre := e.ResourcePreEvent; pre != nil && pre.Metadata.Op == apitype.OpCreate {
-			n[pre.Metadata.Type]++
-		}
-	}
-	return n
-}
-
 // policyViolations returns the policy events at the given enforcement level
 // ("mandatory", "advisory"/"warning", or "" for all).
 func (r previewRun) policyViolations(level string) []apitype.PolicyEvent {
@@ -255,29 +243,13 @@ func (r previewRun) policyViolations(level string) []apitype.PolicyEvent {
 	return out
 }
 
-// policyPacks returns the names of the packs the engine reports having run.
-func (r previewRun) policyPacks() []string {
-	var names []string
-	for _, e := range r.events {
-		if s := e.SummaryEvent; s != nil {
-			// Keys are "<name>|<kind>|<location>" for local packs.
-			for k := range s.PolicyPacks {
-				name, _, _ := strings.Cut(k, "|")
-				names = append(names, name)
-			}
-		}
-	}
-	return names
-}
-
 // overlay returns a directory that looks like the repository root to the
 // engine: Pulumi.yaml and Pulumi.<stack>.yaml are copies, every other entry
 // of the root is a symlink to the real one. Creating a stack with the
 // passphrase secrets provider rewrites the stack file (it adds an
 // encryptionsalt and re-quotes every value), so the engine must never be
-// given the repository's own file. The copy has the same bytes unless edit
-// changes them.
-func (tl *tools) overlay(t *testing.T, stack string, edit func(*testing.T, []byte) []byte) string {
+// given the repository's own file. The copy has the same bytes.
+func (tl *tools) overlay(t *testing.T, stack string) string {
 	t.Helper()
 	dir := t.TempDir()
 	entries, err := os.ReadDir(tl.root)
@@ -293,9 +265,6 @@ func (tl *tools) overlay(t *testing.T, stack string, edit func(*testing.T, []byt
 			data, err := os.ReadFile(src)
 			if err != nil {
 				t.Fatal(err)
-			}
-			if edit != nil && name != "Pulumi.yaml" {
-				data = edit(t, data)
 			}
 			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 				t.Fatal(err)

@@ -33,38 +33,57 @@ const Module = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lam
 func Binary(tb testing.TB) string {
 	tb.Helper()
 	testenv.NeedsLambdaRIE(tb)
+	p, err := Install()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// Install returns the path of the emulator, building it into the user cache
+// on first use: $SLUICE_LAMBDA_RIE, else aws-lambda-rie on PATH, else
+// <user cache>/sluice/aws-lambda-rie-<version>/aws-lambda-rie.
+func Install() (string, error) {
 	if p := os.Getenv("SLUICE_LAMBDA_RIE"); p != "" {
-		return p
+		return p, nil
 	}
 	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p
+		return p, nil
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		tb.Fatal(err)
+		return "", fmt.Errorf("lambdarie: %w", err)
 	}
 	_, version, _ := strings.Cut(Module, "@")
 	dir := filepath.Join(cache, "sluice", "aws-lambda-rie-"+version)
 	bin := filepath.Join(dir, "aws-lambda-rie")
 	if _, err := os.Stat(bin); err == nil {
-		return bin
+		return bin, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.Fatal(err)
+		return "", fmt.Errorf("lambdarie: %w", err)
 	}
-	gobin := tb.TempDir()
-	cmd := exec.Command(goTool(tb), "install", Module)
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("lambdarie: the go command is needed to build the Lambda Runtime Interface Emulator: %w", err)
+	}
+	gobin, err := os.MkdirTemp(dir, "build-")
+	if err != nil {
+		return "", fmt.Errorf("lambdarie: %w", err)
+	}
+	defer os.RemoveAll(gobin)
+	cmd := exec.Command(goCmd, "install", Module)
 	cmd.Dir = gobin // outside this module, so go.mod is never touched
 	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "CGO_ENABLED=0", "GOFLAGS=")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("build the Lambda Runtime Interface Emulator (go install %s): %v\n%s", Module, err, out)
+		return "", fmt.Errorf("build the Lambda Runtime Interface Emulator (go install %s): %v\n%s", Module, err, out)
 	}
 	// Rename is atomic: a test in another package running at the same time
 	// never executes a half-written file.
 	if err := os.Rename(filepath.Join(gobin, "aws-lambda-rie"), bin); err != nil {
-		tb.Fatal(err)
+		return "", fmt.Errorf("lambdarie: %w", err)
 	}
-	return bin
+	return bin, nil
 }
 
 // BuildBootstrap builds the main package in dir the way infra/lambdabuild
@@ -95,8 +114,10 @@ func goTool(tb testing.TB) string {
 
 // Function is a bootstrap running behind the emulator.
 type Function struct {
-	URL    string // the invocation URL of the emulator
-	output *syncBuffer
+	URL       string // the invocation URL of the emulator
+	output    *syncBuffer
+	cmd       *exec.Cmd
+	closeOnce sync.Once
 }
 
 // Start runs bootstrap behind the emulator with exactly env (plus PATH),
@@ -104,65 +125,107 @@ type Function struct {
 func Start(tb testing.TB, bootstrap string, env []string) *Function {
 	tb.Helper()
 	rie := Binary(tb)
-	invokeAddr := testenv.FreeAddr(tb)
-	cmd := exec.Command(rie, "--runtime-api-address", testenv.FreeAddr(tb), "--runtime-interface-emulator-address", invokeAddr, bootstrap)
+	f, err := Run(rie, bootstrap, "", env)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(f.Close)
+	return f
+}
+
+// Run starts the emulator rie with bootstrap as the runtime, in directory
+// dir (empty: the current one), with exactly env (plus PATH), and waits
+// until it listens. Close stops both.
+func Run(rie, bootstrap, dir string, env []string) (*Function, error) {
+	runtimeAddr, err := testenv.LoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	invokeAddr, err := testenv.LoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(rie, "--runtime-api-address", runtimeAddr, "--runtime-interface-emulator-address", invokeAddr, bootstrap)
+	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	f := &Function{
 		URL:    "http://" + invokeAddr + "/2015-03-31/functions/function/invocations",
 		output: &syncBuffer{},
+		cmd:    cmd,
 	}
 	cmd.Stdout, cmd.Stderr = f.output, f.output
-	// Its own process group, so that cleanup stops the emulator and the
+	// Its own process group, so that Close stops the emulator and the
 	// function it started, and nothing else.
-	// Pdeathsig: they also die if the test binary is killed.
+	// Pdeathsig: they also die if the process that started them is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start %s: %v", rie, err)
+		return nil, fmt.Errorf("start %s: %w", rie, err)
 	}
-	tb.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
+	if err := waitListening(invokeAddr, f.output); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// Close stops the emulator and the function.
+func (f *Function) Close() {
+	f.closeOnce.Do(func() {
+		_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
+		_ = f.cmd.Wait()
 	})
-	waitListening(tb, invokeAddr, f.output)
-	return f
 }
 
 // Invoke sends one event and returns the raw response body: the handler's
 // JSON result, or the runtime's {"errorMessage":...} document.
 func (f *Function) Invoke(ctx context.Context, event []byte) ([]byte, error) {
+	r, err := f.Call(ctx, event)
+	return r.Payload, err
+}
+
+// Response is one invocation's answer.
+type Response struct {
+	// Payload is the handler's JSON result, or the runtime's error document.
+	Payload []byte
+	// FunctionError is "Unhandled" or "Handled" when the function failed
+	// (the X-Amz-Function-Error header Lambda sets), else empty.
+	FunctionError string
+}
+
+// Call sends one event, as Lambda's Invoke API with RequestResponse does.
+func (f *Function) Call(ctx context.Context, event []byte) (Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.URL, bytes.NewReader(event))
 	if err != nil {
-		return nil, err
+		return Response{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("invoke %s: %w", f.URL, err)
+		return Response{}, fmt.Errorf("invoke %s: %w", f.URL, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("read invocation response: %w", err)
+		return Response{}, fmt.Errorf("read invocation response: %w", err)
 	}
-	return bytes.TrimSpace(body), nil
+	return Response{Payload: bytes.TrimSpace(body), FunctionError: resp.Header.Get("X-Amz-Function-Error")}, nil
 }
 
 // Output is everything the emulator and the function printed so far.
 func (f *Function) Output() string { return f.output.String() }
 
-func waitListening(tb testing.TB, addr string, output *syncBuffer) {
-	tb.Helper()
+func waitListening(addr string, output *syncBuffer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for {
 		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
 		if err == nil {
 			conn.Close()
-			return
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			tb.Fatalf("the emulator did not listen on %s: %v\n%s", addr, err, output.String())
+			return fmt.Errorf("the emulator did not listen on %s: %v\n%s", addr, err, output.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -60,12 +60,21 @@ func NeedsPulumiCLI(tb testing.TB) {
 // ago, for a server the test starts.
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := LoopbackAddr()
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return addr
+}
+
+// LoopbackAddr is FreeAddr outside a test.
+func LoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
 	defer l.Close()
-	return l.Addr().String()
+	return l.Addr().String(), nil
 }
 
 func skipShort(tb testing.TB, need string) {

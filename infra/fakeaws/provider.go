@@ -1,0 +1,508 @@
+// Package fakeaws is a stand-in for the pulumi-resource-aws provider plugin
+// (built as that executable by ./cmd/pulumi-resource-aws), so that the real
+// `pulumi` CLI and engine can preview, deploy, update and destroy the Sluice
+// program without an AWS account and without reaching any network.
+//
+// What AWS would answer comes from infra/awsmodel, the model infra/mocks
+// answers from too: ids, ARNs, URLs, endpoints and computed outputs on
+// create, which input changes replace a resource and which update it in
+// place, which deletions AWS refuses (an RDS instance with deletion
+// protection). On top of the model the stand-in does what the lifecycle of
+// a deployment needs from AWS, remembering it in a state directory
+// ($SLUICE_FAKEAWS_STATE, see Store) across engine runs:
+//
+//   - Lambda keeps each function's code package and configuration;
+//   - an aws:lambda/invocation:Invocation runs the function's own
+//     `bootstrap` from that package under aws-lambda-rie (arm64 through
+//     qemu-aarch64-static), with the function's environment except the
+//     database address and auth, which point at the MySQL server standing in
+//     for RDS; its answer is the invocation's result and a function error
+//     fails the create;
+//   - an RDS instance is a database and a master user on that server
+//     ($SLUICE_FAKEAWS_MYSQL); RDS Proxy logs in with the secrets of its
+//     auths, as the real proxy does; deleting the instance drops them, after
+//     moving the tables into a snapshot database when a final snapshot is
+//     asked for.
+//
+// A preview needs neither variable: it creates nothing.
+package fakeaws
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/sluicehq/sluice/infra/awsmodel"
+	"github.com/sluicehq/sluice/internal/dbconn"
+)
+
+// Environment variables the provider reads.
+const (
+	// EnvState is the state directory (see Store); required to create,
+	// update or delete anything.
+	EnvState = "SLUICE_FAKEAWS_STATE"
+	// EnvMySQL is host:port of the MySQL server that stands in for RDS
+	// instances (admin user root with an empty password unless EnvMySQLUser
+	// and EnvMySQLPassword say otherwise); required to create an instance.
+	EnvMySQL         = "SLUICE_FAKEAWS_MYSQL"
+	EnvMySQLUser     = "SLUICE_FAKEAWS_MYSQL_USER"
+	EnvMySQLPassword = "SLUICE_FAKEAWS_MYSQL_PASSWORD"
+)
+
+// defaultsKey is where Check records which inputs it defaulted, as the
+// Terraform bridge does, so that an autonamed resource keeps its name.
+const defaultsKey = "__defaults"
+
+// Config is what the provider is told by its environment.
+type Config struct {
+	StateDir string
+	// MySQL is the admin login to the server standing in for RDS (Name
+	// "mysql"); empty Endpoint: none.
+	MySQL dbconn.Config
+}
+
+// ConfigFromEnv reads Config through getenv.
+func ConfigFromEnv(getenv func(string) string) Config {
+	c := Config{StateDir: getenv(EnvState)}
+	if addr := getenv(EnvMySQL); addr != "" {
+		user := getenv(EnvMySQLUser)
+		if user == "" {
+			user = "root"
+		}
+		c.MySQL = dbconn.Config{Endpoint: addr, Name: "mysql", User: user, Password: getenv(EnvMySQLPassword),
+			Auth: dbconn.AuthPassword, TLS: false}
+	}
+	return c
+}
+
+// Server implements pulumirpc.ResourceProviderServer for the "aws" package.
+type Server struct {
+	pulumirpc.UnimplementedResourceProviderServer
+
+	version string
+	cfg     Config
+
+	mu     sync.Mutex
+	region string // from Configure
+	store  *Store
+}
+
+// DefaultRegion is used when the provider is configured without aws:region.
+const DefaultRegion = "ap-northeast-1"
+
+// NewServer returns the provider, reporting version as its own.
+func NewServer(version string, cfg Config) *Server {
+	return &Server{version: version, cfg: cfg, region: DefaultRegion}
+}
+
+// propOpts keeps every kind of value the engine may send, so that echoing a
+// value back never turns an unknown into a known or drops a secret flag.
+var propOpts = plugin.MarshalOptions{
+	KeepUnknowns:     true,
+	KeepSecrets:      true,
+	KeepResources:    true,
+	KeepOutputValues: true,
+}
+
+func unmarshal(s *structpb.Struct) (resource.PropertyMap, error) {
+	return plugin.UnmarshalProperties(s, propOpts)
+}
+
+func marshal(m resource.PropertyMap) (*structpb.Struct, error) {
+	return plugin.MarshalProperties(m, propOpts)
+}
+
+// model is the AWS model for one call: identifiers made unique, as AWS
+// makes them, and invocations run by this stand-in's Lambda.
+func (s *Server) model(ctx context.Context) awsmodel.Model {
+	s.mu.Lock()
+	region := s.region
+	s.mu.Unlock()
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return awsmodel.Model{Region: region, Unique: hex.EncodeToString(b), Lambda: lambdaService{ctx: ctx, s: s}}
+}
+
+// openStore returns the state directory's store, failing with what to set
+// when the provider was started without one.
+func (s *Server) openStore(op string) (*Store, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.store != nil {
+		return s.store, nil
+	}
+	if s.cfg.StateDir == "" {
+		return nil, fmt.Errorf("fakeaws: %s needs a state directory to remember what it created: set %s", op, EnvState)
+	}
+	st, err := OpenStore(s.cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	s.store = st
+	return st, nil
+}
+
+func (s *Server) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
+	return &pulumirpc.PluginInfo{Version: s.version}, nil
+}
+
+// GetSchema answers with an empty package schema: only code generators ask
+// for it, and nothing here generates code.
+func (s *Server) GetSchema(context.Context, *pulumirpc.GetSchemaRequest) (*pulumirpc.GetSchemaResponse, error) {
+	return &pulumirpc.GetSchemaResponse{Schema: fmt.Sprintf(`{"name":"aws","version":%q}`, s.version)}, nil
+}
+
+func (s *Server) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	return &pulumirpc.CheckResponse{Inputs: req.GetNews()}, nil
+}
+
+func (s *Server) DiffConfig(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	olds, err := unmarshal(req.GetOldInputs())
+	if err != nil {
+		return nil, err
+	}
+	news, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, err
+	}
+	if changed := changedKeys(olds, news); len(changed) > 0 {
+		return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_SOME, Diffs: changed}, nil
+	}
+	return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}, nil
+}
+
+func (s *Server) Configure(_ context.Context, req *pulumirpc.ConfigureRequest) (*pulumirpc.ConfigureResponse, error) {
+	args, err := unmarshal(req.GetArgs())
+	if err != nil {
+		return nil, fmt.Errorf("configure: %w", err)
+	}
+	if v, ok := args["region"]; ok && v.IsString() && v.StringValue() != "" {
+		s.mu.Lock()
+		s.region = v.StringValue()
+		s.mu.Unlock()
+	}
+	return &pulumirpc.ConfigureResponse{AcceptSecrets: true, AcceptResources: true, SupportsPreview: true}, nil
+}
+
+// Check accepts the inputs and gives an autonamed resource its physical
+// name, as the real provider does: kept from the old inputs when Check
+// generated it there, else the logical name and 7 hex characters from the
+// engine's random seed. It does not validate against the AWS schema, so
+// policies must not depend on provider defaults.
+func (s *Server) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
+	urn, err := resource.ParseURN(req.GetUrn())
+	if err != nil {
+		return nil, fmt.Errorf("check: %w", err)
+	}
+	news, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, fmt.Errorf("check: %w", err)
+	}
+	olds, err := unmarshal(req.GetOlds())
+	if err != nil {
+		return nil, fmt.Errorf("check: %w", err)
+	}
+	typ := string(urn.Type())
+	if key := awsmodel.NameKey(typ); key != "" && !present(news, key) {
+		if old, ok := olds[resource.PropertyKey(key)]; ok && defaulted(olds, key) {
+			news[resource.PropertyKey(key)] = old
+		} else if _, name := awsmodel.AutoName(typ, urn.Name(), news, req.GetRandomSeed()); name != "" {
+			news[resource.PropertyKey(key)] = resource.NewProperty(name)
+		}
+		news[defaultsKey] = resource.NewProperty([]resource.PropertyValue{resource.NewProperty(key)})
+	}
+	checked, err := marshal(news)
+	if err != nil {
+		return nil, fmt.Errorf("check: %w", err)
+	}
+	return &pulumirpc.CheckResponse{Inputs: checked}, nil
+}
+
+func present(m resource.PropertyMap, key string) bool {
+	v, ok := m[resource.PropertyKey(key)]
+	return ok && !v.IsNull()
+}
+
+// defaulted reports whether Check generated inputs[key].
+func defaulted(inputs resource.PropertyMap, key string) bool {
+	v, ok := inputs[defaultsKey]
+	if !ok || !v.IsArray() {
+		return false
+	}
+	for _, e := range v.ArrayValue() {
+		if e.IsString() && e.StringValue() == key {
+			return true
+		}
+	}
+	return false
+}
+
+// changedKeys lists the top-level inputs that differ, sorted; a value that
+// became unknown counts as changed.
+func changedKeys(olds, news resource.PropertyMap) []string {
+	o, n := olds.Copy(), news.Copy()
+	delete(o, defaultsKey)
+	delete(n, defaultsKey)
+	d := o.Diff(n)
+	if d == nil || !d.AnyChanges() {
+		return nil
+	}
+	var keys []string
+	for _, k := range d.ChangedKeys() {
+		keys = append(keys, string(k))
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Diff compares the old inputs with the new ones: a change to an input the
+// provider forces new replaces the resource, any other change updates it in
+// place. A replaced resource whose name the program gave must be deleted
+// first (two resources cannot have one name), as the bridge decides.
+func (s *Server) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
+	urn, err := resource.ParseURN(req.GetUrn())
+	if err != nil {
+		return nil, fmt.Errorf("diff: %w", err)
+	}
+	oldInputs := req.GetOldInputs()
+	if oldInputs == nil {
+		oldInputs = req.GetOlds()
+	}
+	olds, err := unmarshal(oldInputs)
+	if err != nil {
+		return nil, fmt.Errorf("diff: old inputs: %w", err)
+	}
+	news, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, fmt.Errorf("diff: new inputs: %w", err)
+	}
+	changed := changedKeys(olds, news)
+	if len(changed) == 0 {
+		return &pulumirpc.DiffResponse{Changes: pulumirpc.DiffResponse_DIFF_NONE}, nil
+	}
+	typ := string(urn.Type())
+	replaces := awsmodel.Replaces(typ, changed, news)
+	key := awsmodel.NameKey(typ)
+	return &pulumirpc.DiffResponse{
+		Changes:             pulumirpc.DiffResponse_DIFF_SOME,
+		Diffs:               changed,
+		Replaces:            replaces,
+		DeleteBeforeReplace: len(replaces) > 0 && key != "" && present(news, key) && !defaulted(news, key),
+	}, nil
+}
+
+// Create answers with the model's outputs. During a preview every computed
+// attribute is unknown; otherwise the resource is created: remembered in
+// the store, with what its type needs done (see the package doc).
+func (s *Server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
+	urn, err := resource.ParseURN(req.GetUrn())
+	if err != nil {
+		return nil, fmt.Errorf("create: %w", err)
+	}
+	typ, name := string(urn.Type()), urn.Name()
+	inputs, err := unmarshal(req.GetProperties())
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	m := s.model(ctx)
+	if req.GetPreview() {
+		planned, err := marshal(m.Planned(typ, name, inputs))
+		if err != nil {
+			return nil, err
+		}
+		return &pulumirpc.CreateResponse{Properties: planned}, nil
+	}
+	st, err := s.openStore("creating " + typ)
+	if err != nil {
+		return nil, err
+	}
+	ans, err := m.Create(typ, name, inputs)
+	if err != nil {
+		return nil, err
+	}
+	delete(ans.Outputs, defaultsKey)
+	if err := s.realize(ctx, st, typ, ans.Outputs, false); err != nil {
+		return nil, err
+	}
+	if err := st.Put(Record{Type: typ, URN: string(urn), ID: ans.ID, Created: time.Now(), Outputs: ans.Outputs}); err != nil {
+		return nil, err
+	}
+	props, err := marshal(ans.Outputs)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.CreateResponse{Id: ans.ID, Properties: props}, nil
+}
+
+// Read answers a refresh with the remembered state; a resource the store no
+// longer holds is gone (empty id). Without a store it echoes the request.
+func (s *Server) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
+	urn, err := resource.ParseURN(req.GetUrn())
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	if s.cfg.StateDir == "" {
+		props := req.GetProperties()
+		if props == nil {
+			props = req.GetInputs()
+		}
+		return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: props, Inputs: req.GetInputs()}, nil
+	}
+	st, err := s.openStore("reading")
+	if err != nil {
+		return nil, err
+	}
+	r, ok, err := st.Get(string(urn.Type()), req.GetId())
+	if err != nil || !ok {
+		return &pulumirpc.ReadResponse{}, err
+	}
+	props, err := marshal(r.Outputs)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.ReadResponse{Id: r.ID, Properties: props, Inputs: req.GetInputs()}, nil
+}
+
+// Update applies new inputs in place: the outputs are the new inputs plus
+// the attributes AWS computed at create (ids and ARNs do not change in an
+// update), with what the type needs done again (a function's new code, a
+// new invocation).
+func (s *Server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
+	urn, err := resource.ParseURN(req.GetUrn())
+	if err != nil {
+		return nil, fmt.Errorf("update: %w", err)
+	}
+	typ := string(urn.Type())
+	olds, err := unmarshal(req.GetOlds())
+	if err != nil {
+		return nil, err
+	}
+	oldInputs, err := unmarshal(req.GetOldInputs())
+	if err != nil {
+		return nil, err
+	}
+	news, err := unmarshal(req.GetNews())
+	if err != nil {
+		return nil, err
+	}
+	out := news.Copy()
+	delete(out, defaultsKey)
+	for k, v := range olds {
+		if _, input := oldInputs[k]; !input {
+			if _, now := news[k]; !now {
+				out[k] = v
+			}
+		}
+	}
+	if req.GetPreview() {
+		if typ == "aws:lambda/invocation:Invocation" {
+			out["result"] = resource.MakeComputed(resource.NewProperty(""))
+		}
+		props, err := marshal(out)
+		if err != nil {
+			return nil, err
+		}
+		return &pulumirpc.UpdateResponse{Properties: props}, nil
+	}
+	st, err := s.openStore("updating " + typ)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.realize(ctx, st, typ, out, true); err != nil {
+		return nil, err
+	}
+	if typ == "aws:lambda/invocation:Invocation" {
+		// An update invokes again (resourceInvocationUpdate).
+		result, err := lambdaService{ctx: ctx, s: s}.Invoke(str(news, "functionName"), []byte(str(news, "input")))
+		if err != nil {
+			return nil, err
+		}
+		out["result"] = resource.NewProperty(string(result))
+	}
+	created := time.Now()
+	if r, ok, err := st.Get(typ, req.GetId()); err == nil && ok {
+		created = r.Created
+	}
+	if err := st.Put(Record{Type: typ, URN: string(urn), ID: req.GetId(), Created: created, Outputs: out}); err != nil {
+		return nil, err
+	}
+	props, err := marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.UpdateResponse{Properties: props}, nil
+}
+
+// Delete refuses what AWS refuses (awsmodel.CheckDelete), does what the
+// type's deletion does, and forgets the resource.
+func (s *Server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
+	urn, err := resource.ParseURN(req.GetUrn())
+	if err != nil {
+		return nil, fmt.Errorf("delete: %w", err)
+	}
+	typ := string(urn.Type())
+	state, err := unmarshal(req.GetProperties())
+	if err != nil {
+		return nil, err
+	}
+	if err := awsmodel.CheckDelete(typ, state); err != nil {
+		return nil, err
+	}
+	st, err := s.openStore("deleting " + typ)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.beforeDelete(ctx, st, typ, state); err != nil {
+		return nil, err
+	}
+	if err := st.Remove(typ, req.GetId()); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+func (s *Server) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	return &emptypb.Empty{}, nil
+}
+
+// Invoke answers the data sources the model knows; any other token fails
+// with its name.
+func (s *Server) Invoke(ctx context.Context, req *pulumirpc.InvokeRequest) (*pulumirpc.InvokeResponse, error) {
+	args, err := unmarshal(req.GetArgs())
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: %w", req.GetTok(), err)
+	}
+	out, err := s.model(ctx).Invoke(req.GetTok(), args)
+	if err != nil {
+		return nil, status.Error(codes.Unimplemented, err.Error())
+	}
+	ret, err := marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: %w", req.GetTok(), err)
+	}
+	return &pulumirpc.InvokeResponse{Return: ret}, nil
+}
+
+// str returns the string at key, looking through secrets.
+func str(m resource.PropertyMap, key string) string {
+	v, ok := m[resource.PropertyKey(key)]
+	for ok && v.IsSecret() {
+		v = v.SecretValue().Element
+	}
+	if ok && v.IsString() {
+		return v.StringValue()
+	}
+	return ""
+}

@@ -1,0 +1,36 @@
+package lifecycle
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestLifecycle rehearses the whole lifecycle, as `make rehearse` does,
+// and fails on every step that did not pass. It needs what the rehearsal
+// needs (see the package doc and docs/testing.md): the pulumi CLI, the Go
+// language host, qemu-aarch64-static, mariadb-install-db and mariadbd.
+func TestLifecycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the lifecycle runs the real CLI for about ten minutes; make test runs it")
+	}
+	var log strings.Builder
+	report, err := Run(t.Context(), Options{Root: "../..", Log: &log})
+	t.Log("\n" + log.String())
+	var times strings.Builder
+	report.WriteTimes(&times)
+	t.Log("\n" + times.String())
+	t.Log(report.JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range report.Failures() {
+		// Publishing is built on branch cloud (internal/fakecloud) and
+		// wired here once it is on main; until then the step says it
+		// did not run, which is reported, not counted as a pass.
+		if strings.HasPrefix(f, "publish: not run: ") {
+			t.Log("NOT COVERED HERE: " + f)
+			continue
+		}
+		t.Error(f)
+	}
+}
