@@ -6,7 +6,7 @@ STACK         ?= dev
 FUZZTIME      ?= 10s
 TEST_TIMEOUT  ?= 25m
 
-.PHONY: all test test-short fuzz preview preview-json bench lint fmt vet staticcheck actionlint build clean
+.PHONY: all test test-short fuzz preview preview-json rehearse bench lint fmt vet staticcheck actionlint build clean
 
 all: lint test
 
@@ -38,6 +38,11 @@ preview:
 
 preview-json:
 	$(GO) run ./infra/preview --stack $(STACK) --json
+
+## rehearse: the deployment lifecycle with the users' own pulumi commands (real CLI and
+## Go language host, stand-in aws provider; the same code as TestLifecycle); last line: one JSON object
+rehearse:
+	$(GO) run ./infra/lifecycle/cmd/rehearse
 
 ## bench: consumer throughput vs a raw multi-row INSERT in the same run, then
 ## the decoder and metrics micro-benchmarks (docs/consumer.md, Throughput)

@@ -33,6 +33,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +60,10 @@ const (
 	EnvMySQL         = "SLUICE_FAKEAWS_MYSQL"
 	EnvMySQLUser     = "SLUICE_FAKEAWS_MYSQL_USER"
 	EnvMySQLPassword = "SLUICE_FAKEAWS_MYSQL_PASSWORD"
+	// EnvOmit lists <type>.<property> pairs, comma-separated, that the
+	// provider leaves out of its answer to a create (the resource is still
+	// created): it shows what the program does with an empty answer.
+	EnvOmit = "SLUICE_FAKEAWS_OMIT"
 )
 
 // defaultsKey is where Check records which inputs it defaulted, as the
@@ -71,6 +76,9 @@ type Config struct {
 	// MySQL is the admin login to the server standing in for RDS (Name
 	// "mysql"); empty Endpoint: none.
 	MySQL dbconn.Config
+	// Omit maps a type to the output properties left out of the answer to
+	// its create (see EnvOmit).
+	Omit map[string][]string
 }
 
 // ConfigFromEnv reads Config through getenv.
@@ -83,6 +91,15 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		}
 		c.MySQL = dbconn.Config{Endpoint: addr, Name: "mysql", User: user, Password: getenv(EnvMySQLPassword),
 			Auth: dbconn.AuthPassword, TLS: false}
+	}
+	for _, pair := range strings.Split(getenv(EnvOmit), ",") {
+		if i := strings.LastIndex(strings.TrimSpace(pair), "."); i > 0 {
+			pair = strings.TrimSpace(pair)
+			if c.Omit == nil {
+				c.Omit = map[string][]string{}
+			}
+			c.Omit[pair[:i]] = append(c.Omit[pair[:i]], pair[i+1:])
+		}
 	}
 	return c
 }
@@ -339,7 +356,11 @@ func (s *Server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pul
 	if err := st.Put(Record{Type: typ, URN: string(urn), ID: ans.ID, Created: time.Now(), Outputs: ans.Outputs}); err != nil {
 		return nil, err
 	}
-	props, err := marshal(ans.Outputs)
+	answer := ans.Outputs.Copy()
+	for _, k := range s.cfg.Omit[typ] {
+		delete(answer, resource.PropertyKey(k))
+	}
+	props, err := marshal(answer)
 	if err != nil {
 		return nil, err
 	}
@@ -463,6 +484,11 @@ func (s *Server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emp
 	st, err := s.openStore("deleting " + typ)
 	if err != nil {
 		return nil, err
+	}
+	// What the stand-in created may be more than its answer held (see
+	// EnvOmit): the deletion undoes what was created.
+	if r, ok, err := st.Get(typ, req.GetId()); err == nil && ok {
+		state = r.Outputs
 	}
 	if err := s.beforeDelete(ctx, st, typ, state); err != nil {
 		return nil, err

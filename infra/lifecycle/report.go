@@ -22,9 +22,11 @@ type Report struct {
 	Destroy       string `json:"destroy"`
 	SchemaVersion any    `json:"schemaVersion"` // the database's version after up (int), or why not
 	Publish       string `json:"publish"`
-	// The refusals and prod's protection, reported after the summary.
+	// The refusals, an empty answer of AWS and prod's protection, reported
+	// after the summary.
 	InvalidSetting  string `json:"invalidSetting"`
 	BrokenMigration string `json:"brokenMigration"`
+	EmptyAnswer     string `json:"emptyAnswer"`
 	ProdDelete      string `json:"prodDelete"`
 
 	// Steps and Commands are the timings.
@@ -61,7 +63,7 @@ func (r *Report) notRun(why string) {
 
 func (r *Report) results() []*string {
 	return []*string{&r.Up, &r.NoChanges, &r.Update, &r.Rotation, &r.Destroy, &r.Publish,
-		&r.InvalidSetting, &r.BrokenMigration, &r.ProdDelete}
+		&r.InvalidSetting, &r.BrokenMigration, &r.EmptyAnswer, &r.ProdDelete}
 }
 
 // OK reports whether every step passed (publish included).
@@ -94,7 +96,7 @@ func (r *Report) Failures() []string {
 	add("previewDev", r.PreviewDev)
 	add("previewProd", r.PreviewProd)
 	add("schemaVersion", r.SchemaVersion)
-	names := []string{"up", "noChanges", "update", "rotation", "destroy", "publish", "invalidSetting", "brokenMigration", "prodDelete"}
+	names := []string{"up", "noChanges", "update", "rotation", "destroy", "publish", "invalidSetting", "brokenMigration", "emptyAnswer", "prodDelete"}
 	for i, f := range r.results() {
 		add(names[i], *f)
 	}

@@ -57,8 +57,9 @@ func (l *Lifecycle) steps(ctx context.Context) {
 	if r.Destroy == "ok" {
 		r.InvalidSetting = l.step("invalid setting", func() error { return l.invalidSetting(ctx, ws) })
 		r.BrokenMigration = l.step("broken migration", func() error { return l.brokenMigration(ctx) })
+		r.EmptyAnswer = l.step("empty answer", func() error { return l.emptyAnswer(ctx, ws) })
 	} else {
-		r.InvalidSetting, r.BrokenMigration = "not run: destroy failed", "not run: destroy failed"
+		r.InvalidSetting, r.BrokenMigration, r.EmptyAnswer = "not run: destroy failed", "not run: destroy failed", "not run: destroy failed"
 	}
 	r.ProdDelete = l.step("prod delete protection", func() error { return l.prodDelete(ctx, ws) })
 	r.Publish = l.step("publish policy pack", func() error { return publish(ctx, l.opts.Root, l.env) })
@@ -548,6 +549,39 @@ func (l *Lifecycle) brokenMigration(ctx context.Context) error {
 		return fmt.Errorf("the stand-in's Lambda holds %d event source mappings after the failed migration (%v)", len(mappings), err)
 	}
 	l.logf("    the migrator's error: %s", errorSummary(c.Output))
+	return l.destroy(ctx, ws, "dev")
+}
+
+// emptyAnswer deploys dev with the stand-in answering the RDS instance's
+// create without masterUserSecrets, as the program's first `up` once met
+// (it panicked). The up must fail with an error naming the instance and the
+// property, and stop before anything that needs the secret is created: the
+// proxy, the functions, the event source mapping. The stack is destroyed
+// afterwards.
+func (l *Lifecycle) emptyAnswer(ctx context.Context, ws workspace) error {
+	const omitted = typeInstance + ".masterUserSecrets"
+	ws.env = l.withEnv(fakeaws.EnvOmit + "=" + omitted)
+	c, err := l.pulumi(ctx, ws, "up", "--stack", "dev", "--yes", "--policy-pack", "policy", "--skip-preview")
+	if err != nil {
+		return err
+	}
+	want := typeInstance + ` "sluice-dev-db-mysql": the provider's answer has no masterUserSecrets[0].secretArn`
+	if c.ExitCode == 0 || !strings.Contains(c.Output, want) || strings.Contains(c.Output, "panic:") {
+		return fmt.Errorf("`%s` answered without %s exited %d, want non-zero with %q and no panic:\n%s", c, omitted, c.ExitCode, want, c.Output)
+	}
+	d, err := l.export(ctx, ws, "dev", false)
+	if err != nil {
+		return err
+	}
+	if len(d.ofType(typeInstance)) != 1 {
+		return fmt.Errorf("the state holds %d RDS instances, want the one created", len(d.ofType(typeInstance)))
+	}
+	for _, typ := range []string{"aws:rds/proxy:Proxy", typeFunction, typeInvocation, typeMapping} {
+		if n := len(d.ofType(typ)); n > 0 {
+			return fmt.Errorf("the update went on to create %d %s, which need the missing secret", n, typ)
+		}
+	}
+	l.logf("    the program's error: %s", want)
 	return l.destroy(ctx, ws, "dev")
 }
 
