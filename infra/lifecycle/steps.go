@@ -272,6 +272,21 @@ func (l *Lifecycle) checkAppLogin(ctx context.Context, d deployment) (database.A
 	if err := l.tryLogin(ctx, stackOutput(d, "dbName"), login); err != nil {
 		return login, fmt.Errorf("the app user %s cannot use the database with the password the program generated: %w", login.Username, err)
 	}
+	// The password reaches the migrator in the invocation's secret input;
+	// it must not reach its logs.
+	migrator, err := d.one(typeFunction, "-migrator")
+	if err != nil {
+		return login, err
+	}
+	_, logs, err := fakeaws.Invocations(l.store.Dir(), stringAt(migrator.Outputs, "name"))
+	if err != nil {
+		return login, err
+	}
+	for _, log := range logs {
+		if strings.Contains(log, login.Password) {
+			return login, errors.New("the app password is in the migrator's log")
+		}
+	}
 	return login, nil
 }
 
