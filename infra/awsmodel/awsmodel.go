@@ -124,9 +124,12 @@ func AutoName(typ, name string, inputs resource.PropertyMap, seed []byte) (key, 
 	return key, name + "-" + hexID(7, parts...)
 }
 
-// str returns the string at key, looking through secrets; "" when absent
-// or not a known string.
-func str(m resource.PropertyMap, key string) string {
+// str is StringAt.
+func str(m resource.PropertyMap, key string) string { return StringAt(m, key) }
+
+// StringAt returns the string at key, looking through secrets; "" when
+// absent or not a known string.
+func StringAt(m resource.PropertyMap, key string) string {
 	v, ok := m[resource.PropertyKey(key)]
 	for ok && v.IsSecret() {
 		v = v.SecretValue().Element

@@ -1,7 +1,6 @@
 package enginetest
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -17,6 +16,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/sluicehq/sluice/infra/fakeaws"
+	"github.com/sluicehq/sluice/infra/lifecycle"
 )
 
 // projectName is the name in the repository's Pulumi.yaml.
@@ -73,13 +75,8 @@ func buildTools(dir string) (*tools, error) {
 	}
 	tl := &tools{root: root, pluginDir: filepath.Join(dir, "plugins")}
 
-	awsVersion, err := goModVersion(root, "github.com/pulumi/pulumi-aws/sdk/v6")
-	if err != nil {
-		return nil, err
-	}
-	// The engine looks the aws plugin up by this file name on PATH.
-	if err := goBuild(root, filepath.Join(tl.pluginDir, "pulumi-resource-aws"), "./infra/fakeaws/cmd/pulumi-resource-aws",
-		"-ldflags", "-X main.version="+strings.TrimPrefix(awsVersion, "v")); err != nil {
+	// The engine looks the aws plugin up by its file name on PATH.
+	if _, err := fakeaws.BuildPlugin(root, tl.pluginDir); err != nil {
 		return nil, err
 	}
 	tl.policy = filepath.Join(dir, "policy", "sluice-policy")
@@ -87,7 +84,7 @@ func buildTools(dir string) (*tools, error) {
 		return nil, err
 	}
 
-	cli, err := pulumiCLI(root)
+	cli, err := lifecycle.ToolPath(root, "pulumi-cli.sh")
 	if err != nil {
 		return nil, err
 	}
@@ -126,22 +123,6 @@ func repoRoot() (string, error) {
 	}
 }
 
-// goModVersion reads a module's required version from go.mod.
-func goModVersion(root, module string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil {
-		return "", err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(sc.Text()), "require "))
-		if len(f) >= 2 && f[0] == module {
-			return f[1], nil
-		}
-	}
-	return "", fmt.Errorf("%s not required in go.mod", module)
-}
-
 func goBuild(root, out, pkg string, flags ...string) error {
 	args := append([]string{"build", "-o", out}, flags...)
 	cmd := exec.Command("go", append(args, pkg)...)
@@ -150,20 +131,6 @@ func goBuild(root, out, pkg string, flags ...string) error {
 		return fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
 	}
 	return nil
-}
-
-// pulumiCLI runs scripts/pulumi-cli.sh, the one place that knows where the CLI
-// comes from and how to build it.
-func pulumiCLI(root string) (string, error) {
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "pulumi-cli.sh"))
-	cmd.Dir = root
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("scripts/pulumi-cli.sh: %w\n%s", err, stderr.String())
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 // previewRun is what one preview produced.

@@ -521,14 +521,5 @@ func (s *Server) Invoke(ctx context.Context, req *pulumirpc.InvokeRequest) (*pul
 	return &pulumirpc.InvokeResponse{Return: ret}, nil
 }
 
-// str returns the string at key, looking through secrets.
-func str(m resource.PropertyMap, key string) string {
-	v, ok := m[resource.PropertyKey(key)]
-	for ok && v.IsSecret() {
-		v = v.SecretValue().Element
-	}
-	if ok && v.IsString() {
-		return v.StringValue()
-	}
-	return ""
-}
+// str is awsmodel.StringAt.
+func str(m resource.PropertyMap, key string) string { return awsmodel.StringAt(m, key) }

@@ -1,7 +1,6 @@
 package lifecycle
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -29,23 +28,14 @@ type Tools struct {
 func findTools(root, binDir string) (Tools, error) {
 	var t Tools
 	var err error
-	if t.CLI, err = script(root, "pulumi-cli.sh"); err != nil {
+	if t.CLI, err = ToolPath(root, "pulumi-cli.sh"); err != nil {
 		return t, err
 	}
-	if t.LanguageHost, err = script(root, "pulumi-language-go.sh"); err != nil {
+	if t.LanguageHost, err = ToolPath(root, "pulumi-language-go.sh"); err != nil {
 		return t, err
 	}
-	awsVersion, err := goModVersion(root, "github.com/pulumi/pulumi-aws/sdk/v6")
-	if err != nil {
+	if t.Provider, err = fakeaws.BuildPlugin(root, binDir); err != nil {
 		return t, err
-	}
-	// The engine finds the aws plugin by this file name on PATH.
-	t.Provider = filepath.Join(binDir, "pulumi-resource-aws")
-	build := exec.Command("go", "build", "-o", t.Provider,
-		"-ldflags", "-X main.version="+strings.TrimPrefix(awsVersion, "v"), "./infra/fakeaws/cmd/pulumi-resource-aws")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return t, fmt.Errorf("go build the stand-in provider: %w\n%s", err, out)
 	}
 	if t.RIE, err = lambdarie.Install(); err != nil {
 		return t, err
@@ -56,8 +46,10 @@ func findTools(root, binDir string) (Tools, error) {
 	return t, nil
 }
 
-// script runs scripts/<name>, which prints a tool's path.
-func script(root, name string) (string, error) {
+// ToolPath runs scripts/<name> of the repository at root, which prints
+// the path of a tool it finds or builds (pulumi-cli.sh,
+// pulumi-language-go.sh).
+func ToolPath(root, name string) (string, error) {
 	cmd := exec.Command("bash", filepath.Join(root, "scripts", name))
 	cmd.Dir = root
 	var stderr bytes.Buffer
@@ -67,22 +59,6 @@ func script(root, name string) (string, error) {
 		return "", fmt.Errorf("scripts/%s: %w\n%s", name, err, stderr.String())
 	}
 	return strings.TrimSpace(string(out)), nil
-}
-
-// goModVersion reads a module's required version from go.mod.
-func goModVersion(root, module string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil {
-		return "", err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(sc.Text()), "require "))
-		if len(f) >= 2 && f[0] == module {
-			return f[1], nil
-		}
-	}
-	return "", fmt.Errorf("%s not required in go.mod", module)
 }
 
 // copyRepository copies the working tree of the repository at root into
