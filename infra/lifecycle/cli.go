@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
@@ -65,6 +66,11 @@ func errorSummary(output string) string {
 	return first
 }
 
+// CommandTimeout bounds one command; the slowest, a first preview that
+// compiles the program and the policy pack with an empty build cache, took
+// under 5 minutes on the 2-core machine.
+const CommandTimeout = 20 * time.Minute
+
 // engineCommands are the commands that take --event-log.
 var engineCommands = []string{"preview", "up", "destroy"}
 
@@ -92,9 +98,15 @@ func (l *Lifecycle) pulumi(ctx context.Context, ws workspace, args ...string) (C
 		defer os.Remove(eventLog)
 		full = append(full, "--event-log", eventLog)
 	}
+	ctx, cancel := context.WithTimeout(ctx, CommandTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, l.tools.CLI, full...)
 	cmd.Dir = ws.dir
 	cmd.Env = ws.env
+	// The CLI starts the language host, the program, the policy pack and
+	// the provider (which starts the emulator): a timeout stops them all.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
