@@ -24,6 +24,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,8 +81,38 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		l.report.notRun("setup failed: " + firstLine(err))
 		return l.report, err
 	}
+	before, err := stackFiles(l.opts.Root)
+	if err != nil {
+		return l.report, err
+	}
 	l.steps(ctx)
+	// Every command ran in the copy: the repository's own stack files must
+	// be as they were.
+	after, err := stackFiles(l.opts.Root)
+	if err != nil {
+		return l.report, err
+	}
+	if !maps.Equal(before, after) {
+		return l.report, fmt.Errorf("the rehearsal changed the repository's stack files in %s", l.opts.Root)
+	}
 	return l.report, nil
+}
+
+// stackFiles returns the contents of the Pulumi*.yaml files in root.
+func stackFiles(root string) (map[string]string, error) {
+	files, err := filepath.Glob(filepath.Join(root, "Pulumi*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out[filepath.Base(f)] = string(data)
+	}
+	return out, nil
 }
 
 // setup finds the tools, starts the database server and copies the
