@@ -46,9 +46,9 @@ func Start(dir string) (*Server, error) { return StartWith(dir, Options{}) }
 
 // StartWith is Start with options.
 func StartWith(dir string, o Options) (*Server, error) {
-	install := exec.Command("mariadb-install-db", "--no-defaults",
-		"--datadir="+filepath.Join(dir, "data"), "--auth-root-authentication-method=normal",
-		"--user=root", "--skip-test-db")
+	install := exec.Command("mariadb-install-db", append([]string{"--no-defaults",
+		"--datadir=" + filepath.Join(dir, "data"), "--auth-root-authentication-method=normal",
+		"--skip-test-db"}, asUser()...)...)
 	if out, err := install.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("mariadb-install-db (apt-get install mariadb-server provides it): %v\n%s", err, out)
 	}
@@ -68,6 +68,15 @@ func StartWith(dir string, o Options) (*Server, error) {
 	return s, nil
 }
 
+// asUser is the --user flag the server needs when started as root (it
+// refuses to run as root otherwise); any other user runs it as itself.
+func asUser() []string {
+	if os.Geteuid() == 0 {
+		return []string{"--user=root"}
+	}
+	return nil
+}
+
 // Endpoint is the server's host:port.
 func (s *Server) Endpoint() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
@@ -85,8 +94,9 @@ func (s *Server) Restart() error {
 		"--socket="+filepath.Join(s.dir, "mariadbd.sock"),
 		"--pid-file="+filepath.Join(s.dir, "mariadbd.pid"),
 		"--port="+strconv.Itoa(s.port), "--bind-address=127.0.0.1",
-		"--user=root", "--skip-log-bin", "--innodb-buffer-pool-size=32M",
+		"--skip-log-bin", "--innodb-buffer-pool-size=32M",
 		"--max-connections=50")
+	s.cmd.Args = append(s.cmd.Args, asUser()...)
 	s.cmd.Args = append(s.cmd.Args, s.opts.Args...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logFile, s.logFile
 	// Its own process group, killed with its parent.
