@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/infra/lambdabuild"
 	"github.com/sluicehq/sluice/internal/dbconn"
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 func urn(typ, name string) string { return "urn:pulumi:dev::sluice::" + typ + "::" + name }
@@ -229,9 +230,8 @@ func TestInvokeUnknownDataSourceFailsWithItsName(t *testing.T) {
 // runs under aws-lambda-rie through qemu, with its environment except the
 // database address and auth, and a function error fails the create.
 func TestInvocationRunsTheFunctionsBootstrap(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds an arm64 bootstrap and runs it under qemu")
-	}
+	testenv.NeedsQemu(t)
+	testenv.NeedsLambdaRIE(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	const backing = "127.0.0.1:33061"

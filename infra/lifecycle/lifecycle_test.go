@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"strings"
 	"testing"
+
+	"github.com/sluicehq/sluice/internal/testenv"
 )
 
 // TestLifecycle rehearses the whole lifecycle, as `make rehearse` does,
@@ -10,9 +12,10 @@ import (
 // needs (see the package doc and docs/testing.md): the pulumi CLI, the Go
 // language host, qemu-aarch64-static, mariadb-install-db and mariadbd.
 func TestLifecycle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the lifecycle runs the real CLI for about ten minutes; make test runs it")
-	}
+	testenv.NeedsPulumiCLI(t)
+	testenv.NeedsQemu(t)
+	testenv.NeedsLambdaRIE(t)
+	testenv.NeedsMariaDBBinaries(t)
 	var log strings.Builder
 	report, err := Run(t.Context(), Options{Root: "../..", Log: &log})
 	t.Log("\n" + log.String())
