@@ -63,7 +63,8 @@ type Args struct {
 	MaxAllocatedStorageGiB int
 	// MultiAZ adds a standby in a second zone.
 	MultiAZ bool
-	// DeletionProtection makes RDS refuse to delete the instance; it needs
+	// DeletionProtection makes RDS refuse to delete the instance, and the
+	// engine too (the instance is created with protect); it needs
 	// BackupRetentionDays of at least 1.
 	DeletionProtection bool
 	// BackupRetentionDays is how long automated backups are kept

@@ -143,7 +143,8 @@ type previewRun struct {
 // previewOptions select the stack and what differs from a plain preview.
 type previewOptions struct {
 	stack      string
-	transforms []pulumi.ResourceTransform // applied to every resource of the program
+	editStack  func(t *testing.T, file []byte) []byte // changes the copy of Pulumi.<stack>.yaml
+	transforms []pulumi.ResourceTransform             // applied to every resource of the program
 }
 
 // preview runs `pulumi preview` of opts.stack in a fresh file backend, with
@@ -165,7 +166,7 @@ func (tl *tools) preview(t *testing.T, opts previewOptions) previewRun {
 		"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
 		"PATH": tl.pluginDir + string(os.PathListSeparator) + os.Getenv("PATH"),
 	}
-	workDir := tl.overlay(t, opts.stack)
+	workDir := tl.overlay(t, opts.stack, opts.editStack)
 	program, err := sluiceProgram(workDir, opts.stack, opts.transforms...)
 	if err != nil {
 		t.Fatal(err)
@@ -215,8 +216,9 @@ func (r previewRun) policyViolations(level string) []apitype.PolicyEvent {
 // of the root is a symlink to the real one. Creating a stack with the
 // passphrase secrets provider rewrites the stack file (it adds an
 // encryptionsalt and re-quotes every value), so the engine must never be
-// given the repository's own file. The copy has the same bytes.
-func (tl *tools) overlay(t *testing.T, stack string) string {
+// given the repository's own file. The copy has the same bytes unless edit
+// changes them.
+func (tl *tools) overlay(t *testing.T, stack string, edit func(*testing.T, []byte) []byte) string {
 	t.Helper()
 	dir := t.TempDir()
 	entries, err := os.ReadDir(tl.root)
@@ -232,6 +234,9 @@ func (tl *tools) overlay(t *testing.T, stack string) string {
 			data, err := os.ReadFile(src)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if edit != nil && name != "Pulumi.yaml" {
+				data = edit(t, data)
 			}
 			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 				t.Fatal(err)

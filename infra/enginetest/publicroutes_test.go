@@ -54,3 +54,16 @@ func dropStackKey(key string) func(*testing.T, []byte) []byte {
 		return re.ReplaceAll(file, nil)
 	}
 }
+
+// setStackKey returns an edit that replaces the value of one key in a stack
+// file, failing the test if the file does not set that key.
+func setStackKey(key, value string) func(*testing.T, []byte) []byte {
+	return func(t *testing.T, file []byte) []byte {
+		t.Helper()
+		re := regexp.MustCompile(`(?m)^(\s+` + regexp.QuoteMeta(key) + `:)\s*.*$`)
+		if !re.Match(file) {
+			t.Fatalf("stack file does not set %s", key)
+		}
+		return re.ReplaceAll(file, []byte("${1} "+value))
+	}
+}

@@ -33,9 +33,11 @@ type Report struct {
 	Steps    []Step    `json:"-"`
 	Commands []Command `json:"-"`
 	Seconds  float64   `json:"-"`
-	// Migration is one run of the migrator's bootstrap, as the stand-in
-	// recorded it during `up`.
-	Migration string `json:"-"`
+	// Migration is the first run of the migrator's bootstrap, as the
+	// stand-in recorded it during `up`, and MigratorLog the JSON lines the
+	// migrator logged in it.
+	Migration   string `json:"-"`
+	MigratorLog string `json:"-"`
 }
 
 // Step is one step's time and result.

@@ -226,9 +226,12 @@ func (l *Lifecycle) checkMigrated(ctx context.Context, d deployment, invocations
 	case !strings.Contains(log, `"msg":"migrator done"`):
 		return 0, fmt.Errorf("the migrator's log has no \"migrator done\" line:\n%s", log)
 	}
-	l.report.Migration = fmt.Sprintf("%s: code %s, %s %s run by %s, %d ms, database %s",
+	summary := fmt.Sprintf("%s: code %s, %s %s run by %s, %d ms, database %s",
 		name, run.CodeSha256, run.Architecture, run.Machine, strings.Join(run.Command, " "), run.DurationMs, run.Database)
-	l.logf("    migration: %s", l.report.Migration)
+	l.logf("    migration: %s", summary)
+	if invocations == 1 {
+		l.report.Migration, l.report.MigratorLog = summary, jsonLines(log)
+	}
 
 	st, err := migrations.Version(ctx, l.db.Config(stackOutput(d, "dbName")))
 	if err != nil {
@@ -238,6 +241,20 @@ func (l *Lifecycle) checkMigrated(ctx context.Context, d deployment, invocations
 		return 0, fmt.Errorf("the database is at version %d (dirty %t), want %d, clean", st.Version, st.Dirty, latest)
 	}
 	return st.Version, nil
+}
+
+// jsonLines keeps the lines of a function's output that the function
+// logged (JSON objects), dropping the emulator's own and the runtime's
+// complaint when the stand-in stops the emulator after the answer (whether
+// it gets to log it is a race).
+func jsonLines(output string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(output, "\n") {
+		if strings.HasPrefix(line, "{") && !strings.Contains(line, "failed to get the next invoke") {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
 }
 
 // appLogin returns the application user's credentials from the state: the
