@@ -12,8 +12,9 @@
 //	pulumi destroy --stack dev --yes                     nothing left
 //
 // then the refusals (an invalid stack setting, a broken migration in a copy
-// of the repository) and prod's protection of its database with the
-// documented delete procedure. Each step checks what the users rely on in
+// of the repository, an empty answer of AWS), prod's protection of its
+// database with the documented delete procedure, and `pulumi policy
+// publish` of the pack against a loopback Pulumi Cloud (internal/fakecloud). Each step checks what the users rely on in
 // the state, in the stand-in's AWS and in the MySQL server standing in for
 // RDS (a private mariadbd), and is timed.
 //

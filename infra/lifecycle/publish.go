@@ -2,14 +2,30 @@ package lifecycle
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/sluicehq/sluice/internal/fakecloud"
 )
 
-// publish runs `pulumi policy publish` of the policy pack through the real
-// CLI against a loopback stand-in of Pulumi Cloud. That stand-in is built on
-// branch cloud (internal/fakecloud); until it is on main this step is not
-// run and says so.
-func publish(ctx context.Context, root string, env []string) error {
-	_, _, _ = ctx, root, env
-	return errors.New("not run: the loopback Pulumi Cloud stand-in (internal/fakecloud, branch cloud) is not on main yet")
+// publish runs `pulumi policy publish <org>` in the copy's policy/ through
+// the real CLI, logged in to a loopback stand-in of Pulumi Cloud
+// (internal/fakecloud): publish must succeed, the request must list every
+// policy with its enforcement level and config schema, and the uploaded
+// archive must build on its own with `go build`.
+func (l *Lifecycle) publish(ctx context.Context) error {
+	var out strings.Builder
+	res, err := fakecloud.PublishPolicyPack(ctx, fakecloud.Options{
+		RepoRoot:   l.repo,
+		Pulumi:     l.tools.CLI,
+		PluginDirs: []string{filepath.Dir(l.tools.LanguageHost)},
+		Output:     &out,
+	})
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	l.logf("    pulumi login %.1f s, pulumi policy publish %.1f s (%d policies, %d files), go build of the archive %.1f s",
+		res.Login.Seconds(), res.Publish.Seconds(), len(res.Pack.Create.Policies), len(res.Files), res.Build.Seconds())
+	return nil
 }

@@ -62,7 +62,7 @@ func (l *Lifecycle) steps(ctx context.Context) {
 		r.InvalidSetting, r.BrokenMigration, r.EmptyAnswer = "not run: destroy failed", "not run: destroy failed", "not run: destroy failed"
 	}
 	r.ProdDelete = l.step("prod delete protection", func() error { return l.prodDelete(ctx, ws) })
-	r.Publish = l.step("publish policy pack", func() error { return publish(ctx, l.opts.Root, l.env) })
+	r.Publish = l.step("publish policy pack", func() error { return l.publish(ctx) })
 }
 
 // step runs fn as a timed step and returns its one-line result.
