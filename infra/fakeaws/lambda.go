@@ -319,11 +319,9 @@ func (l lambdaService) resolveProxy(st *Store, endpoint, user string) (instance,
 
 func saveInvocation(st *Store, rec *Invocation, output string) error {
 	dir := filepath.Join("logs", rec.Function)
-	n := 1
-	if entries, err := os.ReadDir(filepath.Join(st.Dir(), dir)); err == nil {
-		n = len(entries)/2 + 1
-	}
-	base := fmt.Sprintf("%04d", n)
+	// Named by start time, so that the names sort in the order of the
+	// invocations, however many run at once.
+	base := fmt.Sprintf("%020d", rec.Started.UnixNano())
 	rec.Log = base + ".log"
 	if err := st.PutFile(filepath.Join(dir, rec.Log), []byte(output)); err != nil {
 		return err
