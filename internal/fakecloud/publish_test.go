@@ -41,7 +41,7 @@ func tools(t *testing.T) (cli, languageDir string) {
 		return strings.TrimSpace(string(b))
 	}
 	cli = out(filepath.Join(root, "scripts", "pulumi-cli.sh"))
-	lang := out(filepath.Join(root, "..", "shared", "tools", "pulumi-language-go", "build.sh"))
+	lang := out(filepath.Join(root, "scripts", "pulumi-language-go.sh"))
 	return cli, filepath.Dir(lang)
 }
 
