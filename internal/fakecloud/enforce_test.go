@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
+	"github.com/sluicehq/sluice/infra/fakeaws"
 	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/policy/rules"
 )
@@ -192,15 +192,8 @@ func hasPolicyEvent(u Update, want apitype.PolicyEvent) bool {
 // engine looks for on PATH, reporting the pulumi-aws version of go.mod.
 func buildFakeAWS(t *testing.T, root, dir string) {
 	t.Helper()
-	v, err := exec.Command("go", "list", "-C", root, "-m", "-f", "{{.Version}}", "github.com/pulumi/pulumi-aws/sdk/v6").Output()
-	if err != nil {
-		t.Fatalf("go list pulumi-aws: %v", err)
-	}
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "pulumi-resource-aws"),
-		"-ldflags", "-X main.version="+strings.TrimPrefix(strings.TrimSpace(string(v)), "v"), "./infra/enginetest/fakeaws")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build fakeaws: %v\n%s", err, out)
+	if _, err := fakeaws.BuildPlugin(root, dir); err != nil {
+		t.Fatal(err)
 	}
 }
 
