@@ -23,6 +23,7 @@ import (
 	"github.com/sluicehq/sluice/infra/settings"
 	"github.com/sluicehq/sluice/infra/stack"
 	"github.com/sluicehq/sluice/internal/doccheck"
+	"github.com/sluicehq/sluice/migrations"
 )
 
 // The program runs once per stack file; every test reads the same result.
@@ -740,8 +741,8 @@ func TestOutputs(t *testing.T) {
 				stack.OutputConsumerLogGroup: logGroup("-consumer-function-logs"),
 				stack.OutputMigratorLogGroup: logGroup("-migration-migrator-logs"),
 				stack.OutputDashboardURL:     "https://ap-northeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-northeast-1#dashboards:name=" + dashboard,
-				// The mocked migrator answers {"action":"up","version":5,...}.
-				stack.OutputSchemaVersion: 5.0,
+				// The mocked migrator answers with the latest version.
+				stack.OutputSchemaVersion: float64(migrations.Latest()),
 			}
 			for k, v := range want {
 				got := r.Outputs[resource.PropertyKey(k)]
