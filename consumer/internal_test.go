@@ -98,8 +98,8 @@ func TestLiteralLenBoundsTheStatement(t *testing.T) {
 	r := userRow{key: KeyPrefix + "client-key-0001", messageID: "0b6c3d3e-8f0a-4f0e-9a53-1c1d1e1f2021", name: `O'Brien "\ 山田` + "\u3000", email: "o'b@example.com",
 		submittedAt: sql.NullTime{Time: time.Date(2026, 1, 2, 3, 4, 5, 999999000, time.UTC), Valid: true}}
 	escape := strings.NewReplacer(`\`, `\\`, `'`, `\'`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\x00", `\0`, "\x1a", `\Z`)
-	inlined := fmt.Sprintf("('%s', '%s', '%s', '%s', '%s')", escape.Replace(r.key), escape.Replace(r.name), escape.Replace(r.email),
-		r.submittedAt.Time.Format("2006-01-02 15:04:05.999999"), escape.Replace(r.messageID))
+	inlined := fmt.Sprintf("('%s', '%s', '%s', '%s')", escape.Replace(r.key), escape.Replace(r.name), escape.Replace(r.email),
+		r.submittedAt.Time.Format("2006-01-02 15:04:05.999999"))
 	if got := r.literalLen(); got < len(inlined)+2 {
 		t.Errorf("literalLen %d < inlined row %d (+2 for the separator)", got, len(inlined))
 	}
@@ -178,25 +178,38 @@ func TestSubmittedAt(t *testing.T) {
 
 // BenchmarkPrepare is the client-side work of a 1000-record batch, without
 // the database: decoding and validating every body, chunking, and building
-// the statements' arguments. It is what Handle adds to a raw INSERT.
+// the statements' arguments. It is what Handle adds to a raw INSERT, for
+// bodies without and with an idempotency key.
 func BenchmarkPrepare(b *testing.B) {
-	msgs := make([]events.SQSMessage, 1000)
-	for j := range msgs {
-		body, _ := json.Marshal(map[string]string{"name": fmt.Sprintf("山田 太郎 %d", j), "email": fmt.Sprintf("taro.%d@example.jp", j)})
-		msgs[j] = events.SQSMessage{MessageId: fmt.Sprintf("%08x-a000-4000-8000-%012x", 1, j), Body: string(body), Attributes: map[string]string{"SentTimestamp": "1795753815123"}}
-	}
-	h := New(nil, Options{})
-	for b.Loop() {
-		batch, err := h.prepare(msgs)
-		if err != nil || len(batch.users) != len(msgs) {
-			b.Fatalf("prepare: %v, %d valid", err, len(batch.users))
+	for _, keyed := range []bool{false, true} {
+		name := "keyless"
+		if keyed {
+			name = "keyed"
 		}
-		for _, c := range chunks(batch.users, usersInsert, statementsize.Default, userRow.literalLen) {
-			args := make([]any, 0, len(c)*len(usersInsert.columns))
-			for _, r := range c {
-				args = appendUser(args, r)
+		b.Run(name, func(b *testing.B) {
+			msgs := make([]events.SQSMessage, 1000)
+			for j := range msgs {
+				m := map[string]string{"name": fmt.Sprintf("山田 太郎 %d", j), "email": fmt.Sprintf("taro.%d@example.jp", j)}
+				if keyed {
+					m["idempotency_key"] = fmt.Sprintf("%08x-e000-4000-8000-%012x", 1, j)
+				}
+				body, _ := json.Marshal(m)
+				msgs[j] = events.SQSMessage{MessageId: fmt.Sprintf("%08x-a000-4000-8000-%012x", 1, j), Body: string(body), Attributes: map[string]string{"SentTimestamp": "1795753815123"}}
 			}
-			_ = usersInsert.text(len(c))
-		}
+			h := New(nil, Options{})
+			for b.Loop() {
+				batch, err := h.prepare(msgs)
+				if err != nil || len(batch.users) != len(msgs) {
+					b.Fatalf("prepare: %v, %d valid", err, len(batch.users))
+				}
+				for _, c := range chunks(batch.users, usersInsert, statementsize.Default, userRow.literalLen) {
+					args := make([]any, 0, len(c)*len(usersInsert.columns))
+					for _, r := range c {
+						args = appendUser(args, r)
+					}
+					_ = usersInsert.text(len(c))
+				}
+			}
+		})
 	}
 }

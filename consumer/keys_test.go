@@ -2,8 +2,11 @@ package consumer_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -16,23 +19,18 @@ func keyed(name, email, key string) string {
 	return string(b)
 }
 
-// messageIDs reads users.message_id by dedupe key.
-func (e *env) messageIDs(t *testing.T) map[string]string {
-	t.Helper()
-	rows, err := e.admin.Query("SELECT submission_id, message_id FROM users")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var k, m string
-		if err := rows.Scan(&k, &m); err != nil {
-			t.Fatal(err)
-		}
-		out[k] = m
-	}
-	return out
+// msgN is message "m-n", sent n seconds after sentAt: each client request
+// becomes a message with a SentTimestamp of its own, which every
+// redelivery of it repeats.
+func withID(m events.SQSMessage, id string) events.SQSMessage {
+	m.MessageId = id
+	return m
+}
+
+func msgN(n int, body string) events.SQSMessage {
+	m := msg(fmt.Sprintf("m-%d", n), body)
+	m.Attributes["SentTimestamp"] = strconv.FormatInt(sentAt.Add(time.Duration(n)*time.Second).UnixMilli(), 10)
+	return m
 }
 
 // TestHandleStoresOneRowPerKey covers the idempotency-key contract in the
@@ -50,69 +48,76 @@ func TestHandleStoresOneRowPerKey(t *testing.T) {
 		{
 			name: "first submissions, one without a key",
 			msgs: []events.SQSMessage{
-				msg("m-1", keyed("Alice", "alice@example.com", "k-alice")),
-				msg("m-2", keyed("山田", "yamada@example.jp", "k-yamada")),
-				msg("m-3", body("Nokey", "nokey@example.com")),
+				msgN(1, keyed("Alice", "alice@example.com", "k-alice")),
+				msgN(2, keyed("山田", "yamada@example.jp", "k-yamada")),
+				msgN(3, body("Nokey", "nokey@example.com")),
 			},
 			stats: consumer.Stats{Received: 3, Stored: 3},
 		},
 		{
 			name: "client retries: new messages, same keys and values; the keyless one is new",
 			msgs: []events.SQSMessage{
-				msg("m-4", keyed("Alice", "alice@example.com", "k-alice")),
-				msg("m-5", keyed("山田", "yamada@example.jp", "k-yamada")),
-				msg("m-6", body("Nokey", "nokey@example.com")),
+				msgN(4, keyed("Alice", "alice@example.com", "k-alice")),
+				msgN(5, keyed("山田", "yamada@example.jp", "k-yamada")),
+				msgN(6, body("Nokey", "nokey@example.com")),
 			},
 			stats: consumer.Stats{Received: 3, Stored: 1, Duplicate: 2, DuplicateResubmission: 2},
 		},
 		{
 			name: "a redelivery of a retry, and of the original",
 			msgs: []events.SQSMessage{
-				msg("m-4", keyed("Alice", "alice@example.com", "k-alice")),
-				msg("m-1", keyed("Alice", "alice@example.com", "k-alice")),
+				msgN(4, keyed("Alice", "alice@example.com", "k-alice")),
+				msgN(1, keyed("Alice", "alice@example.com", "k-alice")),
 			},
 			stats: consumer.Stats{Received: 2, Duplicate: 2, DuplicateRedelivery: 1, DuplicateResubmission: 1},
 		},
 		{
+			// The stored row records when its message was sent, not which
+			// message it was (one more column would cost every INSERT).
+			name:  "a resend sent in the same millisecond as the stored message counts as a redelivery: still one row",
+			msgs:  []events.SQSMessage{withID(msgN(1, keyed("Alice", "alice@example.com", "k-alice")), "m-1-same-ms")},
+			stats: consumer.Stats{Received: 1, Duplicate: 1, DuplicateRedelivery: 1},
+		},
+		{
 			name: "the same key with another name or email is a conflict; white space the rules trim is not",
 			msgs: []events.SQSMessage{
-				msg("m-7", keyed("Alice B", "alice@example.com", "k-alice")),
-				msg("m-8", keyed("山田", "other@example.jp", "k-yamada")),
-				msg("m-9", keyed(" Alice ", "alice@example.com", "k-alice")),
+				msgN(7, keyed("Alice B", "alice@example.com", "k-alice")),
+				msgN(8, keyed("山田", "other@example.jp", "k-yamada")),
+				msgN(9, keyed(" Alice ", "alice@example.com", "k-alice")),
 			},
 			stats: consumer.Stats{Received: 3, Quarantined: 2, KeyConflicts: 2, Duplicate: 1, DuplicateResubmission: 1},
 		},
 		{
 			name: "a redelivered conflict is quarantined once",
 			msgs: []events.SQSMessage{
-				msg("m-7", keyed("Alice B", "alice@example.com", "k-alice")),
+				msgN(7, keyed("Alice B", "alice@example.com", "k-alice")),
 			},
 			stats: consumer.Stats{Received: 1, Duplicate: 1, DuplicateRedelivery: 1},
 		},
 		{
 			name: "one key twice in a batch: the first message wins, the second conflicts or repeats",
 			msgs: []events.SQSMessage{
-				msg("m-10", keyed("Bob", "bob@example.com", "k-bob")),
-				msg("m-11", keyed("Bob", "bob@example.com", "k-bob")),
-				msg("m-12", keyed("Robert", "bob@example.com", "k-bob")),
+				msgN(10, keyed("Bob", "bob@example.com", "k-bob")),
+				msgN(11, keyed("Bob", "bob@example.com", "k-bob")),
+				msgN(12, keyed("Robert", "bob@example.com", "k-bob")),
 			},
 			stats: consumer.Stats{Received: 3, Stored: 1, Duplicate: 1, DuplicateResubmission: 1, Quarantined: 1, KeyConflicts: 1},
 		},
 		{
 			name: "keys in a transaction with an invalid record: classified the same way",
 			msgs: []events.SQSMessage{
-				msg("m-13", keyed("Carol", "carol@example.com", "k-carol")),
-				msg("m-14", keyed("Carol", "carol@example.com", "k-carol")),
-				msg("m-15", keyed("Bob", "bobby@example.com", "k-bob")),
-				msg("m-16", `{"name":"x","email":"x@example.com","idempotency_key":"`+strings.Repeat("k", record.MaxIdempotencyKeyBytes+1)+`"}`),
-				msg("m-17", `{"name":"x","email":"x@example.com","idempotency_key":"with space"}`),
+				msgN(13, keyed("Carol", "carol@example.com", "k-carol")),
+				msgN(14, keyed("Carol", "carol@example.com", "k-carol")),
+				msgN(15, keyed("Bob", "bobby@example.com", "k-bob")),
+				msgN(16, `{"name":"x","email":"x@example.com","idempotency_key":"`+strings.Repeat("k", record.MaxIdempotencyKeyBytes+1)+`"}`),
+				msgN(17, `{"name":"x","email":"x@example.com","idempotency_key":"with space"}`),
 			},
 			stats: consumer.Stats{Received: 5, Stored: 1, Duplicate: 1, DuplicateResubmission: 1, Quarantined: 3, KeyConflicts: 1},
 		},
 		{
 			name: "a key that a message id spells is not that message's row",
 			msgs: []events.SQSMessage{
-				msg("m-18", keyed("Dave", "dave@example.com", "m-3")),
+				msgN(18, keyed("Dave", "dave@example.com", "m-3")),
 			},
 			stats: consumer.Stats{Received: 1, Stored: 1},
 		},
@@ -157,12 +162,11 @@ func TestHandleStoresOneRowPerKey(t *testing.T) {
 			t.Errorf("row %s = %+v, want %v (the first submission, never overwritten)", k, u, w)
 		}
 	}
-	ids := e.messageIDs(t)
-	for k, m := range map[string]string{
-		consumer.KeyPrefix + "k-alice": "m-1", consumer.KeyPrefix + "k-bob": "m-10", "m-3": "m-3", consumer.KeyPrefix + "m-3": "m-18",
+	for k, n := range map[string]int{
+		consumer.KeyPrefix + "k-alice": 1, consumer.KeyPrefix + "k-bob": 10, "m-3": 3, consumer.KeyPrefix + "m-3": 18,
 	} {
-		if ids[k] != m {
-			t.Errorf("row %s has message_id %q, want the message that stored it, %s", k, ids[k], m)
+		if at := byKey[k].SubmittedAt; !at.Valid || !at.Time.Equal(sentAt.Add(time.Duration(n)*time.Second)) {
+			t.Errorf("row %s has submitted_at %v, want the SentTimestamp of m-%d, the message that stored it", k, at, n)
 		}
 	}
 
@@ -179,8 +183,8 @@ func TestHandleStoresOneRowPerKey(t *testing.T) {
 			t.Errorf("quarantine %s reason %q, want %q", id, q[id].Reason, reason)
 		}
 	}
-	if d := q["m-7"].Detail.String; !strings.Contains(d, `"k-alice"`) || !strings.Contains(d, "from message m-1") {
-		t.Errorf("conflict detail %q should name the key and the message that stored it", d)
+	if d := q["m-7"].Detail.String; !strings.Contains(d, `"k-alice"`) || !strings.Contains(d, "submitted 2026-11-27T04:30:16.123Z") {
+		t.Errorf("conflict detail %q should name the key and when the stored row was submitted", d)
 	}
 	if string(q["m-12"].Body) != keyed("Robert", "bob@example.com", "k-bob") {
 		t.Errorf("conflict body %q, want the conflicting message's body", q["m-12"].Body)

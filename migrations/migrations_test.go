@@ -61,11 +61,6 @@ var (
 		Columns:   append(slices.Clone(usersV3.Columns), "submitted_at datetime(3) null"),
 		Indexes:   usersV3.Indexes,
 	}
-	usersV6 = tableShape{
-		Collation: "utf8mb4_bin",
-		Columns:   append(slices.Clone(usersV4.Columns), "message_id varchar(128) ascii_bin null"),
-		Indexes:   usersV4.Indexes,
-	}
 	quarantineV5 = tableShape{
 		Collation: "utf8mb4_bin",
 		Columns: []string{
@@ -88,7 +83,6 @@ var (
 		3: {"users": &usersV3, "quarantine": nil},
 		4: {"users": &usersV4, "quarantine": nil},
 		5: {"users": &usersV4, "quarantine": &quarantineV5},
-		6: {"users": &usersV6, "quarantine": &quarantineV5},
 	}
 )
 

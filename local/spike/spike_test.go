@@ -116,13 +116,13 @@ func TestSpikeWithRetries(t *testing.T) {
 	if !r.Drained || !r.Keys || r.Retries != 150 || r.Abandoned != 75 || r.Accepted != 300 || r.Stored != 300 || r.Duplicates != 0 || r.Lost != 0 || r.Quarantined != 0 {
 		t.Errorf("result %+v, want 150 retries (75 abandoned), 300 accepted and stored, no duplicates, none lost", r)
 	}
-	var rows, keyed, distinctMessages int
-	if err := p.Admin().QueryRow(`SELECT COUNT(*), SUM(submission_id = CONCAT('key:', SUBSTRING_INDEX(email, '@', 1))), COUNT(DISTINCT message_id)
-		FROM users WHERE email LIKE ?`, "spike-"+r.RunID+"-%").Scan(&rows, &keyed, &distinctMessages); err != nil {
+	var rows, keyed, distinctKeys int
+	if err := p.Admin().QueryRow(`SELECT COUNT(*), SUM(submission_id = CONCAT('key:', SUBSTRING_INDEX(email, '@', 1))), COUNT(DISTINCT submission_id)
+		FROM users WHERE email LIKE ?`, "spike-"+r.RunID+"-%").Scan(&rows, &keyed, &distinctKeys); err != nil {
 		t.Fatal(err)
 	}
-	if rows != 300 || keyed != 300 || distinctMessages != 300 {
-		t.Errorf("table: %d rows, %d under their key, %d message ids; want 300 each", rows, keyed, distinctMessages)
+	if rows != 300 || keyed != 300 || distinctKeys != 300 {
+		t.Errorf("table: %d rows, %d under their key, %d distinct keys; want 300 each", rows, keyed, distinctKeys)
 	}
 	st := p.Poller().Stats()
 	if st.Deleted < 300+75 {
