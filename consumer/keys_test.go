@@ -19,14 +19,15 @@ func keyed(name, email, key string) string {
 	return string(b)
 }
 
-// msgN is message "m-n", sent n seconds after sentAt: each client request
-// becomes a message with a SentTimestamp of its own, which every
-// redelivery of it repeats.
+// withID is m under another message id, with its SentTimestamp unchanged.
 func withID(m events.SQSMessage, id string) events.SQSMessage {
 	m.MessageId = id
 	return m
 }
 
+// msgN is message "m-n", sent n seconds after sentAt: each client request
+// becomes a message with a SentTimestamp of its own, which every
+// redelivery of it repeats.
 func msgN(n int, body string) events.SQSMessage {
 	m := msg(fmt.Sprintf("m-%d", n), body)
 	m.Attributes["SentTimestamp"] = strconv.FormatInt(sentAt.Add(time.Duration(n)*time.Second).UnixMilli(), 10)
