@@ -234,7 +234,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			log.InfoContext(ctx, "record invalid; quarantined", "messageId", q.id, "reason", q.reason)
 		}
 		for _, q := range res.conflicts {
-			log.InfoContext(ctx, "idempotency key already stored with another name or email; quarantined", "messageId", q.id, "reason", q.reason)
+			log.InfoContext(ctx, conflictMessage, "messageId", q.id, "reason", q.reason)
 		}
 		if res.retryErr != nil {
 			log.WarnContext(ctx, "key conflicts not quarantined; reporting them for retry (the batch's other records are committed)",
@@ -260,6 +260,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	h.emitMetrics(ctx, stats, latency)
 	return resp, nil
 }
+
+// conflictMessage is the log message of a key conflict.
+var conflictMessage = "idempotency key already stored with another " + otherValues + "; quarantined"
 
 func (h *Handler) emitMetrics(ctx context.Context, s Stats, latency time.Duration) {
 	// The values in the order of emf.ConsumerMetrics.
@@ -306,10 +309,27 @@ func (ms messages) ids() []string {
 type userRow struct {
 	key         string // the dedupe key, users.submission_id
 	messageID   string
-	name, email string
+	values      []record.Value // of fields, in order
 	submittedAt sql.NullTime
 	body        string // kept to quarantine the row if MySQL rejects it
 }
+
+// fields is the record's table; every column of a users row but the dedupe
+// key and submitted_at comes from it.
+var fields = record.Fields()
+
+// otherValues names the values whose difference makes a key conflict, for
+// its log line and detail: "name or email" with the seed's record.
+var otherValues = func() string {
+	var names []string
+	for i := range fields {
+		names = append(names, fields[i].Member)
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}()
 
 // KeyPrefix starts the dedupe key of a record that carries an idempotency
 // key; the rest is the key as the client sent it. SQS message ids are
@@ -364,6 +384,9 @@ func (h *Handler) prepare(msgs []events.SQSMessage) (batch, error) {
 	seen := make(map[string]bool, len(msgs))
 	var keyed []int // indexes into b.users of the rows whose key is still the bare idempotency key
 	keyBytes := 0
+	// The values of every record in one allocation: one slice per record
+	// would be an allocation per record.
+	slab := make([]record.Value, len(msgs)*len(fields))
 	for i, m := range msgs {
 		if m.MessageId == "" {
 			return batch{}, fmt.Errorf("consumer: record %d of %d has no messageId", i, len(msgs))
@@ -380,7 +403,8 @@ func (h *Handler) prepare(msgs []events.SQSMessage) (batch, error) {
 			continue
 		}
 		at := submittedAt(m.Attributes)
-		rec, err := record.Decode(m.Body)
+		values := slab[:len(fields):len(fields)]
+		ikey, err := record.DecodeInto(m.Body, values)
 		if err != nil {
 			q := quarantineRow{id: m.MessageId, body: []byte(m.Body), reason: string(record.ReasonOf(err)), detail: err.Error(), submittedAt: at}
 			if re := (*record.Error)(nil); errors.As(err, &re) {
@@ -389,15 +413,16 @@ func (h *Handler) prepare(msgs []events.SQSMessage) (batch, error) {
 			b.quarantine = append(b.quarantine, q)
 			continue
 		}
+		slab = slab[len(fields):]
 		key := m.MessageId
-		if rec.IdempotencyKey != "" {
-			key = rec.IdempotencyKey
+		if ikey != "" {
+			key = ikey
 			keyed = append(keyed, len(b.users))
 			keyBytes += len(KeyPrefix) + len(key)
 		}
 		b.users = append(b.users, userRow{
 			key: key, messageID: m.MessageId,
-			name: rec.Name, email: rec.Email, submittedAt: at, body: m.Body,
+			values: values, submittedAt: at, body: m.Body,
 		})
 	}
 	prefixKeys(b.users, keyed, keyBytes)
