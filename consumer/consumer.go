@@ -214,7 +214,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	}
 
 	var resp events.SQSEventResponse
-	stats := Stats{Received: len(ev.Records)}
+	stats := Stats{Received: b.records}
 	res, err := h.store(work, b)
 	if err != nil {
 		// Nothing of this batch was committed: hand every record back.
@@ -223,9 +223,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			level = slog.LevelError
 		}
 		log.Log(ctx, level, "batch not committed; reporting every record for retry",
-			"error", describe(err), "transient", transient, "records", len(ev.Records))
+			"error", describe(err), "transient", transient, "records", b.records)
 		resp.BatchItemFailures = failures(b.ids)
-		stats.Retried = len(ev.Records)
+		stats.Retried = b.records
 	} else {
 		for _, q := range res.rejected {
 			log.InfoContext(ctx, "record rejected by the database; quarantined", "messageId", q.id, "reason", q.reason, "mysqlError", q.errNumber)
@@ -238,14 +238,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 		if res.retryErr != nil {
 			log.WarnContext(ctx, "key conflicts not quarantined; reporting them for retry (the batch's other records are committed)",
-				"error", describe(res.retryErr), "transient", isTransient(res.retryErr), "records", len(res.retry))
+				"error", describe(res.retryErr), "transient", isTransient(res.retryErr), "records", res.retried)
 		}
 		resp.BatchItemFailures = failures(append(b.badIDs.ids(), res.retry...))
 		stats.Stored = res.stored
 		stats.Quarantined = res.quarantined
 		stats.KeyConflicts = res.conflictsStored
 		stats.DuplicateResubmission = res.resubmissions
-		stats.Retried = len(b.badIDs) + len(res.retry)
+		stats.Retried = len(b.badIDs) + res.retried
 		// The rest were there already.
 		stats.DuplicateRedelivery = stats.Received - stats.Stored - stats.Quarantined - stats.DuplicateResubmission - stats.Retried
 		stats.Duplicate = stats.DuplicateRedelivery + stats.DuplicateResubmission
@@ -293,6 +293,7 @@ type batch struct {
 	quarantine []quarantineRow
 	badIDs     messages // ids that cannot be a submission id
 	ids        []string // every distinct message id, in event order
+	records    int      // every record of every message (an unusable message or body counts one)
 	keyed      int      // users rows whose dedupe key is a client's idempotency key
 }
 
@@ -308,6 +309,7 @@ func (ms messages) ids() []string {
 
 type userRow struct {
 	key         string // the dedupe key, users.submission_id
+	id          string // the record's identity: its message id, or elementID for an element of an array
 	messageID   string
 	values      []record.Value // of fields, in order
 	submittedAt sql.NullTime
@@ -358,7 +360,8 @@ func prefixKeys(rows []userRow, keyed []int, size int) {
 }
 
 type quarantineRow struct {
-	id          string
+	id          string // quarantine.submission_id: the record's identity (userRow.id)
+	messageID   string
 	body        []byte
 	reason      string
 	detail      string
@@ -381,61 +384,129 @@ const (
 
 func (h *Handler) prepare(msgs []events.SQSMessage) (batch, error) {
 	b := batch{users: make([]userRow, 0, len(msgs)), ids: make([]string, 0, len(msgs))}
-	seen := make(map[string]bool, len(msgs))
-	var keyed []int // indexes into b.users of the rows whose key is still the bare idempotency key
-	keyBytes := 0
+	seen := make(map[string]int, len(msgs)) // message id → its records
+	p := preparer{b: &b}
 	// The values of every record in one allocation: one slice per record
-	// would be an allocation per record.
-	slab := make([]record.Value, len(msgs)*len(fields))
+	// would be an allocation per record. An array body takes more.
+	p.slab = make([]record.Value, len(msgs)*len(fields))
 	for i, m := range msgs {
 		if m.MessageId == "" {
 			return batch{}, fmt.Errorf("consumer: record %d of %d has no messageId", i, len(msgs))
 		}
-		if seen[m.MessageId] {
+		if n, ok := seen[m.MessageId]; ok {
 			// SQS may deliver one message twice in a batch; the first
 			// occurrence speaks for both (a redelivery duplicate).
+			b.records += n
 			continue
 		}
-		seen[m.MessageId] = true
+		before := b.records
 		b.ids = append(b.ids, m.MessageId)
-		if !validSubmissionID(m.MessageId) {
-			b.badIDs = append(b.badIDs, m)
-			continue
-		}
-		at := submittedAt(m.Attributes)
-		values := slab[:len(fields):len(fields)]
-		ikey, err := record.DecodeInto(m.Body, values)
-		if err != nil {
-			q := quarantineRow{id: m.MessageId, body: []byte(m.Body), reason: string(record.ReasonOf(err)), detail: err.Error(), submittedAt: at}
-			if re := (*record.Error)(nil); errors.As(err, &re) {
-				q.detail = re.Detail
-			}
-			b.quarantine = append(b.quarantine, q)
-			continue
-		}
-		slab = slab[len(fields):]
-		key := m.MessageId
-		if ikey != "" {
-			key = ikey
-			keyed = append(keyed, len(b.users))
-			keyBytes += len(KeyPrefix) + len(key)
-		}
-		b.users = append(b.users, userRow{
-			key: key, messageID: m.MessageId,
-			values: values, submittedAt: at, body: m.Body,
-		})
+		p.message(m)
+		seen[m.MessageId] = b.records - before
 	}
-	prefixKeys(b.users, keyed, keyBytes)
-	b.keyed = len(keyed)
+	prefixKeys(b.users, p.keyed, p.keyBytes)
+	b.keyed = len(p.keyed)
 	return b, nil
 }
+
+// preparer sorts the records of a batch's messages into b.
+type preparer struct {
+	b        *batch
+	slab     []record.Value // room for the values of the next records
+	keyed    []int          // indexes into b.users of the rows whose key is still the bare idempotency key
+	keyBytes int
+}
+
+// message sorts m, one record or an array of them.
+func (p *preparer) message(m events.SQSMessage) {
+	b := p.b
+	if !validSubmissionID(m.MessageId) {
+		b.badIDs = append(b.badIDs, m)
+		b.records++
+		return
+	}
+	at := submittedAt(m.Attributes)
+	elements, array, err := record.Split(m.Body)
+	switch {
+	case !array:
+		b.records++
+		p.record(m.MessageId, m.MessageId, m.Body, at, nil)
+	case err != nil:
+		// The body as a whole is not a usable array: one quarantine row.
+		b.records++
+		p.record(m.MessageId, m.MessageId, m.Body, at, err)
+	case len(m.MessageId)+len(elementID("", len(elements)-1)) > maxSubmissionID:
+		b.badIDs = append(b.badIDs, m) // no room for the position
+		b.records++
+	default:
+		b.records += len(elements)
+		if len(p.slab) < len(elements)*len(fields) {
+			p.slab = make([]record.Value, len(elements)*len(fields))
+		}
+		for k, e := range elements {
+			p.record(elementID(m.MessageId, k), m.MessageId, e, at, nil)
+		}
+	}
+}
+
+// record decodes one record, body (a whole message body, or an element
+// of an array), whose identity is id, unless err already says why it is
+// rejected.
+func (p *preparer) record(id, messageID, body string, at sql.NullTime, err error) {
+	b := p.b
+	if len(p.slab) < len(fields) {
+		p.slab = make([]record.Value, 64*len(fields))
+	}
+	values := p.slab[:len(fields):len(fields)]
+	ikey := ""
+	switch {
+	case err != nil:
+	case id == messageID:
+		ikey, err = record.DecodeInto(body, values)
+	default: // an element, which Split found valid UTF-8
+		ikey, err = record.DecodeElement(body, values)
+	}
+	if err != nil {
+		q := quarantineRow{id: id, messageID: messageID, body: []byte(body), reason: string(record.ReasonOf(err)), detail: err.Error(), submittedAt: at}
+		if re := (*record.Error)(nil); errors.As(err, &re) {
+			q.detail = re.Detail
+		}
+		b.quarantine = append(b.quarantine, q)
+		return
+	}
+	p.slab = p.slab[len(fields):]
+	key := id
+	if ikey != "" {
+		key = ikey
+		p.keyed = append(p.keyed, len(b.users))
+		p.keyBytes += len(KeyPrefix) + len(key)
+	}
+	b.users = append(b.users, userRow{
+		key: key, id: id, messageID: messageID,
+		values: values, submittedAt: at, body: body,
+	})
+}
+
+// ElementSeparator joins a message id and the position of a record in the
+// message's array (from 0) into the record's identity: its dedupe key
+// without an idempotency key, and its quarantine row's submission_id.
+// A body that is one object keeps the bare message id, as before arrays.
+const ElementSeparator = "#"
+
+func elementID(messageID string, k int) string {
+	return messageID + ElementSeparator + strconv.Itoa(k)
+}
+
+// maxSubmissionID is the length of users.submission_id and
+// quarantine.submission_id (VARCHAR(128) ascii).
+const maxSubmissionID = 128
 
 // validSubmissionID reports whether id fits users.submission_id and
 // quarantine.submission_id (VARCHAR(128) ascii) and cannot be taken for a dedupe key
 // made from an idempotency key. SQS message ids are UUIDs; anything else
 // would fail every attempt, so it is left to go to the dead-letter queue.
 func validSubmissionID(id string) bool {
-	if len(id) > 128 || strings.HasPrefix(id, KeyPrefix) {
+	if len(id) > maxSubmissionID || strings.HasPrefix(id, KeyPrefix) || strings.Contains(id, ElementSeparator) {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

@@ -127,8 +127,10 @@ type storeResult struct {
 	conflicts       []quarantineRow // valid records whose key is stored with other values, quarantined
 	conflictsStored int             // of quarantined: new rows for conflicts
 	// retry lists message ids whose outcome is not committed although the
-	// rest of the batch is, and retryErr says why (see store).
+	// rest of the batch is, retried counts their records that are not,
+	// and retryErr says why (see store).
 	retry    []string
+	retried  int
 	retryErr error
 }
 
@@ -221,8 +223,11 @@ func (h *Handler) quarantineConflicts(ctx context.Context, res *storeResult) {
 		n, err := exec(ctx, h.db, quarantineInsert, c, appendQuarantine)
 		if err != nil {
 			for _, r := range res.conflicts {
-				res.retry = append(res.retry, r.id)
+				if !slices.Contains(res.retry, r.messageID) {
+					res.retry = append(res.retry, r.messageID)
+				}
 			}
+			res.retried = len(res.conflicts)
 			res.retryErr = fmt.Errorf("consumer: insert %d key-conflict quarantine rows: %w", len(c), err)
 			res.quarantined, res.conflictsStored = 0, 0
 			return
@@ -256,7 +261,7 @@ func (h *Handler) classify(ctx context.Context, db queryExecer, b batch, res *st
 	}
 	var keyed []userRow
 	for _, r := range b.users {
-		if strings.HasPrefix(r.key, KeyPrefix) && !rejected[r.messageID] {
+		if strings.HasPrefix(r.key, KeyPrefix) && !rejected[r.id] {
 			keyed = append(keyed, r)
 		}
 	}
@@ -269,10 +274,10 @@ func (h *Handler) classify(ctx context.Context, db queryExecer, b batch, res *st
 		switch {
 		case !ok:
 			// The INSERT neither wrote nor found a row for this key.
-			return fmt.Errorf("consumer: no users row for dedupe key of message %s after inserting it", r.messageID)
+			return fmt.Errorf("consumer: no users row for dedupe key of record %s after inserting it", r.id)
 		case !sameValues(s.values, r.values):
 			res.conflicts = append(res.conflicts, quarantineRow{
-				id: r.messageID, body: []byte(r.body), reason: ReasonKeyConflict,
+				id: r.id, messageID: r.messageID, body: []byte(r.body), reason: ReasonKeyConflict,
 				detail: fmt.Sprintf("idempotency key %q is already stored (users.id %d, submitted %s) with a different %s; the stored row is unchanged",
 					strings.TrimPrefix(r.key, KeyPrefix), s.id, formatSubmitted(s.submittedAt), otherValues),
 				submittedAt: r.submittedAt,
@@ -381,7 +386,7 @@ func (h *Handler) insertUsers(ctx context.Context, tx *sql.Tx, rows []userRow, r
 	if len(rows) == 1 {
 		r := rows[0]
 		res.rejected = append(res.rejected, quarantineRow{
-			id: r.messageID, body: []byte(r.body), reason: ReasonRejectedByDatabase,
+			id: r.id, messageID: r.messageID, body: []byte(r.body), reason: ReasonRejectedByDatabase,
 			detail:      fmt.Sprintf("MySQL error %d: %s", me.Number, me.Message),
 			submittedAt: r.submittedAt, errNumber: me.Number,
 		})

@@ -137,7 +137,7 @@ func (f *Field) Violations() []Violation {
 	return out
 }
 
-// Rule describes f's rules in one line of Markdown, for the docs table.
+// Rule describes f's rules in one line, for the docs table.
 func (f *Field) Rule() string {
 	var parts []string
 	switch f.Kind {
@@ -529,7 +529,7 @@ func (f *Field) decodeTimestamp(raw string) (Value, error) {
 // value, else a detail for quarantine.detail that never quotes the value.
 type Check struct {
 	Name   string // e.g. "e-mail address"
-	Doc    string // the rule, one line of Markdown
+	Doc    string // the rule, one line of plain text
 	Valid  func(s string) (detail string)
 	Sample string // a fmt format with one %d verb for a valid sample value
 }
@@ -538,8 +538,8 @@ type Check struct {
 // and the parse must give back the input unchanged.
 var EmailAddress = Check{
 	Name: "e-mail address",
-	Doc: "exactly one RFC 5322 addr-spec as Go's `net/mail.ParseAddress` reads it, **and** the parse must give back the input unchanged: " +
-		"no display name (`Alice <a@example.com>`), no angle brackets, comments or lists; internationalised local parts (RFC 6532) are accepted",
+	Doc: "one RFC 5322 addr-spec as Go's net/mail.ParseAddress reads it, which the parse gives back unchanged " +
+		"(no display name, angle brackets, comments or lists; RFC 6532 local parts accepted)",
 	Valid:  validEmail,
 	Sample: "sample.%d@example.com",
 }
@@ -567,7 +567,7 @@ func validEmail(email string) string {
 // all, nothing else (no spaces, dashes or parentheses).
 var E164 = Check{
 	Name:   "E.164 phone number",
-	Doc:    "`+` and 2 to 15 digits, the first not 0, nothing else (no spaces, dashes or parentheses)",
+	Doc:    "+ and 2 to 15 digits, the first not 0, nothing else (no spaces, dashes or parentheses)",
 	Valid:  validE164,
 	Sample: "+8190%08d",
 }

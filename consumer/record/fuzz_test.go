@@ -17,7 +17,7 @@ import (
 // key, an array), and for every field each JSON type in its place, null,
 // an absent member, and a string at and past its limits.
 func fuzzSeeds() []string {
-	seeds := []string{SampleBody(0, 1, "", nil), SampleBody(1, 1, "t", func(j int) string { return "k-" + strconv.Itoa(j) }), }
+	seeds := []string{SampleBody(0, 1, "", nil), SampleBody(1, 1, "t", func(j int) string { return "k-" + strconv.Itoa(j) }), SampleBody(2, 3, "", nil)}
 	for i := range table {
 		f := &table[i]
 		base := Sample(i, "")
@@ -81,6 +81,20 @@ func FuzzDecode(f *testing.F) {
 			if err != nil || general != fast {
 				t.Fatalf("plainObject(%q) = %+v; anyObject gives %+v, %v", body, fast, general, err)
 			}
+		}
+		// An array's elements are what encoding/json sees.
+		if elems, array, err := Split(string(body)); array && err == nil {
+			var ref []json.RawMessage
+			if json.Unmarshal(body, &ref) != nil || len(ref) != len(elems) {
+				t.Fatalf("Split(%q) = %d elements; encoding/json sees %d", body, len(elems), len(ref))
+			}
+			for i := range elems {
+				if !bytes.Equal(bytes.TrimSpace(ref[i]), []byte(elems[i])) {
+					t.Fatalf("Split(%q) element %d = %q, want %q", body, i, elems[i], ref[i])
+				}
+			}
+		} else if err != nil && !slices.Contains(Reasons(), ReasonOf(err)) {
+			t.Fatalf("Split: unknown reason from %v", err)
 		}
 		rec, err := Decode(string(body))
 		ref, refOK := referenceMembers(body)

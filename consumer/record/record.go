@@ -87,7 +87,7 @@ var reasons = func() []Reason {
 			out = append(out, table[i].Reason(v))
 		}
 	}
-	return append(out, ReasonKeyNotString, ReasonKeyTooLong, ReasonKeyInvalid)
+	return append(out, ReasonKeyNotString, ReasonKeyTooLong, ReasonKeyInvalid, ReasonEmptyArray, ReasonTooManyRecords)
 }()
 
 // Reasons lists every Reason Decode and Split can return.
