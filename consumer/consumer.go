@@ -12,15 +12,15 @@
 //   - stored: a new users row;
 //   - duplicate: the row for its dedupe key is already there, written by an
 //     earlier delivery of the same message (cause "redelivery") or by
-//     another message with the same idempotency key and the same name and
-//     email (cause "resubmission": a client retry; a stored row whose
+//     another message with the same idempotency key and the same values
+//     (cause "resubmission": a client retry; a stored row whose
 //     submitted_at is this message's SentTimestamp counts as written by
 //     this message). INSERT … ON DUPLICATE KEY UPDATE leaves the existing
 //     row untouched;
 //   - quarantined: a quarantine row with a machine-readable reason, because
 //     validation rejected the body, because MySQL rejected the row with a
 //     data error (isolated by bisecting the batch), or because its
-//     idempotency key is already stored with a different name or email
+//     idempotency key is already stored with different values
 //     (ReasonKeyConflict; the stored row is never overwritten);
 //   - retried: listed in BatchItemFailures because the transaction could not
 //     commit (connection lost, deadlock, lock wait, deadline near, …). The
@@ -180,9 +180,9 @@ type Stats struct {
 	// or quarantined by an earlier delivery, or occurs twice in the batch.
 	DuplicateRedelivery int
 	// DuplicateResubmission counts records whose idempotency key is already
-	// stored, by another message, with the same name and email.
+	// stored, by another message, with the same values.
 	DuplicateResubmission int
-	KeyConflicts          int // of Quarantined: key stored with another name or email
+	KeyConflicts          int // of Quarantined: key stored with other values
 	Retried               int // reported in BatchItemFailures
 }
 
@@ -376,7 +376,7 @@ const (
 	// column holds the MySQL error number and message.
 	ReasonRejectedByDatabase = "rejected_by_database"
 	// ReasonKeyConflict is the reason of a valid record whose idempotency
-	// key is already stored with a different name or email: the client
+	// key is already stored with different values: the client
 	// reused a key for another submission. The stored row stays as it is;
 	// the detail names the message that stored it.
 	ReasonKeyConflict = "idempotency_key_conflict"

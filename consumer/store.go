@@ -239,7 +239,7 @@ func (h *Handler) quarantineConflicts(ctx context.Context, res *storeResult) {
 
 // classify tells apart, after the users INSERTs, the keyed records that
 // wrote nothing: their key is stored by another message with the same
-// name and email (a resubmission) or with others (a conflict, to be
+// values (a resubmission) or with others (a conflict, to be
 // quarantined). Without keyed records, or when every row was new, there is
 // nothing to ask: the remaining duplicates are redeliveries.
 //
@@ -248,7 +248,7 @@ func (h *Handler) quarantineConflicts(ctx context.Context, res *storeResult) {
 // rather than by storing its message id: one more value in every row
 // costs the INSERT 10–16 % of its throughput (docs/consumer.md,
 // Throughput), for a distinction only the duplicate cause metrics make.
-// Two messages sent with the same key, name and email within the same
+// Two messages sent with the same key and values within the same
 // millisecond are therefore counted as a redelivery, not a resubmission;
 // either way nothing is written twice.
 func (h *Handler) classify(ctx context.Context, db queryExecer, b batch, res *storeResult) error {

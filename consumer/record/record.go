@@ -59,6 +59,18 @@ func (r Record) Value(member string) (Value, bool) {
 	return Value{}, false
 }
 
+// Set sets the value of the field whose member is member, and reports
+// whether the record has such a field.
+func (r *Record) Set(member string, v Value) bool {
+	for i := range table {
+		if table[i].Member == member && i < len(r.Values) {
+			r.Values[i] = v
+			return true
+		}
+	}
+	return false
+}
+
 // Reason says, machine-readably, why a body was rejected. It is stored in
 // quarantine.reason (VARCHAR(64) ascii).
 type Reason string

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/consumer/record"
 	"github.com/sluicehq/sluice/local/edge"
 	"github.com/sluicehq/sluice/local/pipeline"
 )
@@ -179,6 +180,20 @@ func retried(i int, f float64) bool {
 	return int(float64(i+1)*f+0.5) > int(float64(i)*f+0.5)
 }
 
+// sampleBody is record i of a run: a sample record derived from the
+// record's table (consumer/record), with an e-mail unique to the run and
+// the record, by which the run finds its rows; with keys, the key is made
+// from it too.
+func sampleBody(i int, emailPrefix string, keys bool) (email, body string) {
+	email = fmt.Sprintf("%s%d@example.com", emailPrefix, i)
+	r := record.Sample(i, "Spike")
+	r.Set("email", record.Value{Str: email, Valid: true})
+	if keys {
+		r.IdempotencyKey = fmt.Sprintf("%s%d", emailPrefix, i)
+	}
+	return email, r.JSON()
+}
+
 // send posts the records with o.Concurrency clients.
 func send(ctx context.Context, o Options, emailPrefix string) sendResult {
 	client := &http.Client{
@@ -195,12 +210,7 @@ func send(ctx context.Context, o Options, emailPrefix string) sendResult {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				email := fmt.Sprintf("%s%d@example.com", emailPrefix, i)
-				body := fmt.Sprintf(`{"name":"Spike %d","email":"%s"}`, i, email)
-				if o.Keys {
-					// The e-mail is unique per record, so it makes a key too.
-					body = fmt.Sprintf(`{"name":"Spike %d","email":"%s","idempotency_key":"%s%d"}`, i, email, emailPrefix, i)
-				}
+				email, body := sampleBody(i, emailPrefix, o.Keys)
 				rec := accepted{email: email}
 				var throttled int
 				abandoned, sentAgain := false, retried(i, o.RetryFraction)
