@@ -137,3 +137,19 @@ func TestHandleQuarantinesUnusableArrays(t *testing.T) {
 		t.Errorf("%d rows from an array of %d, want all", n, record.MaxRecords)
 	}
 }
+
+// TestHandleLeavesSeparatorMessageIDsToTheDLQ: a message id holding the
+// element separator could spell another message's element identity, so,
+// like one that spells a dedupe key, it is never stored: SQS retries it
+// until it reaches the DLQ. SQS's own ids are UUIDs and never do.
+func TestHandleLeavesSeparatorMessageIDsToTheDLQ(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, consumer.Options{})
+	failed := handle(t, lambdaCtx(t), e, msg("x"+consumer.ElementSeparator+"0", body("A", "a@example.com")), msg("x", array(body("B", "b@example.com"))))
+	if len(failed) != 1 || failed[0] != "x#0" {
+		t.Fatalf("BatchItemFailures %v, want only x#0", failed)
+	}
+	if u := e.users(t); len(u) != 1 || u[0].SubmissionID != "x#0" || u[0].Name != "B" {
+		t.Errorf("users %+v, want the array's element x#0 (B) only", u)
+	}
+}
