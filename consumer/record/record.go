@@ -308,18 +308,32 @@ func plainObject(body string) (m members, ok bool) {
 // null) that starts at body[i], and whether there is a well-formed one
 // there.
 func scanValue(body string, i int, k Kind) (end int, ok bool) {
-	for _, lit := range [...]string{"null", "true", "false"} {
-		if strings.HasPrefix(body[i:], lit) {
-			return i + len(lit), lit == "null" || k == Boolean
-		}
-	}
-	switch k {
-	case Integer, Decimal:
-		return scanNumber(body, i)
-	case Boolean:
+	if i >= len(body) {
 		return 0, false
 	}
-	return scanString(body, i)
+	switch c := body[i]; {
+	case c == '"':
+		if k == String || k == Timestamp {
+			return scanString(body, i)
+		}
+	case c == 'n':
+		if strings.HasPrefix(body[i:], "null") {
+			return i + len("null"), true
+		}
+	case c == 't' || c == 'f':
+		if k == Boolean {
+			for _, lit := range [...]string{"true", "false"} {
+				if strings.HasPrefix(body[i:], lit) {
+					return i + len(lit), true
+				}
+			}
+		}
+	case c == '-' || '0' <= c && c <= '9':
+		if k == Integer || k == Decimal {
+			return scanNumber(body, i)
+		}
+	}
+	return 0, false
 }
 
 // scanNumber returns the index just past the JSON number (RFC 8259 §6)
