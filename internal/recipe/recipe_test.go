@@ -3,6 +3,7 @@ package recipe
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,16 +117,35 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 }
 
 // copyRepository copies the files git knows in root (tracked, and new ones
-// not ignored) into dir, as they are in the work tree.
+// not ignored) into dir, as they are in the work tree; without git (a
+// source archive), every file but .git, bin and dist.
 func copyRepository(t *testing.T, root, dir string) {
 	t.Helper()
+	var names []string
 	cmd := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
 	cmd.Dir = root
-	list, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("git ls-files: %v", err)
+	if list, err := cmd.Output(); err == nil {
+		names = strings.Split(strings.TrimRight(string(list), "\x00"), "\x00")
+	} else {
+		t.Logf("git ls-files: %v; copying the directory tree", err)
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(root, path)
+			if d.IsDir() && (rel == ".git" || rel == "bin" || rel == "dist") {
+				return filepath.SkipDir
+			}
+			if d.Type().IsRegular() {
+				names = append(names, rel)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	for _, name := range strings.Split(strings.TrimRight(string(list), "\x00"), "\x00") {
+	for _, name := range names {
 		data, err := os.ReadFile(filepath.Join(root, name))
 		if os.IsNotExist(err) {
 			continue // deleted in the work tree
