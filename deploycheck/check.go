@@ -37,6 +37,10 @@ const (
 // required are the outputs without which the check cannot start.
 var required = []string{outAPIURL, outProxyName, outConsumerFunction, outMigratorFunction, outRegion}
 
+// checkActions are the IAM actions the check's calls need
+// (docs/iam/deploy-role-policy.json grants them).
+var checkActions = []string{"rds:DescribeDBProxyTargets", "lambda:GetFunction", "lambda:ListEventSourceMappings", "lambda:InvokeFunction"}
+
 // Outputs are a stack's outputs, as `pulumi stack output --json` prints them.
 type Outputs map[string]any
 
