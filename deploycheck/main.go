@@ -55,13 +55,22 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("deploycheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stack := fs.String("stack", "", "the stack to check (`pulumi stack output --json --stack <stack>`)")
+	stack := fs.String("stack", "", "the `name` of the stack to check; its outputs are read with pulumi stack output --json")
 	outputsFile := fs.String("outputs", "", "read the stack outputs from this JSON file (\"-\": stdin) instead of running pulumi")
 	probe := fs.Bool("probe", true, "submit a probe record and wait until it is stored (false: a stack whose route needs a JWT)")
 	probeWait := fs.Duration("probe-wait", 2*time.Minute, "how long the probe may take to be stored")
 	sign := fs.Bool("sign", false, "sign the probe with SigV4 (a stack with apiAuth AWS_IAM)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run ./deploycheck --stack <stack> [flags]\n\nChecks a deployed Sluice stack with your AWS credentials. Flags:")
+		fmt.Fprint(stderr, `usage: go run ./deploycheck --stack <stack> [flags]
+
+Checks a deployed Sluice stack with your AWS credentials, right after pulumi up:
+the RDS Proxy target's health (and the fallback setting when it is not
+AVAILABLE), both functions Active, the event source mapping Enabled, the
+schema version, and a probe submission seen stored. Exit status: 0 every
+check passed, 1 a check failed, 2 it could not run.
+
+flags:
+`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

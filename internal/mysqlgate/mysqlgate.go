@@ -79,7 +79,8 @@ func New(backend string) (*Gate, error) {
 func (g *Gate) Addr() string { return g.addr }
 
 // Open starts accepting connections on Addr: the next reject of them are
-// answered with Reply and closed, the rest are spliced to the backend.
+// answered with Reply and closed, the rest are spliced to the backend. A
+// negative reject answers every connection with Reply until Pass.
 func (g *Gate) Open(reject int) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -97,6 +98,13 @@ func (g *Gate) Open(reject int) error {
 	g.wg.Add(1)
 	go g.serve(ln)
 	return nil
+}
+
+// Pass stops rejecting: every later connection is spliced to the backend.
+func (g *Gate) Pass() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.reject = 0
 }
 
 // Rejected is how many connections were answered with Reply.
@@ -142,9 +150,11 @@ func (g *Gate) serve(ln net.Listener) {
 			c.Close()
 			return
 		}
-		reject := g.reject > 0
+		reject := g.reject != 0
 		if reject {
-			g.reject--
+			if g.reject > 0 {
+				g.reject--
+			}
 			g.rejected++
 		} else {
 			g.passed++

@@ -95,3 +95,37 @@ func TestErrorPacket(t *testing.T) {
 		t.Errorf("Packet() = % x\nwant       % x", got, want)
 	}
 }
+
+func TestGateRejectsUntilPass(t *testing.T) {
+	g, err := New(echoServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if err := g.Open(-1); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("mysql", "nobody@tcp("+g.Addr()+")/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := 0; i < 5; i++ {
+		var me *mysql.MySQLError
+		if err := db.Ping(); !errors.As(err, &me) || me.Number != 9501 {
+			t.Fatalf("ping %d before Pass = %v, want 9501", i+1, err)
+		}
+	}
+	g.Pass()
+	c, err := net.Dial("tcp", g.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "greeting\n" {
+		t.Fatalf("after Pass, first line = %q, %v; want the backend's greeting", line, err)
+	}
+	if g.Rejected() != 5 || g.Passed() != 1 {
+		t.Errorf("rejected %d, passed %d; want 5 and 1", g.Rejected(), g.Passed())
+	}
+}
