@@ -54,6 +54,7 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // reported (dirty) rather than run again.
 func waitReachable(ctx context.Context, cfg dbconn.Config, connect func() error) error {
 	start := time.Now()
+	var deniedSince time.Time // the first 1045: propagation is timed from it
 	pause := firstConnectPause
 	for n := 1; ; n++ {
 		err := connect()
@@ -62,9 +63,6 @@ func waitReachable(ctx context.Context, cfg dbconn.Config, connect func() error)
 			return err
 		}
 		bound := cfg.ConnectWait
-		if class == dbconn.AuthPending {
-			bound = min(bound, IAMPropagationWait)
-		}
 		if deadline, ok := ctx.Deadline(); ok {
 			bound = min(bound, deadline.Sub(start))
 		}
@@ -72,6 +70,14 @@ func waitReachable(ctx context.Context, cfg dbconn.Config, connect func() error)
 		giveUp := &UnreachableError{Endpoint: cfg.Endpoint, Attempts: n, Waited: waited, Class: class, Err: err}
 		if waited+pause > bound {
 			return giveUp
+		}
+		if class == dbconn.AuthPending {
+			if deniedSince.IsZero() {
+				deniedSince = time.Now()
+			}
+			if time.Since(deniedSince)+pause > IAMPropagationWait {
+				return giveUp
+			}
 		}
 		slog.WarnContext(ctx, "database not reachable yet; retrying",
 			"cause", err.Error(), "class", class.String(), "attempt", n,
