@@ -279,3 +279,32 @@ func TestOutputNamesAreTheStacks(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeSignedForIAMRoutes: with Sign the probe carries a SigV4
+// signature for execute-api in the stack's region.
+func TestProbeSignedForIAMRoutes(t *testing.T) {
+	s, srv := newStandIn(t)
+	awsEnv(t, srv.URL)
+	healthy(s, migrations.Latest(), false)
+	var auth []string
+	apiSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = append(auth, r.Header.Get("Authorization"))
+		if r.Header.Get("Authorization") == "" {
+			http.Error(w, `{"message":"Forbidden"}`, http.StatusForbidden)
+			return
+		}
+		fmt.Fprint(w, `{"SendMessageResponse":{"SendMessageResult":{"MessageId":"0f2a6e62-1f7c-4b1e-9d6e-2b1c7c1d9e01"}}}`)
+	}))
+	defer apiSrv.Close()
+	for _, sign := range []bool{false, true} {
+		auth = nil
+		report, res := runCheck(t, outputsFor(apiSrv.URL+"/submit"), Options{Probe: true, Sign: sign, ProbeWait: time.Minute, ProbeEvery: time.Millisecond})
+		probe := res[len(res)-1]
+		if (probe.Status == "ok") != sign || len(auth) != 1 {
+			t.Fatalf("sign=%t: probe %s, %d requests\n%s", sign, probe, len(auth), report)
+		}
+		if sign && !strings.HasPrefix(auth[0], "AWS4-HMAC-SHA256 Credential=AKIDSTANDIN/") || sign && !strings.Contains(auth[0], "/ap-northeast-1/execute-api/aws4_request") {
+			t.Errorf("Authorization %q, want SigV4 for execute-api in ap-northeast-1", auth[0])
+		}
+	}
+}
