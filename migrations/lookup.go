@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/sluicehq/sluice/consumer"
 	"github.com/sluicehq/sluice/consumer/record"
 	"github.com/sluicehq/sluice/internal/dbconn"
 )
 
 // Lookup reports whether a users row holds the submission with idempotency
-// key key (its dedupe key, consumer.KeyPrefix + key). It only reads: the
+// key key (its dedupe key, record.KeyPrefix + key). It only reads: the
 // first-deploy check uses it, through the migrator Lambda that already
 // reaches the database, to see its probe submission stored without a new
 // network path to the database.
@@ -30,7 +29,7 @@ func Lookup(ctx context.Context, cfg dbconn.Config, key string) (bool, error) {
 		return false, fmt.Errorf("migrations: %v: %w", cfg, err)
 	}
 	var one int
-	err = db.QueryRowContext(ctx, "SELECT 1 FROM users WHERE submission_id = ?", consumer.KeyPrefix+key).Scan(&one)
+	err = db.QueryRowContext(ctx, "SELECT 1 FROM users WHERE submission_id = ?", record.KeyPrefix+key).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
