@@ -77,6 +77,12 @@ func TestFollowedReferences(t *testing.T) {
 			s[1].PropertyDependencies = map[string][]string{"globalClusterIdentifier": {s[0].URN}}
 			return s
 		}(), rules.Env{DryRun: true}, 0, 0},
+		{"cluster restored from a snapshot of an encrypted cluster of the stack", rules.EncryptionAtRest, []rules.Resource{
+			rsc(cl, "db", "db", map[string]any{"storageEncrypted": true}),
+			rsc(snap, "snap", "snap", map[string]any{"dbClusterIdentifier": "db"}),
+			rsc(cl, "restored", "restored", map[string]any{"snapshotIdentifier": "snap"})}, rules.Env{}, 0, 0},
+		{"instance restored from a snapshot outside the stack", rules.EncryptionAtRest, []rules.Resource{
+			rsc(inst, "restored", "restored", map[string]any{"snapshotIdentifier": "rds:shared-snapshot"})}, rules.Env{}, 0, 1},
 		{"snapshot copy without a key, of a snapshot outside the stack", rules.EncryptionAtRest, []rules.Resource{
 			rsc(scopy, "copy", "copy", map[string]any{"sourceDbSnapshotIdentifier": "arn:aws:rds:us-east-1:123456789012:snapshot:s"})}, rules.Env{}, 0, 1},
 		{"snapshot copy with a key", rules.EncryptionAtRest, []rules.Resource{

@@ -296,7 +296,10 @@ var encryptionSources = []string{typeDBInstance, typeDBCluster, typeDBGlobalClus
 // inheritsEncryption returns the property naming the source a database
 // without storageEncrypted takes its encryption from, or "". A read
 // replica is encrypted as its source is (CreateDBInstanceReadReplica has
-// no StorageEncrypted parameter), a secondary cluster of a global cluster
+// no StorageEncrypted parameter), a database restored from a snapshot as
+// the snapshot (pulumi-aws v6.83.4 rds.Cluster storageEncrypted: "When
+// restoring an unencrypted snapshotIdentifier, the kmsKeyId argument must be
+// provided to encrypt the restored cluster"), a secondary cluster of a global cluster
 // as the global cluster, and a global cluster created from a cluster as
 // that cluster (pulumi-aws v6.83.4 rds.GlobalCluster storageEncrypted:
 // "false unless sourceDbClusterIdentifier is specified and encrypted").
@@ -304,9 +307,9 @@ func inheritsEncryption(r Resource) string {
 	var keys []string
 	switch r.Type {
 	case typeDBInstance:
-		keys = []string{"replicateSourceDb"}
+		keys = []string{"replicateSourceDb", "snapshotIdentifier"}
 	case typeDBCluster:
-		keys = []string{"globalClusterIdentifier", "replicationSourceIdentifier"}
+		keys = []string{"globalClusterIdentifier", "replicationSourceIdentifier", "snapshotIdentifier"}
 	case typeDBGlobalCluster:
 		keys = []string{"sourceDbClusterIdentifier"}
 	}
