@@ -112,6 +112,9 @@ func TestDatabaseResourceStates(t *testing.T) {
 		{"connect on every user of a cluster", rules.RDSIAMAuth, rolePo, map[string]any{"policy": connect("arn:aws:rds-db:ap-northeast-1:123456789012:dbuser:cluster-ABCDEFGHIJKL01234/*")}, rules.Env{}, 1},
 
 		{"cluster instance private", rules.RDSInstanceNotPublic, ci, map[string]any{"publiclyAccessible": false}, rules.Env{}, 0},
+		{"shard group private", rules.RDSInstanceNotPublic, sg, map[string]any{"publiclyAccessible": false}, rules.Env{}, 0},
+		{"shard group absent (default false)", rules.RDSInstanceNotPublic, sg, map[string]any{}, rules.Env{}, 0},
+		{"shard group secret true", rules.RDSInstanceNotPublic, sg, map[string]any{"publiclyAccessible": secret(true)}, rules.Env{}, 1},
 		{"shard group public", rules.RDSInstanceNotPublic, sg, map[string]any{"publiclyAccessible": true}, rules.Env{}, 1},
 		{"shard group computed", rules.RDSInstanceNotPublic, sg, map[string]any{"publiclyAccessible": computed()}, rules.Env{DryRun: true}, 1},
 		{"snapshot shared with an account", rules.RDSInstanceNotPublic, snap, map[string]any{"sharedAccounts": []any{"210987654321"}}, rules.Env{}, 0},

@@ -107,6 +107,18 @@ func TestFollowedReferences(t *testing.T) {
 		{"cluster with a TLS cluster parameter group", rules.TransportTLSRequired, []rules.Resource{
 			rsc(cpg, "tls", "aurora-tls", tlsOn),
 			rsc(cl, "db", "db", map[string]any{"engine": "aurora-mysql", "dbClusterParameterGroupName": "aurora-tls"})}, rules.Env{}, 0, 0},
+		{"cluster parameter group with require_secure_transport as a secret", rules.TransportTLSRequired, []rules.Resource{
+			rsc(cpg, "tls", "aurora-tls", map[string]any{"name": "aurora-tls", "parameters": []any{map[string]any{"name": "require_secure_transport", "value": secret("ON")}}}),
+			rsc(cl, "db", "db", map[string]any{"engine": "aurora-mysql", "dbClusterParameterGroupName": "aurora-tls"})}, rules.Env{}, 0, 0},
+		{"cluster parameter group whose parameters are computed fails closed", rules.TransportTLSRequired, []rules.Resource{
+			rsc(cpg, "tls", "aurora-tls", map[string]any{"name": "aurora-tls", "parameters": computed()}),
+			rsc(cl, "db", "db", map[string]any{"engine": "aurora-mysql", "dbClusterParameterGroupName": "aurora-tls"})}, rules.Env{DryRun: true}, 1, 0},
+		{"cluster parameter group computed, followed through the property dependency", rules.TransportTLSRequired, func() []rules.Resource {
+			s := []rules.Resource{rsc(cpg, "tls", "", tlsOn),
+				rsc(cl, "db", "", map[string]any{"engine": "aurora-mysql", "dbClusterParameterGroupName": computed()})}
+			s[1].PropertyDependencies = map[string][]string{"dbClusterParameterGroupName": {s[0].URN}}
+			return s
+		}(), rules.Env{DryRun: true}, 0, 0},
 		{"cluster parameter group outside the stack", rules.TransportTLSRequired, []rules.Resource{
 			rsc(cl, "db", "db", map[string]any{"engine": "aurora-mysql", "dbClusterParameterGroupName": "shared-group"})}, rules.Env{}, 0, 1},
 		{"Multi-AZ DB cluster of MySQL on the default group", rules.TransportTLSRequired, []rules.Resource{
