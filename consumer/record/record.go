@@ -35,6 +35,12 @@ const MaxIdempotencyKeyBytes = 64
 // and digits that an idempotency key may contain.
 const IdempotencyKeyPunctuation = "-_.:~+/="
 
+// KeyPrefix starts the dedupe key (users.submission_id) of a record that
+// carries an idempotency key; the rest is the key as the client sent it.
+// It is declared here, with the key's rules, so that the consumer and the
+// migrator's read-only lookup use one definition.
+const KeyPrefix = "key:"
+
 // Fields returns the record's fields, in the order they are checked and
 // stored. The caller must not change them.
 func Fields() []Field { return table[:] }

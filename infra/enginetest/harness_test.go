@@ -145,6 +145,7 @@ type previewOptions struct {
 	stack      string
 	editStack  func(t *testing.T, file []byte) []byte // changes the copy of Pulumi.<stack>.yaml
 	transforms []pulumi.ResourceTransform             // applied to every resource of the program
+	program    pulumi.RunFunc                         // another program than Sluice's, if set
 }
 
 // preview runs `pulumi preview` of opts.stack in a fresh file backend, with
@@ -167,9 +168,12 @@ func (tl *tools) preview(t *testing.T, opts previewOptions) previewRun {
 		"PATH": tl.pluginDir + string(os.PathListSeparator) + os.Getenv("PATH"),
 	}
 	workDir := tl.overlay(t, opts.stack, opts.editStack)
-	program, err := sluiceProgram(workDir, opts.stack, opts.transforms...)
-	if err != nil {
-		t.Fatal(err)
+	program := opts.program
+	if program == nil {
+		var err error
+		if program, err = sluiceProgram(workDir, opts.stack, opts.transforms...); err != nil {
+			t.Fatal(err)
+		}
 	}
 	stack, err := auto.UpsertStackInlineSource(ctx, opts.stack, projectName, program,
 		auto.WorkDir(workDir), auto.Pulumi(tl.pulumi), auto.EnvVars(env))

@@ -258,6 +258,17 @@ func TestEnforceEndpoints(t *testing.T) {
 	if code, body := call(t, s, "POST", upd+"/events/batch", "", batch, lease); code != 200 {
 		t.Errorf("events = %d %s", code, body)
 	}
+	if code, _ := call(t, s, "POST", upd+"/renew_lease", s.Token, apitype.RenewUpdateLeaseRequest{Duration: 300}, nil); code != 401 {
+		t.Errorf("renew with the access token = %d, want 401", code)
+	}
+	if code, _ := call(t, s, "POST", upd+"/renew_lease", "", apitype.RenewUpdateLeaseRequest{Duration: 3600}, lease); code != 400 {
+		t.Errorf("renew for an hour = %d, want 400 (at most 300 s)", code)
+	}
+	code, body = call(t, s, "POST", upd+"/renew_lease", "", apitype.RenewUpdateLeaseRequest{Duration: 300}, lease)
+	var renewed apitype.RenewUpdateLeaseResponse
+	if err := json.Unmarshal([]byte(body), &renewed); code != 200 || err != nil || renewed.Token != start.Token {
+		t.Errorf("renew = %d %s, want the same token back", code, body)
+	}
 	if code, body := call(t, s, "POST", upd+"/complete", "", apitype.CompleteUpdateRequest{Status: apitype.UpdateStatusFailed}, lease); code != 200 {
 		t.Errorf("complete = %d %s", code, body)
 	}

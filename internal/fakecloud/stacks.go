@@ -21,10 +21,12 @@ import (
 // bodies are those of pkg/backend/httpstate/client/client.go (v3.274.1):
 // ApplyPolicyPack, GetPolicyGroup, CreateStack, GetStack,
 // ExportStackDeployment, EncryptValue, DecryptValue, CreateUpdate,
-// StartUpdate, RecordEngineEvents, CompleteUpdate and DownloadPolicyPack.
-// Only previews are served: a stack here never gets a deployment. The lease
-// lasts an hour, longer than any preview here, so RenewUpdateLease is not
-// served.
+// StartUpdate, RenewUpdateLease, RecordEngineEvents, CompleteUpdate and
+// DownloadPolicyPack. Only previews are served: a stack here never gets a
+// deployment. The CLI ignores the lease's expiry and assumes 5 minutes,
+// renewing every 5/8 minute (backend/httpstate/state.go newUpdate,
+// token_source.go: TODO pulumi/pulumi#10482), so a preview that installs
+// and compiles the pack on a loaded machine renews its lease.
 
 // Update is one preview of a stack as the stand-in received it.
 type Update struct {
@@ -92,6 +94,7 @@ func (s *Server) stackRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/stacks/{org}/{project}/{stack}/update/{id}", s.api(s.startUpdate))
 	mux.HandleFunc("POST /api/stacks/{org}/{project}/{stack}/update/{id}/events/batch", s.leased(s.recordEvents))
 	mux.HandleFunc("POST /api/stacks/{org}/{project}/{stack}/update/{id}/complete", s.leased(s.completeUpdate))
+	mux.HandleFunc("POST /api/stacks/{org}/{project}/{stack}/update/{id}/renew_lease", s.leased(s.renewLease))
 	// DownloadPolicyPack: the required policy's packLocation, fetched
 	// without a token like an object store URL.
 	mux.HandleFunc("GET /storage/policypacks/{org}/{name}/{version}", s.record(s.downloadPack))
@@ -343,6 +346,22 @@ func (s *Server) leased(h func(http.ResponseWriter, *http.Request, *Update)) htt
 			h(w, r, u)
 		}
 	})
+}
+
+// renewLease extends the lease by the requested duration (at most 300
+// seconds, apitype.RenewUpdateLeaseRequest) and keeps its token.
+func (s *Server) renewLease(w http.ResponseWriter, r *http.Request, u *Update) {
+	var req apitype.RenewUpdateLeaseRequest
+	if err := readJSON(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.Duration < 1 || req.Duration > 300 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("fakecloud: lease duration %d s, want 1-300", req.Duration))
+		return
+	}
+	writeJSON(w, apitype.RenewUpdateLeaseResponse{Token: u.token,
+		TokenExpiration: time.Now().Add(time.Duration(req.Duration) * time.Second).Unix()})
 }
 
 func (s *Server) recordEvents(w http.ResponseWriter, r *http.Request, u *Update) {

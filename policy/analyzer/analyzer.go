@@ -195,14 +195,15 @@ func (s *Server) Analyze(_ context.Context, req *pulumirpc.AnalyzeRequest) (*pul
 	cfg, env := s.state()
 	var vs []rules.Violation
 	for i := range s.policies {
-		if !s.policies[i].IsStack() {
+		if s.policies[i].ValidateResource != nil {
 			vs = append(vs, s.policies[i].CheckResource(r, cfg, env)...)
 		}
 	}
 	return s.response(vs, req.GetUrn()), nil
 }
 
-// AnalyzeStack runs the stack policies over every resource, with the
+// AnalyzeStack runs the stack policies, and the stack part of resource
+// policies that follow references, over every resource, with the
 // dependencies the engine reports.
 func (s *Server) AnalyzeStack(_ context.Context, req *pulumirpc.AnalyzeStackRequest) (*pulumirpc.AnalyzeResponse, error) {
 	resources := make([]rules.Resource, 0, len(req.GetResources()))
@@ -221,7 +222,7 @@ func (s *Server) AnalyzeStack(_ context.Context, req *pulumirpc.AnalyzeStackRequ
 	cfg, env := s.state()
 	var vs []rules.Violation
 	for i := range s.policies {
-		if s.policies[i].IsStack() {
+		if s.policies[i].ValidateStack != nil {
 			vs = append(vs, s.policies[i].CheckStack(resources, cfg, env)...)
 		}
 	}

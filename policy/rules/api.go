@@ -12,6 +12,7 @@ var APIStageThrottlingLogging = Policy{
 	Name: "apigw-stage-throttling-logging",
 	Description: "API Gateway stages must throttle requests (burst and rate limits above 0) and write access " +
 		"logs with the request id.",
+	Reads:            []string{typeStage},
 	EnforcementLevel: Mandatory,
 	Severity:         Medium,
 	Remediation: "Set defaultRouteSettings.throttlingBurstLimit and throttlingRateLimit above 0, and " +
@@ -52,6 +53,7 @@ var APIStageThrottlingLogging = Policy{
 var APIRouteAuthorization = Policy{
 	Name:             "apigw-route-authorization",
 	Description:      "API Gateway routes should require authorization unless they are declared public.",
+	Reads:            []string{typeRoute},
 	EnforcementLevel: Advisory,
 	Severity:         Medium,
 	Remediation: "Set the route's authorizationType (AWS_IAM, JWT or CUSTOM), or list its route key in " +
@@ -105,6 +107,7 @@ func projectOr(e Env) string {
 var LogGroupRetention = Policy{
 	Name:             "log-group-retention",
 	Description:      "CloudWatch log groups must expire their events.",
+	Reads:            []string{typeLogGroup},
 	EnforcementLevel: Mandatory,
 	Severity:         Medium,
 	Remediation:      "Set retentionInDays on every log group, e.g. 30.",

@@ -15,6 +15,9 @@ type iamDocument struct {
 	trust bool // an assume-role (trust) policy
 }
 
+// iamDocumentTypes are the resources iamDocuments reads.
+var iamDocumentTypes = []string{typeRole, typeRolePolicy, typeIAMPolicy, typeUserPolicy, typeGroupPolicy}
+
 // iamDocuments returns the identity and trust policy documents of IAM
 // resources; other resources hold none.
 func iamDocuments(r Resource) []iamDocument {
@@ -87,6 +90,7 @@ var IAMNoWildcards = Policy{
 	Name: "iam-no-wildcards",
 	Description: "IAM policies must allow exact actions on exact resources: no wildcard actions, no \"*\" " +
 		"resources, no NotAction/NotResource, no trust of any principal, no administrator managed policies.",
+	Reads:            append(slices.Clone(iamDocumentTypes), typeRoleAttachment),
 	EnforcementLevel: Mandatory,
 	Severity:         High,
 	Remediation: "List the exact actions and resource ARNs each role needs, trust only a named service principal, " +

@@ -13,6 +13,7 @@ var LambdaSQSESMSafe = Policy{
 	Description: "An SQS event source mapping must report partial batch failures, cap its concurrency (2–1000, " +
 		"not above the function's reserved concurrency), and the queue's visibility timeout must be at least " +
 		"6 × (function timeout + batching window).",
+	Reads:            []string{typeEventSourceMapping, typeFunction, typeQueue},
 	EnforcementLevel: Mandatory,
 	Severity:         High,
 	Remediation: "Set functionResponseTypes: [ReportBatchItemFailures] and scalingConfig.maximumConcurrency " +

@@ -46,6 +46,7 @@ var ResourcePolicyNotPublic = Policy{
 		"REST APIs, Lambda permissions) must not grant access to everyone: an Allow for Principal \"*\" or with " +
 		"NotPrincipal needs a condition that pins it to an account, an organization, a source resource or a VPC " +
 		"endpoint, and a Lambda permission for an AWS service needs a source ARN or account.",
+	Reads:            append(slices.Sorted(maps.Keys(resourcePolicyHolders)), typeLambdaPermission),
 	EnforcementLevel: Mandatory,
 	Severity:         Critical,
 	Remediation: "Name the principal (an account, a role or a service) instead of \"*\", or add a condition with a " +

@@ -160,9 +160,21 @@ type Reporter struct {
 // Report records a violation on r. The message is prefixed with the
 // policy's severity and must say how to fix the problem.
 func (rep *Reporter) Report(r Resource, format string, args ...any) {
+	rep.add(rep.level, r, format, args...)
+}
+
+// Advise records a finding on r at advisory level whatever the policy's
+// level: for what the policy cannot decide, such as a reference to a
+// resource the stack does not manage. The message must say why it cannot
+// be decided and how to make it decidable.
+func (rep *Reporter) Advise(r Resource, format string, args ...any) {
+	rep.add(Advisory, r, format, args...)
+}
+
+func (rep *Reporter) add(level Level, r Resource, format string, args ...any) {
 	rep.out = append(rep.out, Violation{
 		Policy:           rep.policy.Name,
-		EnforcementLevel: rep.level,
+		EnforcementLevel: level,
 		Severity:         rep.policy.Severity,
 		ResourceType:     r.Type,
 		ResourceName:     r.Name,
@@ -178,7 +190,10 @@ type Check struct {
 	Env    Env
 }
 
-// Policy is one rule. Exactly one of ValidateResource and ValidateStack is set.
+// Policy is one rule. At least one of ValidateResource and ValidateStack is
+// set. A resource policy may also set ValidateStack for what only the
+// stack can tell (following a reference to the resource it inherits a
+// property from); the engine runs that part in AnalyzeStack.
 type Policy struct {
 	Name             string
 	Description      string
@@ -190,13 +205,18 @@ type Policy struct {
 	// ConfigSchema is the JSON schema of each config property.
 	ConfigSchema map[string]map[string]any
 	// Defaults are the config values used when the config does not set them.
-	Defaults         Config
+	Defaults Config
+	// Reads are the type tokens of the resources the policy inspects,
+	// including those it only follows references to; docs/policy-pack.md
+	// lists them per policy.
+	Reads            []string
 	ValidateResource func(c Check, r Resource)
 	ValidateStack    func(c Check, s *Stack)
 }
 
-// IsStack reports whether the policy validates the whole stack.
-func (p *Policy) IsStack() bool { return p.ValidateStack != nil }
+// IsStack reports whether the policy is a stack policy: it validates only
+// the whole stack, never a single resource.
+func (p *Policy) IsStack() bool { return p.ValidateResource == nil && p.ValidateStack != nil }
 
 // Effective returns the enforcement level and merged config of p under cfg.
 func (p *Policy) Effective(cfg PackConfig) (Level, Config) {
@@ -266,12 +286,13 @@ func Evaluate(policies []Policy, resources []Resource, cfg PackConfig, env Env) 
 	out := []Violation{}
 	for i := range policies {
 		p := &policies[i]
-		if p.IsStack() {
-			out = append(out, p.CheckStack(resources, cfg, env)...)
-			continue
+		if p.ValidateResource != nil {
+			for _, r := range resources {
+				out = append(out, p.CheckResource(r, cfg, env)...)
+			}
 		}
-		for _, r := range resources {
-			out = append(out, p.CheckResource(r, cfg, env)...)
+		if p.ValidateStack != nil {
+			out = append(out, p.CheckStack(resources, cfg, env)...)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -76,8 +76,11 @@ func TestPoliciesAreWellFormed(t *testing.T) {
 			t.Errorf("policy %q: duplicate, reserved or missing description/severity", p.Name)
 		}
 		seen[p.Name] = true
-		if (p.ValidateResource == nil) == (p.ValidateStack == nil) {
-			t.Errorf("policy %q must set exactly one validator", p.Name)
+		if p.ValidateResource == nil && p.ValidateStack == nil {
+			t.Errorf("policy %q sets no validator", p.Name)
+		}
+		if len(p.Reads) == 0 {
+			t.Errorf("policy %q does not say which resource types it reads", p.Name)
 		}
 		for k := range p.Defaults {
 			if _, ok := p.ConfigSchema[k]; !ok {

@@ -118,6 +118,7 @@ var SQSQueueHasDLQ = Policy{
 	Name: "sqs-queue-has-dlq",
 	Description: "Every SQS queue that is not itself a dead-letter queue must redrive to a DLQ of this stack after " +
 		"a bounded number of receives; the DLQ keeps messages longer and has the same type (standard/FIFO).",
+	Reads:            []string{typeQueue, typeQueueRedrive, typeQueueRedriveAllow},
 	EnforcementLevel: Mandatory,
 	Severity:         High,
 	Remediation: "Create a dead-letter queue in this stack (same type, longer retention) and set the queue's " +
@@ -213,18 +214,34 @@ func isFIFO(q *Resource) bool {
 
 // EncryptionAtRest: storageEncrypted and sqsManagedSseEnabled are literal
 // booleans and fail closed when computed or absent; a KMS key id computed
-// from a key of the stack is accepted.
+// from a key of the stack is accepted. A database that takes its
+// encryption from another one (a read replica, a secondary cluster of a
+// global cluster, a global cluster created from a cluster) and copies of
+// its data (snapshot copies, replicated automated backups) without a key
+// of their own are followed to their source by the stack part: a source of
+// the stack is checked on its own, one outside it is an advisory finding.
 var EncryptionAtRest = Policy{
 	Name:             "encryption-at-rest",
-	Description:      "RDS storage and SQS queues must be encrypted at rest.",
+	Description:      "RDS storage (instances, clusters, global clusters and copies of their data) and SQS queues must be encrypted at rest.",
 	EnforcementLevel: Mandatory,
 	Severity:         High,
-	Remediation: "Set storageEncrypted: true on RDS instances and sqsManagedSseEnabled: true (or a " +
-		"kmsMasterKeyId) on SQS queues.",
+	Remediation: "Set storageEncrypted: true on RDS instances, clusters and global clusters, a kmsKeyId on snapshot " +
+		"copies and replicated backups, and sqsManagedSseEnabled: true (or a kmsMasterKeyId) on SQS queues.",
+	Reads: []string{typeDBInstance, typeDBCluster, typeDBGlobalCluster, typeDBSnapshot, typeDBClusterSnapshot,
+		typeDBSnapshotCopy, typeDBClusterSnapCopy, typeDBBackupsReplica, typeQueue},
 	ValidateResource: func(c Check, r Resource) {
 		switch r.Type {
-		case typeDBInstance:
-			if v, st := boolAt(r.Properties, "storageEncrypted"); st != Known || !v {
+		case typeDBInstance, typeDBCluster, typeDBGlobalCluster:
+			v, st := boolAt(r.Properties, "storageEncrypted")
+			switch {
+			case st == Known && v:
+			case st == Absent && inheritsEncryption(r) != "":
+				// the stack part follows the source
+			case st == Absent && r.Type == typeDBCluster && isServerlessV1(r):
+				// Aurora Serverless v1 storage is always encrypted
+				// (pulumi-aws v6.83.4 rds.Cluster storageEncrypted: "true for
+				// serverless engineMode").
+			default:
 				c.Report(r, "storageEncrypted is %s, not true, so the database's storage, backups and snapshots "+
 					"are unencrypted. Fix: set storageEncrypted: true (optionally with kmsKeyId).",
 					describe(r.Properties, "storageEncrypted"))
@@ -240,25 +257,125 @@ var EncryptionAtRest = Policy{
 			}
 		}
 	},
+	ValidateStack: func(c Check, s *Stack) {
+		for _, r := range s.OfType(typeDBInstance, typeDBCluster, typeDBGlobalCluster) {
+			if _, st := lookup(r.Properties, "storageEncrypted"); st != Absent {
+				continue
+			}
+			if key := inheritsEncryption(*r); key != "" {
+				followEncryption(c, s, r, key)
+			}
+		}
+		for _, r := range s.OfType(typeDBSnapshotCopy, typeDBClusterSnapCopy, typeDBBackupsReplica) {
+			if k, st := stringAt(r.Properties, "kmsKeyId"); st == Unknown || st == Known && k != "" {
+				continue // encrypted with that key
+			}
+			followEncryption(c, s, r, copySource[r.Type])
+		}
+		for _, r := range s.OfType(typeDBSnapshot, typeDBClusterSnapshot) {
+			followEncryption(c, s, r, copySource[r.Type])
+		}
+	},
 }
 
-// TransportTLSRequired: the database parameter group and every queue's
-// policy must refuse plaintext connections. Queue policies are usually
-// computed in preview (they name the queue's ARN) and are checked when known.
+// copySource is the property that names the database or snapshot a copy of
+// the data is taken from.
+var copySource = map[string]string{
+	typeDBSnapshot:        "dbInstanceIdentifier",
+	typeDBClusterSnapshot: "dbClusterIdentifier",
+	typeDBSnapshotCopy:    "sourceDbSnapshotIdentifier",
+	typeDBClusterSnapCopy: "sourceDbClusterSnapshotIdentifier",
+	typeDBBackupsReplica:  "sourceDbInstanceArn",
+}
+
+// encryptionSources are the resources whose encryption a database or copy
+// can take over.
+var encryptionSources = []string{typeDBInstance, typeDBCluster, typeDBGlobalCluster, typeDBSnapshot,
+	typeDBClusterSnapshot, typeDBSnapshotCopy, typeDBClusterSnapCopy}
+
+// inheritsEncryption returns the property naming the source a database
+// without storageEncrypted takes its encryption from, or "". A read
+// replica is encrypted as its source is (CreateDBInstanceReadReplica has
+// no StorageEncrypted parameter), a database restored from a snapshot as
+// the snapshot (pulumi-aws v6.83.4 rds.Cluster storageEncrypted: "When
+// restoring an unencrypted snapshotIdentifier, the kmsKeyId argument must be
+// provided to encrypt the restored cluster"), a secondary cluster of a global cluster
+// as the global cluster, and a global cluster created from a cluster as
+// that cluster (pulumi-aws v6.83.4 rds.GlobalCluster storageEncrypted:
+// "false unless sourceDbClusterIdentifier is specified and encrypted").
+func inheritsEncryption(r Resource) string {
+	var keys []string
+	switch r.Type {
+	case typeDBInstance:
+		keys = []string{"replicateSourceDb", "snapshotIdentifier"}
+	case typeDBCluster:
+		keys = []string{"globalClusterIdentifier", "replicationSourceIdentifier", "snapshotIdentifier"}
+	case typeDBGlobalCluster:
+		keys = []string{"sourceDbClusterIdentifier"}
+	}
+	for _, k := range keys {
+		if _, st := lookup(r.Properties, k); st == Known || st == Unknown {
+			return k
+		}
+	}
+	return ""
+}
+
+func isServerlessV1(r Resource) bool {
+	mode, st := stringAt(r.Properties, "engineMode")
+	return st == Known && mode == "serverless"
+}
+
+// followEncryption resolves the source key of r names. A source of the
+// stack is checked on its own (this policy reports it if unencrypted, and
+// a snapshot follows its database in turn); a source outside the stack
+// cannot be checked, which is an advisory finding.
+func followEncryption(c Check, s *Stack, r *Resource, key string) {
+	if _, st := lookup(r.Properties, key); st == Absent {
+		return
+	}
+	// A key makes the copy encrypted whatever the source (KmsKeyId of
+	// CreateDBInstanceReadReplica, CopyDBSnapshot, CreateDBCluster).
+	if k, st := stringAt(r.Properties, "kmsKeyId"); st == Unknown || st == Known && k != "" {
+		return
+	}
+	if src, _ := s.Ref(r, key, encryptionSources...); src != nil {
+		return
+	}
+	c.Advise(*r, "its data comes from %s %s, which this stack does not manage, so whether it is encrypted at rest "+
+		"cannot be decided. Fix: set storageEncrypted: true (databases) or kmsKeyId (copies), or manage the "+
+		"source in this stack.", key, describe(r.Properties, key))
+}
+
+// TransportTLSRequired: the database's parameter group and every queue's
+// policy must refuse plaintext connections. For an instance that is its DB
+// parameter group; for an Aurora MySQL or Multi-AZ DB cluster, its DB
+// cluster parameter group, where require_secure_transport is a cluster
+// parameter. Queue policies are usually computed in preview (they name the
+// queue's ARN) and are checked when known.
 var TransportTLSRequired = Policy{
 	Name: "transport-tls-required",
-	Description: "Connections must use TLS: MySQL instances use a parameter group with require_secure_transport " +
-		"ON, and every SQS queue has a policy denying requests without aws:SecureTransport.",
+	Description: "Connections must use TLS: MySQL instances and clusters use a parameter group with " +
+		"require_secure_transport ON, and every SQS queue has a policy denying requests without aws:SecureTransport.",
 	EnforcementLevel: Mandatory,
 	Severity:         High,
-	Remediation: "Use a parameter group with require_secure_transport = 1, and attach to every queue a policy " +
-		"that denies sqs:* when aws:SecureTransport is false.",
+	Remediation: "Use a parameter group (for clusters, a cluster parameter group) with require_secure_transport = 1, " +
+		"and attach to every queue a policy that denies sqs:* when aws:SecureTransport is false.",
+	Reads: []string{typeDBInstance, typeDBParameterGroup, typeDBCluster, typeDBClusterParams, typeQueue,
+		typeQueuePolicy},
 	ValidateStack: func(c Check, s *Stack) {
 		for _, db := range s.OfType(typeDBInstance) {
 			if engine, st := stringAt(db.Properties, "engine"); st == Known && engine != "mysql" && engine != "mariadb" {
 				continue
 			}
-			checkSecureTransport(c, s, db)
+			checkSecureTransport(c, s, db, "parameterGroupName", typeDBParameterGroup, "aws.rds.ParameterGroup")
+		}
+		for _, db := range s.OfType(typeDBCluster) {
+			if !mysqlCluster(db) {
+				continue
+			}
+			checkSecureTransport(c, s, db, "dbClusterParameterGroupName", typeDBClusterParams,
+				"aws.rds.ClusterParameterGroup")
 		}
 		for _, q := range s.OfType(typeQueue) {
 			checkQueueTLS(c, s, q)
@@ -266,17 +383,28 @@ var TransportTLSRequired = Policy{
 	},
 }
 
-func checkSecureTransport(c Check, s *Stack, db *Resource) {
-	if _, st := lookup(db.Properties, "parameterGroupName"); st == Absent {
-		c.Report(*db, "no parameterGroupName, so the default parameter group (require_secure_transport OFF) "+
-			"applies. Fix: create an aws.rds.ParameterGroup with require_secure_transport = 1 and set "+
-			"parameterGroupName.")
+// mysqlCluster: Aurora MySQL ("aurora" is its 5.6-compatible engine, and
+// the provider's default) and Multi-AZ DB clusters of MySQL. A computed
+// engine is checked.
+func mysqlCluster(db *Resource) bool {
+	engine, st := stringAt(db.Properties, "engine")
+	return st != Known || engine == "aurora" || engine == "aurora-mysql" || engine == "mysql"
+}
+
+// checkSecureTransport checks that the parameter group db names at key (a
+// resource of type typ, written kind in messages) sets
+// require_secure_transport.
+func checkSecureTransport(c Check, s *Stack, db *Resource, key, typ, kind string) {
+	if _, st := lookup(db.Properties, key); st == Absent {
+		c.Report(*db, "no %s, so the default parameter group (require_secure_transport OFF) applies. Fix: create "+
+			"an %s with require_secure_transport = 1 and set %s.", key, kind, key)
 		return
 	}
-	pg, _ := s.Ref(db, "parameterGroupName", typeDBParameterGroup)
+	pg, _ := s.Ref(db, key, typ)
 	if pg == nil {
-		c.Report(*db, "the parameter group is not managed in this stack, so require_secure_transport cannot be "+
-			"verified. Fix: manage the aws.rds.ParameterGroup in this stack.")
+		c.Advise(*db, "%s names a parameter group this stack does not manage (%s), so whether it sets "+
+			"require_secure_transport cannot be decided. Fix: manage the %s in this stack.", key,
+			describe(db.Properties, key), kind)
 		return
 	}
 	params, _ := arrayAt(pg.Properties, "parameters")
@@ -292,7 +420,7 @@ func checkSecureTransport(c Check, s *Stack, db *Resource) {
 			return
 		}
 	}
-	c.Report(*pg, "parameter group %q of instance %q does not set require_secure_transport to 1, so MySQL "+
+	c.Report(*pg, "parameter group %q of %q does not set require_secure_transport to 1, so MySQL "+
 		"accepts plaintext connections. Fix: add parameter {name: require_secure_transport, value: \"1\"}.",
 		pg.Name, db.Name)
 }

@@ -28,7 +28,7 @@ func NewStack(resources []Resource) *Stack {
 }
 
 // identifiers are the strings another resource may use to refer to r: its
-// id, ARN, name or URL as far as they are known.
+// id, ARN, name, URL or RDS identifier as far as they are known.
 func identifiers(r Resource) map[string]bool {
 	ids := map[string]bool{}
 	add := func(v string) {
@@ -38,7 +38,7 @@ func identifiers(r Resource) map[string]bool {
 	}
 	add(r.ID)
 	for _, m := range []resource.PropertyMap{r.Outputs, r.Properties} {
-		for _, k := range []string{"id", "arn", "name", "url"} {
+		for _, k := range []string{"id", "arn", "name", "url", "identifier", "clusterIdentifier"} {
 			if v, st := stringAt(m, k); st == Known {
 				add(v)
 			}
@@ -47,11 +47,11 @@ func identifiers(r Resource) map[string]bool {
 	return ids
 }
 
-// OfType returns the resources with type token t.
-func (s *Stack) OfType(t string) []*Resource {
+// OfType returns the resources with one of the type tokens, in stack order.
+func (s *Stack) OfType(types ...string) []*Resource {
 	var out []*Resource
 	for i := range s.Resources {
-		if s.Resources[i].Type == t {
+		if slices.Contains(types, s.Resources[i].Type) {
 			out = append(out, &s.Resources[i])
 		}
 	}

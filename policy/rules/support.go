@@ -18,6 +18,7 @@ var RDSEngineStandardSupport = Policy{
 	Name: "rds-engine-standard-support",
 	Description: "RDS for MySQL and Aurora MySQL databases should run a major version in standard support: past its " +
 		"end date RDS bills RDS Extended Support, or upgrades the database itself where Extended Support is disabled.",
+	Reads:            []string{typeDBInstance, typeDBCluster},
 	EnforcementLevel: Advisory,
 	Severity:         Medium,
 	Remediation: "Upgrade to a major version still in standard support (RDS for MySQL 8.4). In Sluice set " +

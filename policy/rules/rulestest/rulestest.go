@@ -636,7 +636,14 @@ func refersTo(s string, o rules.Resource) bool {
 // those were caught by their policy alone.
 func CheckMutations(t *testing.T, base map[string][]rules.Resource, strict bool) (applied, caught int) {
 	t.Helper()
-	for _, m := range Mutations() {
+	return CheckMutationsOf(t, Mutations(), base, strict)
+}
+
+// CheckMutationsOf is CheckMutations for the given mutations (those of
+// another base stack, such as AuroraMutations).
+func CheckMutationsOf(t *testing.T, mutations []Mutation, base map[string][]rules.Resource, strict bool) (applied, caught int) {
+	t.Helper()
+	for _, m := range mutations {
 		stack := m.Stack
 		if stack == "" {
 			stack = "dev"
