@@ -20,17 +20,19 @@ var (
 	colorStored = color.RGBA{0x2c, 0xa0, 0x2c, 0xff} // rows stored
 	colorAxis   = color.RGBA{0x33, 0x33, 0x33, 0xff}
 	colorGrid   = color.RGBA{0xdd, 0xdd, 0xdd, 0xff}
+	colorStop   = color.RGBA{0xd6, 0x27, 0x28, 0xff} // sending stopped
 )
 
 // Plot draws queue depth (visible + in flight) and this run's rows stored
-// over time as a PNG.
+// over time as a PNG, both axes scaled to the run, with a mark where the
+// last POST was answered: the accept spike before it, the drain after.
 func Plot(w io.Writer, r Result) error {
 	const width, height = 800, 420
 	const left, right, top, bottom = 70, 20, 40, 50
 	img := image.NewRGBA(image.Rect(0, 0, width, height))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
 
-	maxT, maxY := 1.0, 1.0
+	maxT, maxY := math.Max(1, r.SendSeconds), 1.0
 	for _, s := range r.Samples {
 		maxT = math.Max(maxT, s.Seconds)
 		maxY = math.Max(maxY, math.Max(float64(s.QueueDepth), float64(s.Stored)))
@@ -53,6 +55,13 @@ func Plot(w io.Writer, r Result) error {
 	hline(img, left, width-right, top+plotH, colorAxis)
 	vline(img, left, top, top+plotH, colorAxis)
 
+	if r.SendSeconds > 0 {
+		xs := x(r.SendSeconds)
+		for yy := top; yy <= top+plotH; yy += 6 {
+			vline(img, xs, yy, min(yy+3, top+plotH), colorStop)
+		}
+		label(img, xs+4, top+plotH-8, fmt.Sprintf("sending stopped (%.1fs)", r.SendSeconds), colorStop)
+	}
 	for i := 1; i < len(r.Samples); i++ {
 		a, b := r.Samples[i-1], r.Samples[i]
 		line(img, x(a.Seconds), y(float64(a.QueueDepth)), x(b.Seconds), y(float64(b.QueueDepth)), colorDepth)
@@ -64,7 +73,8 @@ func Plot(w io.Writer, r Result) error {
 	label(img, left, 16, title, colorAxis)
 	legend(img, left+10, top+14, "queue depth (visible + in flight)", colorDepth)
 	legend(img, left+10, top+30, "rows stored", colorStored)
-	label(img, left+plotW/2-40, height-10, "seconds since the first POST", colorAxis)
+	label(img, left+plotW/2-90, height-10, "seconds since the first POST", colorAxis)
+	label(img, 4, top-6, "records", colorAxis)
 	return png.Encode(w, img)
 }
 

@@ -93,6 +93,9 @@ func startMoto(ctx context.Context, logFile *os.File, name string, args ...strin
 // Endpoint is the base URL to give the SQS client.
 func (m *Moto) Endpoint() string { return m.endpoint }
 
+// Transport is nil: moto is reached over HTTP.
+func (m *Moto) Transport() http.RoundTripper { return nil }
+
 // Stop ends the process group (SIGTERM, then SIGKILL after 5 s) and waits for
 // it. It is safe to call more than once.
 func (m *Moto) Stop() {
