@@ -155,6 +155,19 @@ func (g *GoAWS) Stop() {
 //     number of messages available for retrieval from the queue",
 //     GetQueueAttributes API reference), which the drain and the status
 //     line read.
+//   - ReceiveMessage with VisibilityTimeout 0: GoAWS takes 0 for "not
+//     given" and hides the messages for the queue's timeout; SQS makes them
+//     visible again at once. The runbook's look into the DLQ
+//     (--visibility-timeout 0) would otherwise hide the messages its next
+//     step moves. The bridge ends their visibility now (GoAWS's periodic
+//     task then returns them within a second, counting the receive).
+//   - Errors: GoAWS answers {"Type","Code","Message"}; SQS answers
+//     {"__type":"com.amazonaws.sqs#<code>","message"} with the header
+//     x-amzn-query-error "<code>;Sender" (or ;Receiver), from which
+//     aws-sdk-go-v2 takes the error code and whether the caller is at
+//     fault (SQS's awsQueryCompatible trait). Without it an oversized
+//     message is a fault of unknown origin, which the edge answers with a
+//     500 instead of SQS's 400.
 //   - DeleteMessageBatch: GoAWS copies the whole queue into a new slice on
 //     every call, so a queue of n messages costs O(n) per batch deleted
 //     and a 100,000-record spike drains at a fraction of the stack's pace.
@@ -187,7 +200,14 @@ func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if fix == nil {
-		b.next.ServeHTTP(w, r)
+		ew := &errorWriter{ResponseWriter: w}
+		b.next.ServeHTTP(ew, r)
+		if ew.buf != nil {
+			body := sqsError(ew.status, ew.buf.Bytes(), w.Header())
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.WriteHeader(ew.status)
+			_, _ = w.Write(body)
+		}
 		return
 	}
 	reqBody, err := io.ReadAll(r.Body)
@@ -199,6 +219,9 @@ func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
 	b.next.ServeHTTP(rec, r)
 	body := rec.body.Bytes()
+	if rec.status >= 400 {
+		body = sqsError(rec.status, body, rec.header)
+	}
 	if rec.status == http.StatusOK {
 		if fixed, err := fix(reqBody, body); err == nil {
 			body = fixed
@@ -295,6 +318,48 @@ func (b *bridge) deleteBatch(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// errorWriter passes a success through and keeps an error answer for
+// sqsError.
+type errorWriter struct {
+	http.ResponseWriter
+	status int
+	buf    *bytes.Buffer
+}
+
+func (w *errorWriter) WriteHeader(status int) {
+	if status >= 400 {
+		w.status, w.buf = status, &bytes.Buffer{}
+		return
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *errorWriter) Write(b []byte) (int, error) {
+	if w.buf != nil {
+		return w.buf.Write(b)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// sqsError rewrites GoAWS's JSON error answer as SQS's (see bridge) and
+// sets the query-compatibility header in h.
+func sqsError(status int, body []byte, h http.Header) []byte {
+	var e struct{ Code, Message string }
+	if json.Unmarshal(body, &e) != nil || e.Code == "" {
+		return body
+	}
+	fault := "Sender"
+	if status >= 500 {
+		fault = "Receiver"
+	}
+	h.Set("x-amzn-query-error", e.Code+";"+fault)
+	out, err := json.Marshal(map[string]string{"__type": "com.amazonaws.sqs#" + e.Code, "message": e.Message})
+	if err != nil {
+		return body
+	}
+	return out
+}
+
 // recorder keeps GoAWS's answer for the bridge to correct.
 type recorder struct {
 	header http.Header
@@ -320,6 +385,11 @@ func fixReceive(req, resp []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	var in struct{ VisibilityTimeout *int }
+	if err := json.Unmarshal(req, &in); err != nil {
+		return nil, fmt.Errorf("sqsenv bridge: ReceiveMessage request: %w", err)
+	}
+	visibleNow := in.VisibilityTimeout != nil && *in.VisibilityTimeout == 0
 	var out map[string]json.RawMessage
 	if err := json.Unmarshal(resp, &out); err != nil {
 		return nil, fmt.Errorf("sqsenv bridge: ReceiveMessage answer: %w", err)
@@ -352,6 +422,9 @@ func fixReceive(req, resp []byte) ([]byte, error) {
 		}
 		delete(byHandle, sm.ReceiptHandle)
 		sm.NumberOfReceives++
+		if visibleNow {
+			sm.VisibilityTimeout = time.Now()
+		}
 		var attrs map[string]string
 		if a, ok := m["Attributes"]; ok {
 			if err := json.Unmarshal(a, &attrs); err != nil {
