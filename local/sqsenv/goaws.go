@@ -18,6 +18,7 @@ import (
 	"github.com/Admiral-Piett/goaws/app/gosqs"
 	"github.com/Admiral-Piett/goaws/app/models"
 	"github.com/Admiral-Piett/goaws/app/router"
+	"github.com/google/uuid"
 	log "github.com/sirupsen/logrus"
 )
 
@@ -168,6 +169,9 @@ func (g *GoAWS) Stop() {
 //     fault (SQS's awsQueryCompatible trait). Without it an oversized
 //     message is a fault of unknown origin, which the edge answers with a
 //     500 instead of SQS's 400.
+//   - x-amzn-RequestId: GoAWS answers 00000000-0000-0000-0000-000000000000
+//     on every call; SQS's is unique per request, and the edge passes it on
+//     as RequestId, so the bridge sets a fresh one.
 //   - DeleteMessageBatch: GoAWS copies the whole queue into a new slice on
 //     every call, so a queue of n messages costs O(n) per batch deleted
 //     and a 100,000-record spike drains at a fraction of the stack's pace.
@@ -178,6 +182,8 @@ type bridge struct {
 	next   http.Handler
 	region string
 }
+
+const requestIDHeader = "x-amzn-RequestId"
 
 // jsonTarget is the X-Amz-Target prefix of SQS's JSON protocol.
 const jsonTarget = "AmazonSQS."
@@ -229,6 +235,7 @@ func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rec.status, body = http.StatusInternalServerError, []byte(`{"__type":"InternalError","message":"`+err.Error()+`"}`)
 		}
 	}
+	rec.header.Set(requestIDHeader, uuid.NewString())
 	for k, v := range rec.header {
 		w.Header()[k] = v
 	}
@@ -313,7 +320,7 @@ func (b *bridge) deleteBatch(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	w.Header().Set("x-amzn-RequestId", "00000000-0000-0000-0000-000000000000")
+	w.Header().Set(requestIDHeader, uuid.NewString())
 	_, _ = w.Write(body)
 	return true
 }
@@ -327,6 +334,7 @@ type errorWriter struct {
 }
 
 func (w *errorWriter) WriteHeader(status int) {
+	w.Header().Set(requestIDHeader, uuid.NewString())
 	if status >= 400 {
 		w.status, w.buf = status, &bytes.Buffer{}
 		return

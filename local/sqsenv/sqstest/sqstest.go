@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
@@ -110,7 +111,8 @@ func depth(t *testing.T, c *sqs.Client, url string) sqsenv.Depth {
 
 // SendMessage answers the MessageId, unique per message, and the MD5 of the
 // body ("MD5OfMessageBody – An MD5 digest of the non-URL-encoded message
-// body string", SendMessage API reference); the edge passes both on.
+// body string", SendMessage API reference), under a request id of its own;
+// the edge passes all three on.
 func testSendMessageAnswer(t *testing.T, c *sqs.Client) {
 	q := queue(t, c, 30, 5, 0)
 	body := `{"name":"山田 花子","email":"hanako@example.jp"}`
@@ -126,6 +128,13 @@ func testSendMessageAnswer(t *testing.T, c *sqs.Client) {
 	}
 	if aws.ToString(a.MessageId) == aws.ToString(b.MessageId) {
 		t.Errorf("two messages got one MessageId %s", aws.ToString(a.MessageId))
+	}
+	// Every answer carries its own request id (x-amzn-RequestId), which
+	// the edge passes on as RequestId.
+	ra, _ := awsmiddleware.GetRequestIDMetadata(a.ResultMetadata)
+	rb, _ := awsmiddleware.GetRequestIDMetadata(b.ResultMetadata)
+	if ra == "" || ra == rb {
+		t.Errorf("request ids %q and %q, want two distinct ones", ra, rb)
 	}
 }
 
