@@ -13,14 +13,19 @@ cd "$(dirname "$0")/.."
 STACK=${STACK:-prod}
 N=${N:-5000}
 GO=${GO:-go}
-bin=$(mktemp -d)/local
-trap 'rm -rf "$(dirname "$bin")"' EXIT
-$GO build -o "$bin" ./local
+# LOCAL_BIN: an already built ./local (and COMMIT the commit it was built
+# from) instead of building the working tree.
+bin=${LOCAL_BIN:-}
+if [ -z "$bin" ]; then
+  bin=$(mktemp -d)/local
+  trap 'rm -rf "$(dirname "$bin")"' EXIT
+  $GO build -o "$bin" ./local
+fi
 goaws=$("$bin" spike --stack "$STACK" -n "$N" --json)
 echo "$goaws"
 moto=$("$bin" spike --stack "$STACK" -n "$N" --sqs-engine moto --json)
 echo "$moto"
-jq -cn --argjson g "$goaws" --argjson m "$moto" --arg commit "$(git rev-parse --short HEAD)" '{
+jq -cn --argjson g "$goaws" --argjson m "$moto" --arg commit "${COMMIT:-$(git rev-parse --short HEAD)}" '{
   commit: $commit, stack: env.STACK, records: $g.sent,
   goaws_accept_per_sec: $g.accept_per_sec, goaws_raw_send_per_sec: $g.raw_send_per_sec,
   moto_accept_per_sec: $m.accept_per_sec, moto_raw_send_per_sec: $m.raw_send_per_sec,

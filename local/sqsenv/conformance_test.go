@@ -13,6 +13,9 @@ import (
 // (with the bridge), as the pipeline reaches it and as other clients do over
 // HTTP, and moto_server.
 func TestConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out visibility timeouts for about a minute; make test runs it")
+	}
 	start := func(engine string, inProcess bool) func(t *testing.T) sqstest.Engine {
 		return func(t *testing.T) sqstest.Engine {
 			ctx := context.Background()
