@@ -245,10 +245,10 @@ func retried(i int, f float64) bool {
 	return int(float64(i+1)*f+0.5) > int(float64(i)*f+0.5)
 }
 
-// record is record i of the run, tagged with emailPrefix: its e-mail,
+// sampleBody is record i of the run, tagged with emailPrefix: its e-mail,
 // unique per record, and the JSON body a client posts for it (with an
 // idempotency key when keys is set).
-func record(emailPrefix string, i int, keys bool) (email, body string) {
+func sampleBody(i int, emailPrefix string, keys bool) (email, body string) {
 	email = fmt.Sprintf("%s%d@example.com", emailPrefix, i)
 	body = fmt.Sprintf(`{"name":"Spike %d","email":"%s"}`, i, email)
 	if keys {
@@ -264,13 +264,13 @@ func record(emailPrefix string, i int, keys bool) (email, body string) {
 func request(o Options, emailPrefix string, j int) (emails []string, body string) {
 	per := max(1, o.PerRequest)
 	if per == 1 {
-		email, body := record(emailPrefix, j, o.Keys)
+		email, body := sampleBody(j, emailPrefix, o.Keys)
 		return []string{email}, body
 	}
 	var b strings.Builder
 	b.WriteByte('[')
 	for i := j * per; i < min((j+1)*per, o.N); i++ {
-		email, rec := record(emailPrefix, i, o.Keys)
+		email, rec := sampleBody(i, emailPrefix, o.Keys)
 		if len(emails) > 0 {
 			b.WriteByte(',')
 		}
