@@ -16,6 +16,13 @@ var (
 	rowAlias       = regexp.MustCompile(`(?i)\)\s+AS\s+\w+\s+ON\s+DUPLICATE`)
 )
 
+// usersArgs are the arguments of a one-row usersInsert with the seed's
+// name and email; every other column is NULL.
+func usersArgs(id, name, email string) []any {
+	args := appendUser(nil, userRow{key: id, values: seedValues(name, email)})
+	return args
+}
+
 // TestUpsertRunsOnEveryServer: the consumer's INSERT … ON DUPLICATE KEY
 // UPDATE uses neither VALUES(col) in the update list (deprecated since
 // MySQL 8.0.20, so it warns on 8.0 and 8.4 and is due for removal) nor the
@@ -36,7 +43,7 @@ func TestUpsertRunsOnEveryServer(t *testing.T) {
 	if err := migrations.Up(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	row := []any{"m-1", "n", "e@example.com", nil}
+	row := usersArgs("m-1", "n", "e@example.com")
 	for i, want := range []int64{1, 0} { // inserted, then a no-op
 		res, err := db.Exec(usersInsert.text(1), row...)
 		if err != nil {
@@ -77,14 +84,14 @@ func TestDataErrorsNeedStrictMode(t *testing.T) {
 		t.Errorf("this server's sql_mode %q is not strict", mode)
 	}
 	long := strings.Repeat("x", 300) // users.name is VARCHAR(255)
-	_, err := db.Exec(usersInsert.text(1), "m-strict", long, "e@example.com", nil)
+	_, err := db.Exec(usersInsert.text(1), usersArgs("m-strict", long, "e@example.com")...)
 	if me, ok := dataError(err); !ok || me.Number != 1406 {
 		t.Errorf("strict mode: %v, want data error 1406 (ER_DATA_TOO_LONG)", err)
 	}
 	if _, err := db.Exec("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(usersInsert.text(1), "m-lax", long, "e@example.com", nil); err != nil {
+	if _, err := db.Exec(usersInsert.text(1), usersArgs("m-lax", long, "e@example.com")...); err != nil {
 		t.Fatalf("non-strict mode: %v", err)
 	}
 	var stored int

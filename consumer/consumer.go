@@ -12,15 +12,15 @@
 //   - stored: a new users row;
 //   - duplicate: the row for its dedupe key is already there, written by an
 //     earlier delivery of the same message (cause "redelivery") or by
-//     another message with the same idempotency key and the same name and
-//     email (cause "resubmission": a client retry; a stored row whose
+//     another message with the same idempotency key and the same values
+//     (cause "resubmission": a client retry; a stored row whose
 //     submitted_at is this message's SentTimestamp counts as written by
 //     this message). INSERT … ON DUPLICATE KEY UPDATE leaves the existing
 //     row untouched;
 //   - quarantined: a quarantine row with a machine-readable reason, because
 //     validation rejected the body, because MySQL rejected the row with a
 //     data error (isolated by bisecting the batch), or because its
-//     idempotency key is already stored with a different name or email
+//     idempotency key is already stored with different values
 //     (ReasonKeyConflict; the stored row is never overwritten);
 //   - retried: listed in BatchItemFailures because the transaction could not
 //     commit (connection lost, deadlock, lock wait, deadline near, …). The
@@ -180,9 +180,9 @@ type Stats struct {
 	// or quarantined by an earlier delivery, or occurs twice in the batch.
 	DuplicateRedelivery int
 	// DuplicateResubmission counts records whose idempotency key is already
-	// stored, by another message, with the same name and email.
+	// stored, by another message, with the same values.
 	DuplicateResubmission int
-	KeyConflicts          int // of Quarantined: key stored with another name or email
+	KeyConflicts          int // of Quarantined: key stored with other values
 	Retried               int // reported in BatchItemFailures
 }
 
@@ -214,7 +214,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	}
 
 	var resp events.SQSEventResponse
-	stats := Stats{Received: len(ev.Records)}
+	stats := Stats{Received: b.records}
 	res, err := h.store(work, b)
 	if err != nil {
 		// Nothing of this batch was committed: hand every record back.
@@ -223,9 +223,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			level = slog.LevelError
 		}
 		log.Log(ctx, level, "batch not committed; reporting every record for retry",
-			"error", describe(err), "transient", transient, "records", len(ev.Records))
+			"error", describe(err), "transient", transient, "records", b.records)
 		resp.BatchItemFailures = failures(b.ids)
-		stats.Retried = len(ev.Records)
+		stats.Retried = b.records
 	} else {
 		for _, q := range res.rejected {
 			log.InfoContext(ctx, "record rejected by the database; quarantined", "messageId", q.id, "reason", q.reason, "mysqlError", q.errNumber)
@@ -234,18 +234,18 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			log.InfoContext(ctx, "record invalid; quarantined", "messageId", q.id, "reason", q.reason)
 		}
 		for _, q := range res.conflicts {
-			log.InfoContext(ctx, "idempotency key already stored with another name or email; quarantined", "messageId", q.id, "reason", q.reason)
+			log.InfoContext(ctx, conflictMessage, "messageId", q.id, "reason", q.reason)
 		}
 		if res.retryErr != nil {
 			log.WarnContext(ctx, "key conflicts not quarantined; reporting them for retry (the batch's other records are committed)",
-				"error", describe(res.retryErr), "transient", isTransient(res.retryErr), "records", len(res.retry))
+				"error", describe(res.retryErr), "transient", isTransient(res.retryErr), "records", res.retried)
 		}
 		resp.BatchItemFailures = failures(append(b.badIDs.ids(), res.retry...))
 		stats.Stored = res.stored
 		stats.Quarantined = res.quarantined
 		stats.KeyConflicts = res.conflictsStored
 		stats.DuplicateResubmission = res.resubmissions
-		stats.Retried = len(b.badIDs) + len(res.retry)
+		stats.Retried = len(b.badIDs) + res.retried
 		// The rest were there already.
 		stats.DuplicateRedelivery = stats.Received - stats.Stored - stats.Quarantined - stats.DuplicateResubmission - stats.Retried
 		stats.Duplicate = stats.DuplicateRedelivery + stats.DuplicateResubmission
@@ -260,6 +260,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	h.emitMetrics(ctx, stats, latency)
 	return resp, nil
 }
+
+// conflictMessage is the log message of a key conflict.
+var conflictMessage = "idempotency key already stored with another " + otherValues + "; quarantined"
 
 func (h *Handler) emitMetrics(ctx context.Context, s Stats, latency time.Duration) {
 	// The values in the order of emf.ConsumerMetrics.
@@ -290,6 +293,7 @@ type batch struct {
 	quarantine []quarantineRow
 	badIDs     messages // ids that cannot be a submission id
 	ids        []string // every distinct message id, in event order
+	records    int      // every record of every message (an unusable message or body counts one)
 	keyed      int      // users rows whose dedupe key is a client's idempotency key
 }
 
@@ -305,11 +309,29 @@ func (ms messages) ids() []string {
 
 type userRow struct {
 	key         string // the dedupe key, users.submission_id
+	id          string // the record's identity: its message id, or elementID for an element of an array
 	messageID   string
-	name, email string
+	values      []record.Value // of fields, in order
 	submittedAt sql.NullTime
 	body        string // kept to quarantine the row if MySQL rejects it
 }
+
+// fields is the record's table; every column of a users row but the dedupe
+// key and submitted_at comes from it.
+var fields = record.Fields()
+
+// otherValues names the values whose difference makes a key conflict, for
+// its log line and detail: "name or email" with the seed's record.
+var otherValues = func() string {
+	var names []string
+	for i := range fields {
+		names = append(names, fields[i].Member)
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}()
 
 // KeyPrefix starts the dedupe key of a record that carries an idempotency
 // key; the rest is the key as the client sent it. SQS message ids are
@@ -338,7 +360,8 @@ func prefixKeys(rows []userRow, keyed []int, size int) {
 }
 
 type quarantineRow struct {
-	id          string
+	id          string // quarantine.submission_id: the record's identity (userRow.id)
+	messageID   string
 	body        []byte
 	reason      string
 	detail      string
@@ -353,7 +376,7 @@ const (
 	// column holds the MySQL error number and message.
 	ReasonRejectedByDatabase = "rejected_by_database"
 	// ReasonKeyConflict is the reason of a valid record whose idempotency
-	// key is already stored with a different name or email: the client
+	// key is already stored with different values: the client
 	// reused a key for another submission. The stored row stays as it is;
 	// the detail names the message that stored it.
 	ReasonKeyConflict = "idempotency_key_conflict"
@@ -361,56 +384,129 @@ const (
 
 func (h *Handler) prepare(msgs []events.SQSMessage) (batch, error) {
 	b := batch{users: make([]userRow, 0, len(msgs)), ids: make([]string, 0, len(msgs))}
-	seen := make(map[string]bool, len(msgs))
-	var keyed []int // indexes into b.users of the rows whose key is still the bare idempotency key
-	keyBytes := 0
+	seen := make(map[string]int, len(msgs)) // message id → its records
+	p := preparer{b: &b}
+	// The values of every record in one allocation: one slice per record
+	// would be an allocation per record. An array body takes more.
+	p.slab = make([]record.Value, len(msgs)*len(fields))
 	for i, m := range msgs {
 		if m.MessageId == "" {
 			return batch{}, fmt.Errorf("consumer: record %d of %d has no messageId", i, len(msgs))
 		}
-		if seen[m.MessageId] {
+		if n, ok := seen[m.MessageId]; ok {
 			// SQS may deliver one message twice in a batch; the first
 			// occurrence speaks for both (a redelivery duplicate).
+			b.records += n
 			continue
 		}
-		seen[m.MessageId] = true
+		before := b.records
 		b.ids = append(b.ids, m.MessageId)
-		if !validSubmissionID(m.MessageId) {
-			b.badIDs = append(b.badIDs, m)
-			continue
-		}
-		at := submittedAt(m.Attributes)
-		rec, err := record.Decode(m.Body)
-		if err != nil {
-			q := quarantineRow{id: m.MessageId, body: []byte(m.Body), reason: string(record.ReasonOf(err)), detail: err.Error(), submittedAt: at}
-			if re := (*record.Error)(nil); errors.As(err, &re) {
-				q.detail = re.Detail
-			}
-			b.quarantine = append(b.quarantine, q)
-			continue
-		}
-		key := m.MessageId
-		if rec.IdempotencyKey != "" {
-			key = rec.IdempotencyKey
-			keyed = append(keyed, len(b.users))
-			keyBytes += len(KeyPrefix) + len(key)
-		}
-		b.users = append(b.users, userRow{
-			key: key, messageID: m.MessageId,
-			name: rec.Name, email: rec.Email, submittedAt: at, body: m.Body,
-		})
+		p.message(m)
+		seen[m.MessageId] = b.records - before
 	}
-	prefixKeys(b.users, keyed, keyBytes)
-	b.keyed = len(keyed)
+	prefixKeys(b.users, p.keyed, p.keyBytes)
+	b.keyed = len(p.keyed)
 	return b, nil
 }
+
+// preparer sorts the records of a batch's messages into b.
+type preparer struct {
+	b        *batch
+	slab     []record.Value // room for the values of the next records
+	keyed    []int          // indexes into b.users of the rows whose key is still the bare idempotency key
+	keyBytes int
+}
+
+// message sorts m, one record or an array of them.
+func (p *preparer) message(m events.SQSMessage) {
+	b := p.b
+	if !validSubmissionID(m.MessageId) {
+		b.badIDs = append(b.badIDs, m)
+		b.records++
+		return
+	}
+	at := submittedAt(m.Attributes)
+	elements, array, err := record.Split(m.Body)
+	switch {
+	case !array:
+		b.records++
+		p.record(m.MessageId, m.MessageId, m.Body, at, nil)
+	case err != nil:
+		// The body as a whole is not a usable array: one quarantine row.
+		b.records++
+		p.record(m.MessageId, m.MessageId, m.Body, at, err)
+	case len(m.MessageId)+len(elementID("", len(elements)-1)) > maxSubmissionID:
+		b.badIDs = append(b.badIDs, m) // no room for the position
+		b.records++
+	default:
+		b.records += len(elements)
+		if len(p.slab) < len(elements)*len(fields) {
+			p.slab = make([]record.Value, len(elements)*len(fields))
+		}
+		for k, e := range elements {
+			p.record(elementID(m.MessageId, k), m.MessageId, e, at, nil)
+		}
+	}
+}
+
+// record decodes one record, body (a whole message body, or an element
+// of an array), whose identity is id, unless err already says why it is
+// rejected.
+func (p *preparer) record(id, messageID, body string, at sql.NullTime, err error) {
+	b := p.b
+	if len(p.slab) < len(fields) {
+		p.slab = make([]record.Value, 64*len(fields))
+	}
+	values := p.slab[:len(fields):len(fields)]
+	ikey := ""
+	switch {
+	case err != nil:
+	case id == messageID:
+		ikey, err = record.DecodeInto(body, values)
+	default: // an element, which Split found valid UTF-8
+		ikey, err = record.DecodeElement(body, values)
+	}
+	if err != nil {
+		q := quarantineRow{id: id, messageID: messageID, body: []byte(body), reason: string(record.ReasonOf(err)), detail: err.Error(), submittedAt: at}
+		if re := (*record.Error)(nil); errors.As(err, &re) {
+			q.detail = re.Detail
+		}
+		b.quarantine = append(b.quarantine, q)
+		return
+	}
+	p.slab = p.slab[len(fields):]
+	key := id
+	if ikey != "" {
+		key = ikey
+		p.keyed = append(p.keyed, len(b.users))
+		p.keyBytes += len(KeyPrefix) + len(key)
+	}
+	b.users = append(b.users, userRow{
+		key: key, id: id, messageID: messageID,
+		values: values, submittedAt: at, body: body,
+	})
+}
+
+// ElementSeparator joins a message id and the position of a record in the
+// message's array (from 0) into the record's identity: its dedupe key
+// without an idempotency key, and its quarantine row's submission_id.
+// A body that is one object keeps the bare message id, as before arrays.
+const ElementSeparator = "#"
+
+func elementID(messageID string, k int) string {
+	return messageID + ElementSeparator + strconv.Itoa(k)
+}
+
+// maxSubmissionID is the length of users.submission_id and
+// quarantine.submission_id (VARCHAR(128) ascii).
+const maxSubmissionID = 128
 
 // validSubmissionID reports whether id fits users.submission_id and
 // quarantine.submission_id (VARCHAR(128) ascii) and cannot be taken for a dedupe key
 // made from an idempotency key. SQS message ids are UUIDs; anything else
 // would fail every attempt, so it is left to go to the dead-letter queue.
 func validSubmissionID(id string) bool {
-	if len(id) > 128 || strings.HasPrefix(id, KeyPrefix) {
+	if len(id) > maxSubmissionID || strings.HasPrefix(id, KeyPrefix) || strings.Contains(id, ElementSeparator) {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

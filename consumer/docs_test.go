@@ -5,11 +5,19 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sluicehq/sluice/consumer"
 	"github.com/sluicehq/sluice/consumer/record"
+	"github.com/sluicehq/sluice/internal/doccheck"
 )
+
+// TestDocumentedFields keeps the record's table in docs/consumer.md as the
+// code has it; SLUICE_UPDATE_DOCS=1 rewrites it (docs/contributing.md).
+func TestDocumentedFields(t *testing.T) {
+	doccheck.Check(t, "docs/consumer.md", "record-fields", record.FieldsTable())
+}
 
 // TestDocumentedReasons keeps the reasons table of docs/consumer.md (its
 // "Validation rules" section) and the code in step: every reason a
@@ -29,6 +37,12 @@ func TestDocumentedReasons(t *testing.T) {
 	var documented []string
 	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_0-9]+)` \\|").FindAllSubmatch(section, -1) {
 		documented = append(documented, string(m[1]))
+	}
+	// The fields' reasons are in the record-fields block, which
+	// TestDocumentedFields holds to the code.
+	_, reasons, _ := strings.Cut(doccheck.Block(t, "docs/consumer.md", "record-fields"), "reasons, in the order they are checked:\n")
+	for _, line := range strings.Split(strings.TrimSpace(reasons), "\n") {
+		documented = append(documented, strings.Fields(line)[1:]...)
 	}
 	var want []string
 	for _, r := range record.Reasons() {

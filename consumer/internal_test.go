@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/sluicehq/sluice/consumer/record"
 	"github.com/sluicehq/sluice/consumer/statementsize"
 )
 
@@ -55,7 +56,7 @@ func TestOptionsFromEnv(t *testing.T) {
 
 func TestChunksStayWithinLimits(t *testing.T) {
 	row := func(n int) userRow {
-		return userRow{key: "id", messageID: "id", name: strings.Repeat("x", n), email: "e@example.com"}
+		return userRow{key: "id", messageID: "id", values: seedValues(strings.Repeat("x", n), "e@example.com")}
 	}
 	rows := make([]userRow, 0, 50)
 	for i := range 50 {
@@ -95,14 +96,30 @@ func TestChunksStayWithinLimits(t *testing.T) {
 // the statement really is once values are inlined, quoting and escaping as
 // the driver does.
 func TestLiteralLenBoundsTheStatement(t *testing.T) {
-	r := userRow{key: KeyPrefix + "client-key-0001", messageID: "0b6c3d3e-8f0a-4f0e-9a53-1c1d1e1f2021", name: `O'Brien "\ 山田` + "\u3000", email: "o'b@example.com",
+	name, email := `O'Brien "\ 山田`+"\u3000", "o'b@example.com"
+	r := userRow{key: KeyPrefix + "client-key-0001", messageID: "0b6c3d3e-8f0a-4f0e-9a53-1c1d1e1f2021", values: seedValues(name, email),
 		submittedAt: sql.NullTime{Time: time.Date(2026, 1, 2, 3, 4, 5, 999999000, time.UTC), Valid: true}}
 	escape := strings.NewReplacer(`\`, `\\`, `'`, `\'`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\x00", `\0`, "\x1a", `\Z`)
-	inlined := fmt.Sprintf("('%s', '%s', '%s', '%s')", escape.Replace(r.key), escape.Replace(r.name), escape.Replace(r.email),
+	inlined := fmt.Sprintf("('%s', '%s', '%s', '%s')", escape.Replace(r.key), escape.Replace(name), escape.Replace(email),
 		r.submittedAt.Time.Format("2006-01-02 15:04:05.999999"))
 	if got := r.literalLen(); got < len(inlined)+2 {
 		t.Errorf("literalLen %d < inlined row %d (+2 for the separator)", got, len(inlined))
 	}
+}
+
+// seedValues are the values of a record with the seed's name and email
+// (every other field absent).
+func seedValues(name, email string) []record.Value {
+	values := make([]record.Value, len(fields))
+	for i := range fields {
+		switch fields[i].Member {
+		case "name":
+			values[i] = record.Value{Str: name, Valid: true}
+		case "email":
+			values[i] = record.Value{Str: email, Valid: true}
+		}
+	}
+	return values
 }
 
 func TestErrorClasses(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/consumer/record"
 )
 
 // maxPlaceholders is MySQL's limit on parameters in one prepared statement
@@ -31,9 +33,19 @@ type insertStatement struct {
 }
 
 var (
-	usersInsert      = insertStatement{"users", []string{"submission_id", "name", "email", "submitted_at"}}
+	usersInsert      = insertStatement{"users", usersColumns()}
 	quarantineInsert = insertStatement{"quarantine", []string{"submission_id", "body", "reason", "detail", "submitted_at"}}
 )
+
+// usersColumns are the columns of a users row: the dedupe key, the
+// record's fields, and when SQS accepted the message.
+func usersColumns() []string {
+	cols := []string{"submission_id"}
+	for i := range fields {
+		cols = append(cols, fields[i].Column)
+	}
+	return append(cols, "submitted_at")
+}
 
 func (s insertStatement) text(rows int) string {
 	row := "(" + strings.Repeat("?, ", len(s.columns)-1) + "?)"
@@ -115,8 +127,10 @@ type storeResult struct {
 	conflicts       []quarantineRow // valid records whose key is stored with other values, quarantined
 	conflictsStored int             // of quarantined: new rows for conflicts
 	// retry lists message ids whose outcome is not committed although the
-	// rest of the batch is, and retryErr says why (see store).
+	// rest of the batch is, retried counts their records that are not,
+	// and retryErr says why (see store).
 	retry    []string
+	retried  int
 	retryErr error
 }
 
@@ -209,8 +223,11 @@ func (h *Handler) quarantineConflicts(ctx context.Context, res *storeResult) {
 		n, err := exec(ctx, h.db, quarantineInsert, c, appendQuarantine)
 		if err != nil {
 			for _, r := range res.conflicts {
-				res.retry = append(res.retry, r.id)
+				if !slices.Contains(res.retry, r.messageID) {
+					res.retry = append(res.retry, r.messageID)
+				}
 			}
+			res.retried = len(res.conflicts)
 			res.retryErr = fmt.Errorf("consumer: insert %d key-conflict quarantine rows: %w", len(c), err)
 			res.quarantined, res.conflictsStored = 0, 0
 			return
@@ -222,7 +239,7 @@ func (h *Handler) quarantineConflicts(ctx context.Context, res *storeResult) {
 
 // classify tells apart, after the users INSERTs, the keyed records that
 // wrote nothing: their key is stored by another message with the same
-// name and email (a resubmission) or with others (a conflict, to be
+// values (a resubmission) or with others (a conflict, to be
 // quarantined). Without keyed records, or when every row was new, there is
 // nothing to ask: the remaining duplicates are redeliveries.
 //
@@ -231,7 +248,7 @@ func (h *Handler) quarantineConflicts(ctx context.Context, res *storeResult) {
 // rather than by storing its message id: one more value in every row
 // costs the INSERT 10–16 % of its throughput (docs/consumer.md,
 // Throughput), for a distinction only the duplicate cause metrics make.
-// Two messages sent with the same key, name and email within the same
+// Two messages sent with the same key and values within the same
 // millisecond are therefore counted as a redelivery, not a resubmission;
 // either way nothing is written twice.
 func (h *Handler) classify(ctx context.Context, db queryExecer, b batch, res *storeResult) error {
@@ -244,7 +261,7 @@ func (h *Handler) classify(ctx context.Context, db queryExecer, b batch, res *st
 	}
 	var keyed []userRow
 	for _, r := range b.users {
-		if strings.HasPrefix(r.key, KeyPrefix) && !rejected[r.messageID] {
+		if strings.HasPrefix(r.key, KeyPrefix) && !rejected[r.id] {
 			keyed = append(keyed, r)
 		}
 	}
@@ -257,12 +274,12 @@ func (h *Handler) classify(ctx context.Context, db queryExecer, b batch, res *st
 		switch {
 		case !ok:
 			// The INSERT neither wrote nor found a row for this key.
-			return fmt.Errorf("consumer: no users row for dedupe key of message %s after inserting it", r.messageID)
-		case s.name != r.name || s.email != r.email:
+			return fmt.Errorf("consumer: no users row for dedupe key of record %s after inserting it", r.id)
+		case !sameValues(s.values, r.values):
 			res.conflicts = append(res.conflicts, quarantineRow{
-				id: r.messageID, body: []byte(r.body), reason: ReasonKeyConflict,
-				detail: fmt.Sprintf("idempotency key %q is already stored (users.id %d, submitted %s) with a different name or email; the stored row is unchanged",
-					strings.TrimPrefix(r.key, KeyPrefix), s.id, formatSubmitted(s.submittedAt)),
+				id: r.id, messageID: r.messageID, body: []byte(r.body), reason: ReasonKeyConflict,
+				detail: fmt.Sprintf("idempotency key %q is already stored (users.id %d, submitted %s) with a different %s; the stored row is unchanged",
+					strings.TrimPrefix(r.key, KeyPrefix), s.id, formatSubmitted(s.submittedAt), otherValues),
 				submittedAt: r.submittedAt,
 			})
 		case sameInstant(s.submittedAt, r.submittedAt):
@@ -276,8 +293,18 @@ func (h *Handler) classify(ctx context.Context, db queryExecer, b batch, res *st
 
 type storedRow struct {
 	id          int64
-	name, email string
+	values      []record.Value // of fields, in order
 	submittedAt sql.NullTime
+}
+
+// sameValues reports whether a stored row's values are a record's.
+func sameValues(stored, sent []record.Value) bool {
+	for i := range fields {
+		if !fields[i].Equal(stored[i], sent[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // sameInstant reports whether a and b are the same time, or both unknown.
@@ -302,7 +329,7 @@ func storedUnder(ctx context.Context, db queryExecer, rows []userRow) (map[strin
 		for i, r := range part {
 			args[i] = r.key
 		}
-		q := "SELECT submission_id, id, name, email, submitted_at FROM users WHERE submission_id IN (" +
+		q := "SELECT submission_id, id, " + strings.Join(usersInsert.columns[1:], ", ") + " FROM users WHERE submission_id IN (" +
 			strings.Repeat("?, ", len(part)-1) + "?)"
 		rs, err := db.QueryContext(ctx, q, args...)
 		if err != nil {
@@ -310,13 +337,25 @@ func storedUnder(ctx context.Context, db queryExecer, rows []userRow) (map[strin
 		}
 		for rs.Next() {
 			var key string
-			var s storedRow
-			var name, email sql.NullString
-			if err := rs.Scan(&key, &s.id, &name, &email, &s.submittedAt); err != nil {
+			s := storedRow{values: make([]record.Value, len(fields))}
+			dest := []any{&key, &s.id}
+			read := make([]func() (record.Value, error), len(fields))
+			for i := range fields {
+				var d any
+				d, read[i] = fields[i].Scanner()
+				dest = append(dest, d)
+			}
+			dest = append(dest, &s.submittedAt)
+			if err := rs.Scan(dest...); err != nil {
 				rs.Close()
 				return nil, fmt.Errorf("consumer: read rows by idempotency key: %w", err)
 			}
-			s.name, s.email = name.String, email.String
+			for i := range fields {
+				if s.values[i], err = read[i](); err != nil {
+					rs.Close()
+					return nil, fmt.Errorf("consumer: read rows by idempotency key: %w", err)
+				}
+			}
 			out[key] = s
 		}
 		if err := rs.Err(); err != nil {
@@ -347,7 +386,7 @@ func (h *Handler) insertUsers(ctx context.Context, tx *sql.Tx, rows []userRow, r
 	if len(rows) == 1 {
 		r := rows[0]
 		res.rejected = append(res.rejected, quarantineRow{
-			id: r.messageID, body: []byte(r.body), reason: ReasonRejectedByDatabase,
+			id: r.id, messageID: r.messageID, body: []byte(r.body), reason: ReasonRejectedByDatabase,
 			detail:      fmt.Sprintf("MySQL error %d: %s", me.Number, me.Message),
 			submittedAt: r.submittedAt, errNumber: me.Number,
 		})
@@ -361,7 +400,11 @@ func (h *Handler) insertUsers(ctx context.Context, tx *sql.Tx, rows []userRow, r
 }
 
 func appendUser(args []any, r userRow) []any {
-	return append(args, r.key, r.name, r.email, r.submittedAt)
+	args = append(args, r.key)
+	for i := range fields {
+		args = append(args, fields[i].Arg(r.values[i]))
+	}
+	return append(args, r.submittedAt)
 }
 
 func appendQuarantine(args []any, r quarantineRow) []any {
@@ -371,31 +414,27 @@ func appendQuarantine(args []any, r quarantineRow) []any {
 // literalLen bounds the bytes a row adds to an interpolated statement:
 // the quoted, escaped values, the separators and the parentheses.
 func (r userRow) literalLen() int {
-	return stringLiteralLen(r.key) + stringLiteralLen(r.name) + stringLiteralLen(r.email) + timeLiteralLen + 12
+	n := stringLiteralLen(r.key) + timeLiteralLen + usersSeparators
+	for i := range fields {
+		n += fields[i].LiteralLen(r.values[i])
+	}
+	return n
 }
+
+// usersSeparators bounds the bytes of a users row's parentheses, the
+// ", " between its values and the one before the next row.
+var usersSeparators = 2*len(usersInsert.columns) + 4
 
 func (r quarantineRow) literalLen() int {
 	return len("_binary") + stringLiteralLen(string(r.body)) + stringLiteralLen(r.id) +
 		stringLiteralLen(r.reason) + stringLiteralLen(truncateDetail(r.detail)) + timeLiteralLen + 14
 }
 
-// timeLiteralLen is the longest the driver writes a DATETIME value:
-// '2006-01-02 15:04:05.999999'.
-const timeLiteralLen = 28
+// timeLiteralLen and stringLiteralLen are record's, which bounds the
+// record's values the same way.
+const timeLiteralLen = record.TimeLiteralLen
 
-// stringLiteralLen is the length of s as the driver interpolates it: in
-// quotes, with a backslash before each of NUL, \n, \r, \, ', " and ^Z.
-func stringLiteralLen(s string) int {
-	n := len(s) + 2
-	for i := 0; i < len(s); i++ {
-		n += int(escaped[s[i]])
-	}
-	return n
-}
-
-// escaped[c] is 1 for the bytes stringLiteralLen counts twice. A table
-// because this runs over every byte of every row.
-var escaped = [256]uint8{0: 1, '\n': 1, '\r': 1, '\\': 1, '\'': 1, '"': 1, 0x1a: 1}
+func stringLiteralLen(s string) int { return record.StringLiteralLen(s) }
 
 // truncateDetail makes detail fit quarantine.detail: valid UTF-8, at most
 // maxDetailChars characters.

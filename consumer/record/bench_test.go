@@ -14,6 +14,15 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		}
 	})
+	// DecodeInto is what the consumer calls, into one allocation per batch.
+	b.Run("DecodeInto", func(b *testing.B) {
+		values := make([]Value, len(table))
+		for b.Loop() {
+			if _, err := DecodeInto(body, values); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("Decode-with-key", func(b *testing.B) {
 		const keyed = `{"name":"山田 太郎 12-345","email":"taro.12.345@example.jp","idempotency_key":"0192d3c4-7e5f-7a1b-9c2d-3e4f5a6b7c8d"}`
 		for b.Loop() {

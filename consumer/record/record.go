@@ -1,9 +1,11 @@
-// Package record decodes and validates one submission body, the JSON object
-// {"name": ..., "email": ...} (with an optional "idempotency_key") that a
-// client POSTs to /submit and SQS carries to the consumer.
+// Package record decodes and validates one submission body: a JSON object
+// whose members are the fields of the record's table (fields.go; the
+// seed's {"name": ..., "email": ...}) and an optional "idempotency_key",
+// which a client POSTs to /submit and SQS carries to the consumer. A body
+// may also be a JSON array of such objects (Split).
 //
 // The rules live here and nowhere else; the consumer, the local pipeline
-// and the table in docs/consumer.md all refer to this package. A body
+// and the tables in docs/consumer.md all refer to this package. A body
 // either decodes to a Record that satisfies every rule, or Decode returns an
 // *Error whose Reason is one of the machine-readable values listed by
 // Reasons, which the consumer stores in quarantine.reason.
@@ -14,20 +16,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/mail"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
-// Limits of the accepted values. MaxNameChars matches users.name
-// VARCHAR(255), which counts characters; MaxEmailBytes is the longest
-// address an SMTP path can carry (RFC 5321 §4.5.3.1.3 less the angle
-// brackets), which also fits users.email VARCHAR(255).
-const (
-	MaxNameChars  = 255
-	MaxEmailBytes = 254
-)
+// KeyMember is the member that carries the client's idempotency key. It is
+// not a field of the record: it becomes the row's dedupe key.
+const KeyMember = "idempotency_key"
 
 // MaxIdempotencyKeyBytes bounds the client's idempotency key: a UUID (36),
 // a ULID (26) or a hex SHA-256 digest (64) fits. Its characters are the
@@ -40,56 +35,78 @@ const MaxIdempotencyKeyBytes = 64
 // and digits that an idempotency key may contain.
 const IdempotencyKeyPunctuation = "-_.:~+/="
 
-// Record is a validated submission. Name is trimmed of surrounding
-// Unicode white space; Email is the bare addr-spec. IdempotencyKey is the
-// client's key for the submission, exactly as sent, or "" when the body
-// has none: two bodies with the same key are the same submission.
+// Fields returns the record's fields, in the order they are checked and
+// stored. The caller must not change them.
+func Fields() []Field { return table[:] }
+
+// Record is a validated submission. Values[i] is the value of Fields()[i].
+// IdempotencyKey is the client's key for the submission, exactly as sent,
+// or "" when the body has none: two bodies with the same key are the same
+// submission.
 type Record struct {
-	Name           string `json:"name"`
-	Email          string `json:"email"`
-	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	Values         []Value
+	IdempotencyKey string
+}
+
+// Value returns the value of the field whose member is member, and false
+// when the record has no such field.
+func (r Record) Value(member string) (Value, bool) {
+	for i := range table {
+		if table[i].Member == member && i < len(r.Values) {
+			return r.Values[i], true
+		}
+	}
+	return Value{}, false
+}
+
+// Set sets the value of the field whose member is member, and reports
+// whether the record has such a field.
+func (r *Record) Set(member string, v Value) bool {
+	for i := range table {
+		if table[i].Member == member && i < len(r.Values) {
+			r.Values[i] = v
+			return true
+		}
+	}
+	return false
 }
 
 // Reason says, machine-readably, why a body was rejected. It is stored in
 // quarantine.reason (VARCHAR(64) ascii).
 type Reason string
 
-// The reasons Decode can give, in the order Decode checks them.
+// The reasons that concern the body as a whole, in the order Decode checks
+// them. Each field adds its own (Field.Reason), after these.
 const (
-	ReasonInvalidUTF8      Reason = "invalid_utf8"      // the body is not valid UTF-8
-	ReasonInvalidJSON      Reason = "invalid_json"      // the body is empty or not well-formed JSON
-	ReasonTrailingData     Reason = "trailing_data"     // something other than white space follows the first JSON value
-	ReasonNotObject        Reason = "not_object"        // the JSON value is not an object
-	ReasonDuplicateField   Reason = "duplicate_field"   // a member name occurs twice
-	ReasonUnknownField     Reason = "unknown_field"     // a member other than "name", "email" and "idempotency_key" (names match exactly, case-sensitively)
-	ReasonNameRequired     Reason = "name_required"     // "name" is absent, null, or empty after trimming
-	ReasonNameNotString    Reason = "name_not_string"   // "name" is a number, boolean, array or object
-	ReasonNameControlChar  Reason = "name_control_char" // "name" contains a control character (Unicode category Cc)
-	ReasonNameTooLong      Reason = "name_too_long"     // more than MaxNameChars characters after trimming
-	ReasonEmailRequired    Reason = "email_required"    // "email" is absent, null, or empty after trimming
-	ReasonEmailNotString   Reason = "email_not_string"  // "email" is a number, boolean, array or object
-	ReasonEmailTooLong     Reason = "email_too_long"    // more than MaxEmailBytes bytes after trimming
-	ReasonEmailInvalid     Reason = "email_invalid"     // not one RFC 5322 addr-spec, or it has a display name, angle brackets or comments
-	ReasonEmailControlChar Reason = "email_control_char"
+	ReasonInvalidUTF8    Reason = "invalid_utf8"    // the body is not valid UTF-8
+	ReasonInvalidJSON    Reason = "invalid_json"    // the body is empty or not well-formed JSON
+	ReasonTrailingData   Reason = "trailing_data"   // something other than white space follows the first JSON value
+	ReasonNotObject      Reason = "not_object"      // the JSON value is not an object
+	ReasonDuplicateField Reason = "duplicate_field" // a member name occurs twice
+	ReasonUnknownField   Reason = "unknown_field"   // a member other than the fields' and "idempotency_key" (names match exactly, case-sensitively)
 	// "idempotency_key" is optional: absent or null means no key.
 	ReasonKeyNotString Reason = "idempotency_key_not_string" // a number, boolean, array or object
 	ReasonKeyTooLong   Reason = "idempotency_key_too_long"   // more than MaxIdempotencyKeyBytes bytes
 	ReasonKeyInvalid   Reason = "idempotency_key_invalid"    // empty, or a character other than A-Z, a-z, 0-9 and IdempotencyKeyPunctuation
 )
 
-var reasons = []Reason{
-	ReasonInvalidUTF8, ReasonInvalidJSON, ReasonTrailingData, ReasonNotObject,
-	ReasonDuplicateField, ReasonUnknownField,
-	ReasonNameRequired, ReasonNameNotString, ReasonNameControlChar, ReasonNameTooLong,
-	ReasonEmailRequired, ReasonEmailNotString, ReasonEmailTooLong, ReasonEmailInvalid, ReasonEmailControlChar,
-	ReasonKeyNotString, ReasonKeyTooLong, ReasonKeyInvalid,
-}
+// reasons is every Reason Decode and Split can give.
+var reasons = func() []Reason {
+	out := []Reason{ReasonInvalidUTF8, ReasonInvalidJSON, ReasonTrailingData, ReasonNotObject,
+		ReasonDuplicateField, ReasonUnknownField}
+	for i := range table {
+		for _, v := range table[i].Violations() {
+			out = append(out, table[i].Reason(v))
+		}
+	}
+	return append(out, ReasonKeyNotString, ReasonKeyTooLong, ReasonKeyInvalid, ReasonEmptyArray, ReasonTooManyRecords)
+}()
 
-// Reasons lists every Reason Decode can return.
+// Reasons lists every Reason Decode and Split can return.
 func Reasons() []Reason { return append([]Reason(nil), reasons...) }
 
 // Error is a rejection. Detail is for the person reading the quarantine
-// table. It never quotes a name or email value, but it may quote a member
+// table. It never quotes a field's value, but it may quote a member
 // name the client sent, so logs should carry the Reason only.
 type Error struct {
 	Reason Reason
@@ -98,65 +115,87 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("record: %s: %s", e.Reason, e.Detail) }
 
-func reject(r Reason, format string, args ...any) (Record, error) {
-	return Record{}, &Error{Reason: r, Detail: fmt.Sprintf(format, args...)}
+// Decode parses body and applies every rule. On failure the error is an
+// *Error (use errors.As, or ReasonOf).
+func Decode(body string) (Record, error) {
+	values := make([]Value, len(table))
+	key, err := DecodeInto(body, values)
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{Values: values, IdempotencyKey: key}, nil
 }
 
-// Decode parses body and applies every rule. On failure the error is an
-// *Error (use errors.As, or ReasonOf). Name and Email of the Record are
-// substrings of body when their JSON strings have no escapes: Decode
-// copies nothing on the common path.
-func Decode(body string) (Record, error) {
+// DecodeInto is Decode into values (len(Fields()) of them), for a caller
+// that decodes many bodies into one allocation. It returns the
+// idempotency key. String values are substrings of body when their JSON
+// strings have no escapes: DecodeInto copies nothing on the common path.
+// On failure the values are unspecified.
+func DecodeInto(body string, values []Value) (key string, err error) {
 	// encoding/json would silently turn invalid bytes into U+FFFD, so the
 	// check must come before it.
 	if !utf8.ValidString(body) {
-		return reject(ReasonInvalidUTF8, "body is not valid UTF-8")
+		return "", &Error{Reason: ReasonInvalidUTF8, Detail: "body is not valid UTF-8"}
 	}
+	return decodeValid(body, values)
+}
+
+// decodeValid is DecodeInto for a body known to be valid UTF-8.
+func decodeValid(body string, values []Value) (string, error) {
 	raw, ok := plainObject(body)
 	if !ok {
 		var err error
 		if raw, err = anyObject(body); err != nil {
-			return Record{}, err
+			return "", err
 		}
 	}
-	name, err := stringField("name", raw.name, ReasonNameRequired, ReasonNameNotString)
-	if err != nil {
-		return Record{}, err
+	_ = values[len(table)-1]
+	for i := range table {
+		v, err := table[i].decode(raw[i+1])
+		if err != nil {
+			return "", err
+		}
+		values[i] = v
 	}
-	if err := checkName(name); err != nil {
-		return Record{}, err
-	}
-	email, err := stringField("email", raw.email, ReasonEmailRequired, ReasonEmailNotString)
-	if err != nil {
-		return Record{}, err
-	}
-	if err := checkEmail(email); err != nil {
-		return Record{}, err
-	}
-	key, err := idempotencyKey(raw.key)
-	if err != nil {
-		return Record{}, err
-	}
-	return Record{Name: name, Email: email, IdempotencyKey: key}, nil
+	return idempotencyKey(raw[0])
 }
 
 // members are the raw JSON values of the members Decode reads, "" for an
-// absent one.
-type members struct{ name, email, key string }
+// absent one: [0] is the idempotency key, [i+1] the value of table[i].
+// An array, so that plainObject returns it without allocating.
+type members [len(table) + 1]string
 
-// slot is where the raw value of member key goes, or nil for a member
-// Decode does not allow. Names match exactly.
-func (m *members) slot(key string) *string {
-	switch key {
-	case "name":
-		return &m.name
-	case "email":
-		return &m.email
-	case "idempotency_key":
-		return &m.key
+// slot is the index in members of the raw value of member key, or -1 for
+// a member Decode does not allow. Names match exactly.
+func slot(key string) int {
+	if key == KeyMember {
+		return 0
 	}
-	return nil
+	for i := range table {
+		if table[i].Member == key {
+			return i + 1
+		}
+	}
+	return -1
 }
+
+// kindOf is the kind of members[i]'s field; the key is a String.
+func kindOf(i int) Kind {
+	if i == 0 {
+		return String
+	}
+	return table[i-1].Kind
+}
+
+// allowedMembers lists the members a body may have, for unknown_field's
+// detail.
+var allowedMembers = func() string {
+	var names []string
+	for i := range table {
+		names = append(names, table[i].Member)
+	}
+	return strings.Join(append(names, KeyMember), ", ")
+}()
 
 // ValidIdempotencyKey reports why key cannot be an idempotency key, or
 // nil when it can.
@@ -207,13 +246,15 @@ func idempotencyKey(raw string) (string, error) {
 }
 
 // plainObject is the fast path of Decode for the body every well-behaved
-// client sends: one JSON object whose members are "name", "email" and
-// "idempotency_key", at most once each, with string or null values and
-// unescaped member names. It checks that grammar strictly in one pass and
-// returns the raw values ("" when absent). For anything else, including every malformed body, it
-// returns ok false and Decode takes anyObject, which gives the precise
-// reason; FuzzDecode checks that both agree wherever plainObject answers.
-// json.Valid alone costs more than the rest of Decode together.
+// client sends: one JSON object whose members are the fields and
+// "idempotency_key", at most once each, with unescaped member names and
+// values of the field's JSON type (a string for a String, Timestamp or the
+// key; a number for an Integer or Decimal; true or false for a Boolean) or
+// null. It checks that grammar strictly in one pass and returns the raw
+// values ("" when absent). For anything else, including every malformed
+// body, it returns ok false and Decode takes anyObject, which gives the
+// precise reason; FuzzDecode checks that both agree wherever plainObject
+// answers. json.Valid alone costs more than the rest of Decode together.
 func plainObject(body string) (m members, ok bool) {
 	i := skipSpace(body, 0)
 	if i == len(body) || body[i] != '{' {
@@ -228,27 +269,23 @@ func plainObject(body string) (m members, ok bool) {
 		if !ok {
 			return members{}, false
 		}
-		key := body[i+1 : keyEnd-1]
+		k := slot(body[i+1 : keyEnd-1])
+		if k < 0 { // unknown, or escaped: anyObject tells which
+			return members{}, false
+		}
 		i = skipSpace(body, keyEnd)
 		if i == len(body) || body[i] != ':' {
 			return members{}, false
 		}
 		i = skipSpace(body, i+1)
-		valueEnd, ok := scanString(body, i)
+		valueEnd, ok := scanValue(body, i, kindOf(k))
 		if !ok {
-			if !strings.HasPrefix(body[i:], "null") {
-				return members{}, false
-			}
-			valueEnd = i + len("null")
-		}
-		slot := m.slot(key)
-		if slot == nil { // unknown, or escaped: anyObject tells which
 			return members{}, false
 		}
-		if *slot != "" {
+		if m[k] != "" {
 			return members{}, false // a duplicate
 		}
-		*slot = body[i:valueEnd]
+		m[k] = body[i:valueEnd]
 		i = skipSpace(body, valueEnd)
 		if i == len(body) {
 			return members{}, false
@@ -265,6 +302,80 @@ func plainObject(body string) (m members, ok bool) {
 			return members{}, false
 		}
 	}
+}
+
+// scanValue returns the index just past the JSON value of kind k (or
+// null) that starts at body[i], and whether there is a well-formed one
+// there.
+func scanValue(body string, i int, k Kind) (end int, ok bool) {
+	if i >= len(body) {
+		return 0, false
+	}
+	switch c := body[i]; {
+	case c == '"':
+		if k == String || k == Timestamp {
+			return scanString(body, i)
+		}
+	case c == 'n':
+		if strings.HasPrefix(body[i:], "null") {
+			return i + len("null"), true
+		}
+	case c == 't' || c == 'f':
+		if k == Boolean {
+			for _, lit := range [...]string{"true", "false"} {
+				if strings.HasPrefix(body[i:], lit) {
+					return i + len(lit), true
+				}
+			}
+		}
+	case c == '-' || '0' <= c && c <= '9':
+		if k == Integer || k == Decimal {
+			return scanNumber(body, i)
+		}
+	}
+	return 0, false
+}
+
+// scanNumber returns the index just past the JSON number (RFC 8259 §6)
+// that starts at body[i], and whether there is one there.
+func scanNumber(body string, i int) (end int, ok bool) {
+	digits := func(j int) int {
+		for j < len(body) && '0' <= body[j] && body[j] <= '9' {
+			j++
+		}
+		return j
+	}
+	j := i
+	if j < len(body) && body[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(body) && body[j] == '0':
+		j++
+	case j < len(body) && '1' <= body[j] && body[j] <= '9':
+		j = digits(j)
+	default:
+		return 0, false
+	}
+	if j < len(body) && body[j] == '.' {
+		k := digits(j + 1)
+		if k == j+1 {
+			return 0, false
+		}
+		j = k
+	}
+	if j < len(body) && (body[j] == 'e' || body[j] == 'E') {
+		j++
+		if j < len(body) && (body[j] == '+' || body[j] == '-') {
+			j++
+		}
+		k := digits(j)
+		if k == j {
+			return 0, false
+		}
+		j = k
+	}
+	return j, true
 }
 
 // scanString returns the index just past the JSON string that starts at
@@ -373,14 +484,14 @@ func scanMembers(object string) (m members, err error) {
 		value := object[i:valueEnd]
 		i = valueEnd
 
-		slot := m.slot(key)
-		if slot == nil {
-			return members{}, &Error{Reason: ReasonUnknownField, Detail: fmt.Sprintf("unknown member %q (allowed: name, email, idempotency_key)", truncate(key, 64))}
+		k := slot(key)
+		if k < 0 {
+			return members{}, &Error{Reason: ReasonUnknownField, Detail: fmt.Sprintf("unknown member %q (allowed: %s)", truncate(key, 64), allowedMembers)}
 		}
-		if *slot != "" {
+		if m[k] != "" {
 			return members{}, &Error{Reason: ReasonDuplicateField, Detail: fmt.Sprintf("member %q occurs more than once", key)}
 		}
-		*slot = value
+		m[k] = value
 	}
 }
 
@@ -446,61 +557,6 @@ func unquote(literal string) string {
 	var s string
 	_ = json.Unmarshal([]byte(literal), &s) // cannot fail: the literal is well-formed
 	return s
-}
-
-// stringField returns the trimmed string value of a member from its raw
-// JSON value ("" when absent).
-func stringField(key, raw string, required, notString Reason) (string, error) {
-	if raw == "" || raw == "null" {
-		return "", &Error{Reason: required, Detail: fmt.Sprintf("%q is required", key)}
-	}
-	if raw[0] != '"' {
-		return "", &Error{Reason: notString, Detail: fmt.Sprintf("%q must be a JSON string, not a %s", key, jsonKind(raw[0]))}
-	}
-	s := strings.TrimSpace(unquote(raw))
-	if s == "" {
-		return "", &Error{Reason: required, Detail: fmt.Sprintf("%q is empty", key)}
-	}
-	return s, nil
-}
-
-func checkName(name string) error {
-	// One pass for both rules; a control character is reported first.
-	n := 0
-	for i, r := range name {
-		if unicode.IsControl(r) {
-			return &Error{Reason: ReasonNameControlChar, Detail: fmt.Sprintf("name has a control character at byte %d", i)}
-		}
-		n++
-	}
-	if n > MaxNameChars {
-		return &Error{Reason: ReasonNameTooLong, Detail: fmt.Sprintf("name has %d characters, at most %d allowed", n, MaxNameChars)}
-	}
-	return nil
-}
-
-func checkEmail(email string) error {
-	if len(email) > MaxEmailBytes {
-		return &Error{Reason: ReasonEmailTooLong, Detail: fmt.Sprintf("email has %d bytes, at most %d allowed", len(email), MaxEmailBytes)}
-	}
-	if isDotAtomAddress(email) {
-		return nil // the common case, without net/mail's allocations
-	}
-	if i := strings.IndexFunc(email, unicode.IsControl); i >= 0 {
-		return &Error{Reason: ReasonEmailControlChar, Detail: fmt.Sprintf("email has a control character at byte %d", i)}
-	}
-	addr, err := mail.ParseAddress(email)
-	if err != nil {
-		// net/mail errors name the problem, not the value.
-		return &Error{Reason: ReasonEmailInvalid, Detail: "not an RFC 5322 address: " + err.Error()}
-	}
-	// Requiring the parse to give back the input unchanged rules out
-	// display names, angle brackets, comments and quoting that would be
-	// stored differently from what the client sent.
-	if addr.Name != "" || addr.Address != email {
-		return &Error{Reason: ReasonEmailInvalid, Detail: "must be a bare address (local@domain) without display name, angle brackets or comments"}
-	}
-	return nil
 }
 
 // isDotAtomAddress reports whether s is ASCII dot-atom "@" dot-atom

@@ -26,19 +26,30 @@ import (
 	"github.com/sluicehq/sluice/infra/answer"
 	"github.com/sluicehq/sluice/infra/limits"
 	"github.com/sluicehq/sluice/infra/mysqlversion"
+	"github.com/sluicehq/sluice/internal/dbconn"
 )
 
 // Type is the component's Pulumi type token.
 const Type = "sluice:database:Database"
 
 // Parameters are set on the instance's parameter group: TLS is required for
-// every connection (MySQL error 3159 otherwise) and text is utf8mb4 with
-// its MySQL 8 default collation. Each is valid in both families, mysql8.0
-// and mysql8.4.
+// every connection (MySQL error 3159 otherwise), text is utf8mb4 with its
+// MySQL 8 default collation, and sql_mode is pinned strict
+// (dbconn.StrictSQLMode). Each is valid in both families, mysql8.0 and
+// mysql8.4.
+//
+// sql_mode is pinned because RDS leaves it to the engine: "RDS for MySQL
+// parameters are set to the default values of the storage engine that you
+// have selected" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.MySQL.Parameters.html),
+// so the mode would be whatever a later engine version or an operator's
+// edit of the group makes it, and without STRICT_TRANS_TABLES MySQL stores
+// a truncated or clamped value with a warning where the consumer expects
+// an error to quarantine.
 var Parameters = map[string]string{
 	"require_secure_transport": "1",
 	"character_set_server":     "utf8mb4",
 	"collation_server":         "utf8mb4_0900_ai_ci",
+	"sql_mode":                 dbconn.StrictSQLMode,
 }
 
 // PerformanceInsightsRetentionDays is the free tier.

@@ -132,8 +132,9 @@ func TestDatabase(t *testing.T) {
 			if pg.Inputs["family"].StringValue() != "mysql8.4" || in["parameterGroupName"].StringValue() != pg.ID || out["parameterGroupName"] != pg.ID {
 				t.Errorf("parameter group %s family %v; instance uses %v", pg.ID, pg.Inputs["family"], in["parameterGroupName"])
 			}
-			if params := parameters(pg); params["require_secure_transport"] != "1" || params["character_set_server"] != "utf8mb4" || params["collation_server"] != "utf8mb4_0900_ai_ci" {
-				t.Errorf("parameters %v lack TLS or utf8mb4", params)
+			if params := parameters(pg); params["require_secure_transport"] != "1" || params["character_set_server"] != "utf8mb4" || params["collation_server"] != "utf8mb4_0900_ai_ci" ||
+				!strings.Contains(params["sql_mode"], "STRICT_TRANS_TABLES") {
+				t.Errorf("parameters %v lack TLS, utf8mb4 or a strict sql_mode", params)
 			}
 			sg := m.One(t, "aws:rds/subnetGroup:SubnetGroup", "db-subnets")
 			if in["dbSubnetGroupName"].StringValue() != sg.ID || len(sg.Inputs["subnetIds"].ArrayValue()) != 2 {

@@ -30,9 +30,9 @@ func TestLifecycle(t *testing.T) {
 	}
 	// The summary line and the migrator's run, as docs/deploying.md and
 	// docs/testing.md show them.
-	doccheck.Check(t, "docs/deploying.md", "rehearse-summary", report.JSON())
+	doccheck.Check(t, "docs/deploying.md", "rehearse-summary", report.JSON(), doccheck.SchemaVersions()...)
 	doccheck.Check(t, "docs/testing.md", "migration-run", report.Migration+"\n"+report.MigratorLog,
-		doccheck.Ignore(regexp.MustCompile(`"time":"[^"]*"|\([0-9.]+[mµn]?s\)|[0-9]+ ms|127\.0\.0\.1:[0-9]+|code [A-Za-z0-9+/]{43}=|-[0-9a-f]{7}\b|/\S*/task/bootstrap`)))
+		append(doccheck.SchemaVersions(), doccheck.Ignore(regexp.MustCompile(`"time":"[^"]*"|\([0-9.]+[mµn]?s\)|[0-9]+ ms|127\.0\.0\.1:[0-9]+|code [A-Za-z0-9+/]{43}=|-[0-9a-f]{7}\b|/\S*/task/bootstrap`)))...)
 	for _, f := range report.Failures() {
 		t.Error(f)
 	}

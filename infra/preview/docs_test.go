@@ -27,7 +27,7 @@ func TestPreviewDevAsDocumented(t *testing.T) {
 	if code := run([]string{"--stack", "dev", "--dir", "../.."}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	doccheck.Check(t, "docs/infrastructure.md", "preview-dev", normaliseHashes(stdout.String()))
+	doccheck.Check(t, "docs/infrastructure.md", "preview-dev", normaliseHashes(stdout.String()), doccheck.SchemaVersions()...)
 }
 
 // TestBadSettingsAsDocumented: docs/configuration.md shows what a stack

@@ -49,6 +49,19 @@ const (
 	EnvRegion   = "AWS_REGION"
 )
 
+// StrictSQLMode is the sql_mode the stack's parameter group pins
+// (infra/database): MySQL 8.0's and 8.4's default ("The default SQL mode in
+// MySQL 8.4 includes these modes: ONLY_FULL_GROUP_BY, STRICT_TRANS_TABLES,
+// NO_ZERO_IN_DATE, NO_ZERO_DATE, ERROR_FOR_DIVISION_BY_ZERO, and
+// NO_ENGINE_SUBSTITUTION", https://dev.mysql.com/doc/refman/8.4/en/sql-mode.html).
+// STRICT_TRANS_TABLES is what the consumer relies on: a value that does not
+// fit its column is an error (which the consumer quarantines), not a
+// truncated or clamped row with a warning. It is set on the server, not
+// per connection: a SET of a session variable pins the client's RDS Proxy
+// session to one database connection
+// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-pinning.html).
+const StrictSQLMode = "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+
 // Config describes one database connection. The zero value is not usable;
 // build it with FromEnv or fill it and call Validate.
 type Config struct {

@@ -172,3 +172,31 @@ func TestMarkers(t *testing.T) {
 		t.Errorf("Markers = %v", got)
 	}
 }
+
+func TestSchemaVersionsMasksVersionsAndProgress(t *testing.T) {
+	mask := func(s string) string {
+		var o options
+		for _, opt := range SchemaVersions() {
+			opt(&o)
+		}
+		for _, re := range o.ignore {
+			s = re.ReplaceAllString(s, "…")
+		}
+		return s
+	}
+	for _, pair := range [][2]string{
+		{"$ up\ntime=a level=INFO msg=\"1/u create_users (3ms)\"\ntime=b level=INFO msg=\"5/u create_quarantine (1ms)\"\ndatabase d: version 5 (clean)\n",
+			"$ up\ntime=a level=INFO msg=\"1/u create_users (3ms)\"\ntime=b level=INFO msg=\"5/u create_quarantine (1ms)\"\ntime=c level=INFO msg=\"6/u users_phone (2ms)\"\ndatabase d: version 6 (clean)\n"},
+		{`{"time":"x","level":"INFO","msg":"5/u create_quarantine (71.3ms)"}` + "\n" + `{"action":"up","version":5,"dirty":false}`,
+			`{"time":"x","level":"INFO","msg":"5/u create_quarantine (71.3ms)"}` + "\n" + `{"time":"y","level":"INFO","msg":"6/u users_phone (1ms)"}` + "\n" + `{"action":"up","version":6,"dirty":false}`},
+		{`"schemaVersion":5,"publish"`, `"schemaVersion":6,"publish"`},
+		{"    schemaVersion    5\n", "    schemaVersion    6\n"},
+	} {
+		if a, b := mask(pair[0]), mask(pair[1]); a != b {
+			t.Errorf("masked differently:\n%s\n---\n%s", a, b)
+		}
+	}
+	if mask("dirty: false, version 5") == mask("dirty: true, version 5") {
+		t.Error("SchemaVersions masks more than versions")
+	}
+}

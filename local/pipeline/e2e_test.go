@@ -100,8 +100,8 @@ func TestPoisonRecordsAreQuarantinedWhileTheirBatchCommits(t *testing.T) {
 	poison := map[string]string{ // body → reason
 		`not json`:                  "invalid_json",
 		`{"email":"a@example.com"}`: "name_required",
-		`{"name":"花子","email":"not-an-email"}`:              "email_invalid",
-		`["name","email"]`:                                  "not_object",
+		`{"name":"花子","email":"not-an-email"}`: "email_invalid",
+		`"name, email"`: "not_object",
 		`{"name":"x","email":"x@example.com","admin":true}`: "unknown_field",
 	}
 	// Twice the alarm's threshold: the 5-minute period may split the run

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sluicehq/sluice/consumer/record"
 	"github.com/sluicehq/sluice/local/edge"
 	"github.com/sluicehq/sluice/local/pipeline"
 )
@@ -245,17 +246,18 @@ func retried(i int, f float64) bool {
 	return int(float64(i+1)*f+0.5) > int(float64(i)*f+0.5)
 }
 
-// sampleBody is record i of the run, tagged with emailPrefix: its e-mail,
-// unique per record, and the JSON body a client posts for it (with an
-// idempotency key when keys is set).
+// sampleBody is record i of a run: a sample record derived from the
+// record's table (consumer/record), with an e-mail unique to the run and
+// the record, by which the run finds its rows; with keys, the key is made
+// from it too.
 func sampleBody(i int, emailPrefix string, keys bool) (email, body string) {
 	email = fmt.Sprintf("%s%d@example.com", emailPrefix, i)
-	body = fmt.Sprintf(`{"name":"Spike %d","email":"%s"}`, i, email)
+	r := record.Sample(i, "Spike")
+	r.Set("email", record.Value{Str: email, Valid: true})
 	if keys {
-		// The e-mail is unique per record, so it makes a key too.
-		body = fmt.Sprintf(`{"name":"Spike %d","email":"%s","idempotency_key":"%s%d"}`, i, email, emailPrefix, i)
+		r.IdempotencyKey = fmt.Sprintf("%s%d", emailPrefix, i)
 	}
-	return email, body
+	return email, r.JSON()
 }
 
 // request is the body of POST j: record j alone with one record per

@@ -142,6 +142,27 @@ func TestSpikeWithRetries(t *testing.T) {
 	}
 }
 
+// TestSpikeWithArrays posts 10 records per request, some of them twice
+// under their keys: the summary counts records, and every record is one row.
+func TestSpikeWithArrays(t *testing.T) {
+	p, _ := startPipeline(t)
+	r, err := Run(context.Background(), Options{URL: p.URL(), N: 305, PerRequest: 10, Concurrency: 8, Retries: 8, RetryFraction: 0.2, Counts: p.Counts, DB: p.Admin()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 31 requests (the last of 5 records); 6 of them, spread evenly, sent twice.
+	if !r.Drained || r.Sent != 305 || r.Accepted != 305 || r.Stored != 305 || r.Duplicates != 0 || r.Lost != 0 || r.Quarantined != 0 || r.Retries < 50 {
+		t.Errorf("result %+v, want 305 records sent, accepted and stored, about 60 resent, none lost or duplicated", r)
+	}
+	c, err := p.Counts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Accepted < 31 || c.Accepted > 31+6 || c.Stored != 305 {
+		t.Errorf("counts %+v: want 31 requests and up to 6 resends accepted, 305 records stored", c)
+	}
+}
+
 // TestRequestsCarryEveryRecordOnce: with N records per POST the bodies are
 // JSON arrays that together carry each record of the run exactly once.
 func TestRequestsCarryEveryRecordOnce(t *testing.T) {
