@@ -89,6 +89,9 @@ type Pipeline struct {
 	url      string
 
 	run runCounts // what the consumer did in this run
+	// The tables' rows when the pipeline started: the counts are this
+	// run's.
+	baseStored, baseQuarantined int64
 
 	stopPoller context.CancelFunc
 	pollerDone chan struct{}
@@ -146,6 +149,9 @@ func (p *Pipeline) startDatabase(ctx context.Context) error {
 	}
 	if p.admin, err = dbconn.Open(ctx, c.DB, dbconn.PoolOptions{MaxOpenConns: 2}); err != nil {
 		return err
+	}
+	if err := p.admin.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM quarantine)").Scan(&p.baseStored, &p.baseQuarantined); err != nil {
+		return fmt.Errorf("pipeline: count rows: %w", err)
 	}
 	app := c.DB
 	app.User, app.Password = c.AppUser, password
@@ -339,10 +345,9 @@ func (p *Pipeline) ScratchQueue(ctx context.Context, name string) (url string, d
 	}, nil
 }
 
-// Counts is a snapshot of where this run's messages are. The records of a
-// message are counted where the consumer put them: accepted = queued + in
-// flight + stored + quarantined + deduplicated + dlq once nothing is
-// retried and every message carries one record.
+// Counts is a snapshot of where this run's messages are: with one record
+// per message and none delivered again after it was written, accepted =
+// queued + in flight + stored + quarantined + deduplicated + dlq.
 type Counts struct {
 	Time        time.Time `json:"time"`
 	Accepted    int64     `json:"accepted"`  // 200 answers of the edge
@@ -362,7 +367,7 @@ type Counts struct {
 // runCounts adds up the consumer's EMF lines, one per batch, as they are
 // written.
 type runCounts struct {
-	stored, quarantined, duplicate atomic.Int64
+	duplicates atomic.Int64
 }
 
 func (r *runCounts) Write(line []byte) (int, error) {
@@ -373,9 +378,7 @@ func (r *runCounts) Write(line []byte) (int, error) {
 				c.Add(int64(v))
 			}
 		}
-		add(&r.stored, emf.RecordsStored)
-		add(&r.quarantined, emf.RecordsQuarantined)
-		add(&r.duplicate, emf.RecordsDuplicate)
+		add(&r.duplicates, emf.RecordsDuplicate)
 	}
 	return len(line), nil
 }
@@ -395,7 +398,15 @@ func (p *Pipeline) Counts(ctx context.Context) (Counts, error) {
 		return c, err
 	}
 	c.DLQ = dlq.Visible + dlq.InFlight
-	c.Stored, c.Quarantined, c.Deduplicated = p.run.stored.Load(), p.run.quarantined.Load(), p.run.duplicate.Load()
+	// Rows, not the consumer's counts: a batch whose commit reached the
+	// server but whose answer did not is retried and then counted by the
+	// consumer as a redelivery, yet its rows are this run's.
+	if err := p.admin.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM quarantine)").Scan(&c.Stored, &c.Quarantined); err != nil {
+		return c, fmt.Errorf("pipeline: count rows: %w", err)
+	}
+	c.Stored -= p.baseStored
+	c.Quarantined -= p.baseQuarantined
+	c.Deduplicated = p.run.duplicates.Load()
 	if c.DBConnections, err = AppConnections(ctx, p.admin, p.cfg.AppUser); err != nil {
 		return c, err
 	}
