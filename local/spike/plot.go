@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"strconv"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -47,10 +48,10 @@ func Plot(w io.Writer, r Result) error {
 	for i := 0; i <= 5; i++ {
 		v := maxY * float64(i) / 5
 		hline(img, left, width-right, y(v), colorGrid)
-		label(img, 4, y(v)+4, fmt.Sprintf("%8.0f", v), colorAxis)
+		label(img, 4, y(v)+4, fmt.Sprintf("%8s", strconv.FormatFloat(v, 'f', -1, 64)), colorAxis)
 		t := maxT * float64(i) / 5
 		vline(img, x(t), top, top+plotH, colorGrid)
-		label(img, x(t)-10, top+plotH+16, fmt.Sprintf("%.0fs", t), colorAxis)
+		label(img, x(t)-10, top+plotH+16, strconv.FormatFloat(t, 'f', -1, 64)+"s", colorAxis)
 	}
 	hline(img, left, width-right, top+plotH, colorAxis)
 	vline(img, left, top, top+plotH, colorAxis)
@@ -78,10 +79,12 @@ func Plot(w io.Writer, r Result) error {
 	return png.Encode(w, img)
 }
 
-// niceCeil rounds v up to 1, 2 or 5 times a power of ten.
+// niceCeil rounds v up to 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of
+// ten: an axis ends at most a third past the run's largest value, and five
+// ticks still fall on round numbers.
 func niceCeil(v float64) float64 {
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
+	for _, m := range []float64{1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
 		if v <= m*p {
 			return m * p
 		}

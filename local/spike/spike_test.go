@@ -46,7 +46,7 @@ func TestPercentile(t *testing.T) {
 }
 
 func TestNiceCeil(t *testing.T) {
-	for in, want := range map[float64]float64{1: 1, 1.5: 2, 3: 5, 7: 10, 10000: 10000, 10001: 20000, 87.5: 100} {
+	for in, want := range map[float64]float64{1: 1, 1.5: 1.5, 1.6: 2, 3: 3, 3.1: 4, 7: 8, 9: 10, 10000: 10000, 10001: 15000, 29.6: 30, 87.5: 100} {
 		if got := niceCeil(in); got != want {
 			t.Errorf("niceCeil(%v) = %v, want %v", in, got, want)
 		}
