@@ -21,7 +21,8 @@ import (
 // MotoInstallHint says exactly how to get moto_server when it is missing.
 const MotoInstallHint = `moto_server was not found on PATH. Install it with:
     python3 -m pip install 'moto[server]==5.2.1'
-(on Debian/Ubuntu first: apt-get install -y python3-pip), or point the local
+(on Debian/Ubuntu first: apt-get install -y python3-pip), or use the default
+engine, GoAWS, which needs nothing (-sqs-engine goaws), or point the local
 pipeline at any running SQS endpoint with AWS_ENDPOINT_URL_SQS=http://127.0.0.1:PORT`
 
 // ErrMotoNotInstalled is returned by StartMoto when moto_server is not on PATH.
