@@ -66,7 +66,10 @@ func StartGoAWS(region string) (*GoAWS, error) {
 	log.SetLevel(log.ErrorLevel)
 	models.CurrentEnvironment = models.Environment{
 		Host: "127.0.0.1", Port: port, Region: region, AccountID: AccountID,
-		QueueAttributeDefaults: models.EnvQueueAttributes{VisibilityTimeout: 30, MaximumMessageSize: 262144},
+		// SQS's defaults for a queue created without these attributes
+		// (CreateQueue API reference: VisibilityTimeout 30 s,
+		// MaximumMessageSize 1,048,576 bytes).
+		QueueAttributeDefaults: models.EnvQueueAttributes{VisibilityTimeout: 30, MaximumMessageSize: 1 << 20},
 	}
 	models.SyncQueues.Lock()
 	models.SyncQueues.Queues = map[string]*models.Queue{}
