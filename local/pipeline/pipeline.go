@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -332,11 +333,16 @@ func (p *Pipeline) AppUser() string { return p.cfg.AppUser }
 // Poller exposes the event source mapping's counters.
 func (p *Pipeline) Poller() *poller.Poller { return p.poller }
 
-// ScratchQueue creates a queue named name on the pipeline's SQS endpoint
-// that nothing consumes (the spike measures the engine's own SendMessage
-// rate on it) and returns its URL and a function that deletes it.
+// ScratchQueue creates a queue named name on the pipeline's SQS endpoint,
+// with the main queue's maximum message size, that nothing consumes (the
+// spike measures the engine's own SendMessage rate on it) and returns its
+// URL and a function that deletes it.
 func (p *Pipeline) ScratchQueue(ctx context.Context, name string) (url string, drop func(), err error) {
-	out, err := p.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: &name})
+	attrs := map[string]string{}
+	if n := p.cfg.Settings.API.MaxBodyBytes; n > 0 {
+		attrs["MaximumMessageSize"] = strconv.Itoa(n)
+	}
+	out, err := p.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: &name, Attributes: attrs})
 	if err != nil {
 		return "", nil, fmt.Errorf("pipeline: create queue %s: %w", name, err)
 	}

@@ -66,10 +66,11 @@ func StartGoAWS(region string) (*GoAWS, error) {
 	log.SetLevel(log.ErrorLevel)
 	models.CurrentEnvironment = models.Environment{
 		Host: "127.0.0.1", Port: port, Region: region, AccountID: AccountID,
-		// SQS's defaults for a queue created without these attributes
-		// (CreateQueue API reference: VisibilityTimeout 30 s,
-		// MaximumMessageSize 1,048,576 bytes).
-		QueueAttributeDefaults: models.EnvQueueAttributes{VisibilityTimeout: 30, MaximumMessageSize: 1 << 20},
+		// SQS's defaults for a queue created without these attributes:
+		// visibility 30 s (Developer Guide, Quotas related to messages),
+		// 262,144 bytes ("The default for this attribute is 262144",
+		// terraform-provider-aws, aws_sqs_queue max_message_size).
+		QueueAttributeDefaults: models.EnvQueueAttributes{VisibilityTimeout: 30, MaximumMessageSize: 262144},
 	}
 	models.SyncQueues.Lock()
 	models.SyncQueues.Queues = map[string]*models.Queue{}
