@@ -90,9 +90,10 @@ type Pipeline struct {
 	url      string
 
 	run runCounts // what the consumer did in this run
-	// The tables' rows when the pipeline started: the counts are this
-	// run's.
-	baseStored, baseQuarantined int64
+	// The tables' last ids when the pipeline started: the rows of this run
+	// come after them, and counting only those is a range of the primary
+	// key, however many rows earlier runs left.
+	baseUsersID, baseQuarantineID uint64
 
 	stopPoller context.CancelFunc
 	pollerDone chan struct{}
@@ -151,8 +152,8 @@ func (p *Pipeline) startDatabase(ctx context.Context) error {
 	if p.admin, err = dbconn.Open(ctx, c.DB, dbconn.PoolOptions{MaxOpenConns: 2}); err != nil {
 		return err
 	}
-	if err := p.admin.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM quarantine)").Scan(&p.baseStored, &p.baseQuarantined); err != nil {
-		return fmt.Errorf("pipeline: count rows: %w", err)
+	if err := p.admin.QueryRowContext(ctx, "SELECT (SELECT COALESCE(MAX(id), 0) FROM users), (SELECT COALESCE(MAX(id), 0) FROM quarantine)").Scan(&p.baseUsersID, &p.baseQuarantineID); err != nil {
+		return fmt.Errorf("pipeline: last row ids: %w", err)
 	}
 	app := c.DB
 	app.User, app.Password = c.AppUser, password
@@ -407,11 +408,10 @@ func (p *Pipeline) Counts(ctx context.Context) (Counts, error) {
 	// Rows, not the consumer's counts: a batch whose commit reached the
 	// server but whose answer did not is retried and then counted by the
 	// consumer as a redelivery, yet its rows are this run's.
-	if err := p.admin.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM quarantine)").Scan(&c.Stored, &c.Quarantined); err != nil {
+	if err := p.admin.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM users WHERE id > ?), (SELECT COUNT(*) FROM quarantine WHERE id > ?)",
+		p.baseUsersID, p.baseQuarantineID).Scan(&c.Stored, &c.Quarantined); err != nil {
 		return c, fmt.Errorf("pipeline: count rows: %w", err)
 	}
-	c.Stored -= p.baseStored
-	c.Quarantined -= p.baseQuarantined
 	c.Deduplicated = p.run.duplicates.Load()
 	if c.DBConnections, err = AppConnections(ctx, p.admin, p.cfg.AppUser); err != nil {
 		return c, err

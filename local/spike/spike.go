@@ -147,8 +147,15 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		r.RawSendPerSec = rate
 	}
 
+	// The run's rows come after the tables' last ids now: its queries scan
+	// those rows only, however many earlier runs left (email has no
+	// index).
+	var m mark
+	if err := o.DB.QueryRowContext(ctx, "SELECT (SELECT COALESCE(MAX(id), 0) FROM users), (SELECT COALESCE(MAX(id), 0) FROM quarantine)").Scan(&m.users, &m.quarantine); err != nil {
+		return r, fmt.Errorf("spike: last row ids: %w", err)
+	}
 	start := time.Now()
-	sampler := newSampler(o, start, emailPrefix)
+	sampler := newSampler(o, start, emailPrefix, m)
 	go sampler.run(ctx)
 
 	sent := send(ctx, o, emailPrefix)
@@ -165,7 +172,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 wait:
 	for {
 		if c, err := o.Counts(drainCtx); err == nil && c.Queued == 0 && c.InFlight == 0 {
-			stored, quarantined, err := settled(drainCtx, o.DB, emailPrefix, sent.accepted)
+			stored, quarantined, err := settled(drainCtx, o.DB, emailPrefix, m, sent.accepted)
 			if err == nil && stored+quarantined+c.DLQ >= r.Accepted {
 				r.Drained = true
 				break wait
@@ -182,10 +189,10 @@ wait:
 	r.Samples, r.MaxDBConnections = sampler.samples, sampler.maxConns
 
 	var err error
-	if r.Stored, r.Duplicates, err = storedRows(ctx, o.DB, emailPrefix); err != nil {
+	if r.Stored, r.Duplicates, err = storedRows(ctx, o.DB, emailPrefix, m); err != nil {
 		return r, err
 	}
-	notFound, quarantined, err := missing(ctx, o.DB, emailPrefix, sent.accepted)
+	notFound, quarantined, err := missing(ctx, o.DB, emailPrefix, m, sent.accepted)
 	if err != nil {
 		return r, err
 	}
@@ -475,9 +482,9 @@ func percentile(ds []time.Duration, q float64) float64 {
 
 // storedRows counts this run's users rows, and the rows beyond one per
 // record (the email is unique per record of the run).
-func storedRows(ctx context.Context, db *sql.DB, emailPrefix string) (rows, duplicates int, err error) {
+func storedRows(ctx context.Context, db *sql.DB, emailPrefix string, m mark) (rows, duplicates int, err error) {
 	var distinct int
-	err = db.QueryRowContext(ctx, "SELECT COUNT(*), COUNT(DISTINCT email) FROM users WHERE email LIKE ?", emailPrefix+"%").Scan(&rows, &distinct)
+	err = db.QueryRowContext(ctx, "SELECT COUNT(*), COUNT(DISTINCT email) FROM users WHERE id > ? AND email LIKE ?", m.users, emailPrefix+"%").Scan(&rows, &distinct)
 	if err != nil {
 		return 0, 0, fmt.Errorf("spike: count stored rows: %w", err)
 	}
@@ -485,8 +492,8 @@ func storedRows(ctx context.Context, db *sql.DB, emailPrefix string) (rows, dupl
 }
 
 // settled counts the accepted records stored or quarantined.
-func settled(ctx context.Context, db *sql.DB, emailPrefix string, recs []accepted) (stored, quarantined int, err error) {
-	notFound, quarantined, err := missing(ctx, db, emailPrefix, recs)
+func settled(ctx context.Context, db *sql.DB, emailPrefix string, m mark, recs []accepted) (stored, quarantined int, err error) {
+	notFound, quarantined, err := missing(ctx, db, emailPrefix, m, recs)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -496,13 +503,13 @@ func settled(ctx context.Context, db *sql.DB, emailPrefix string, recs []accepte
 // missing counts the accepted records with no users row (found by their
 // e-mail, unique per record) and no quarantine row (found by the
 // MessageIds of their answers), and the records in quarantine.
-func missing(ctx context.Context, db *sql.DB, emailPrefix string, recs []accepted) (notFound, quarantined int, err error) {
+func missing(ctx context.Context, db *sql.DB, emailPrefix string, m mark, recs []accepted) (notFound, quarantined int, err error) {
 	have := map[string]bool{}
-	if err := collect(ctx, db, have, "SELECT email FROM users WHERE email LIKE ?", emailPrefix+"%"); err != nil {
+	if err := collect(ctx, db, have, "SELECT email FROM users WHERE id > ? AND email LIKE ?", m.users, emailPrefix+"%"); err != nil {
 		return 0, 0, err
 	}
 	inQuarantine := map[string]bool{}
-	if err := collect(ctx, db, inQuarantine, "SELECT submission_id FROM quarantine"); err != nil {
+	if err := collect(ctx, db, inQuarantine, "SELECT submission_id FROM quarantine WHERE id > ?", m.quarantine); err != nil {
 		return 0, 0, err
 	}
 	for _, r := range recs {
@@ -547,6 +554,7 @@ type sampler struct {
 	o           Options
 	start       time.Time
 	emailPrefix string
+	mark        mark
 	done        chan struct{}
 	stopped     chan struct{}
 
@@ -555,9 +563,12 @@ type sampler struct {
 	maxConns int
 }
 
-func newSampler(o Options, start time.Time, emailPrefix string) *sampler {
-	return &sampler{o: o, start: start, emailPrefix: emailPrefix, done: make(chan struct{}), stopped: make(chan struct{})}
+func newSampler(o Options, start time.Time, emailPrefix string, m mark) *sampler {
+	return &sampler{o: o, start: start, emailPrefix: emailPrefix, mark: m, done: make(chan struct{}), stopped: make(chan struct{})}
 }
+
+// mark is the last row id of each table before the run.
+type mark struct{ users, quarantine uint64 }
 
 func (s *sampler) run(ctx context.Context) {
 	defer close(s.stopped)
@@ -582,7 +593,7 @@ func (s *sampler) sample(ctx context.Context) {
 		return
 	}
 	var stored int64
-	if err := s.o.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE email LIKE ?", s.emailPrefix+"%").Scan(&stored); err != nil {
+	if err := s.o.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE id > ? AND email LIKE ?", s.mark.users, s.emailPrefix+"%").Scan(&stored); err != nil {
 		return
 	}
 	s.mu.Lock()
