@@ -22,17 +22,14 @@ import (
 	log "github.com/sirupsen/logrus"
 )
 
-// GoAWSVersion is the GoAWS module the local default engine is built from
-// (go.mod pins it; the module proxy serves v0.5.4 although `go list -m
-// -versions` lists only v0.4.x).
-const GoAWSVersion = "github.com/Admiral-Piett/goaws v0.5.4"
-
 // AccountID is the account in the queue URLs and ARNs of the in-process
 // engine (the same as moto's default).
 const AccountID = "123456789012"
 
-// GoAWS is the SQS engine that runs inside this process: GoAWS's router
-// behind a bridge (see bridge) on a loopback port. GoAWS keeps its queues
+// GoAWS is the SQS engine that runs inside this process: the router of
+// github.com/Admiral-Piett/goaws (the version go.mod pins; the module proxy
+// serves v0.5.4 although `go list -m -versions` lists only v0.4.x) behind
+// a bridge (see bridge) on a loopback port. GoAWS keeps its queues
 // in package variables, so a process runs one at a time.
 type GoAWS struct {
 	endpoint string

@@ -1,6 +1,7 @@
-// Package sqsenv provides the SQS side of the local pipeline: a moto_server
-// process on a loopback port, an SQS client for any endpoint, and the queue
-// plus dead-letter queue created with the stack's attributes.
+// Package sqsenv provides the SQS side of the local pipeline: an SQS engine
+// (GoAWS in this process, bridged to behave as SQS, or a moto_server
+// process) on a loopback port, an SQS client for any endpoint, and the
+// queue plus dead-letter queue created with the stack's attributes.
 package sqsenv
 
 import (
