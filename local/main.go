@@ -5,8 +5,9 @@
 //	go run ./local spike [flags]   send a burst, follow the drain, report
 //	go run ./local -help           what each command does and its flags
 //
-// Nothing leaves the machine: the edge, moto_server and MySQL are on
-// loopback, and the SQS credentials are dummies.
+// Nothing leaves the machine: the edge, the SQS engine (GoAWS in this
+// process by default, or moto_server) and MySQL are on loopback, and the
+// SQS credentials are dummies.
 package main
 
 import (
