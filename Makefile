@@ -5,8 +5,9 @@ ACTIONLINT    := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 STACK         ?= dev
 FUZZTIME      ?= 10s
 TEST_TIMEOUT  ?= 25m
+BENCH_STACK   ?= prod
 
-.PHONY: all test test-short fuzz preview preview-json rehearse bench lint fmt vet staticcheck actionlint build clean
+.PHONY: all test test-short fuzz preview preview-json rehearse bench bench-local lint fmt vet staticcheck actionlint build clean
 
 all: lint test
 
@@ -49,6 +50,11 @@ rehearse:
 bench:
 	$(GO) test -count=3 -run '^$$' -bench . -benchtime 300x ./consumer/
 	$(GO) test -count=2 -run '^$$' -bench . -benchmem ./consumer/record/ ./consumer/emf/
+
+## bench-local: a spike's accept rate on GoAWS against the engine's own SendMessage
+## rate and the moto path, in one run (docs/local.md, Accept at API speed)
+bench-local:
+	STACK=$(BENCH_STACK) GO=$(GO) scripts/bench-local.sh
 
 ## lint: gofmt, go vet, staticcheck, actionlint
 lint: fmt vet staticcheck actionlint

@@ -19,7 +19,8 @@ import (
 )
 
 // The sessions of docs/local.md are recorded by TestRunAsDocumented from the
-// built command against the test server and its own moto. For isolation it
+// built command against the test server and its own SQS engine (GoAWS,
+// the default). For isolation it
 // runs on free ports, in a throw-away database and as a throw-away
 // application user (a run rotates that user's password); the transcript shows
 // them as the defaults a user gets: 127.0.0.1:8080 and :8081, sluice_local and
@@ -139,7 +140,6 @@ func stackDir(t *testing.T, extra ...string) string {
 
 func TestRunAsDocumented(t *testing.T) {
 	db := testdb.New(t)
-	testenv.NeedsMoto(t)
 	app := testdb.NewUser(t)
 	bin := filepath.Join(t.TempDir(), "local")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

@@ -5,8 +5,9 @@
 //	go run ./local spike [flags]   send a burst, follow the drain, report
 //	go run ./local -help           what each command does and its flags
 //
-// Nothing leaves the machine: the edge, moto_server and MySQL are on
-// loopback, and the SQS credentials are dummies.
+// Nothing leaves the machine: the edge, the SQS engine (GoAWS in this
+// process by default, or moto_server) and MySQL are on loopback, and the
+// SQS credentials are dummies.
 package main
 
 import (
@@ -16,11 +17,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +32,7 @@ import (
 	"github.com/sluicehq/sluice/internal/dbconn"
 	"github.com/sluicehq/sluice/local/pipeline"
 	"github.com/sluicehq/sluice/local/spike"
+	"github.com/sluicehq/sluice/local/sqsenv"
 )
 
 // EnvDBPassword carries the admin password, which is never a flag (flags show
@@ -67,6 +71,12 @@ const (
 // already, with the command's flags.
 var errUsage = errors.New("usage")
 
+// usageError is a command line that parsed but cannot run (a value out of
+// range, a stack that is not there), found before anything starts.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
 // run dispatches to the command args name and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
 	var err error
@@ -86,6 +96,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.Is(err, errUsage):
+		return exitUsage
+	}
+	var bad usageError
+	if errors.As(err, &bad) {
+		fmt.Fprintln(stderr, "local:", err)
 		return exitUsage
 	}
 	fmt.Fprintln(stderr, "local:", err)
@@ -134,6 +149,7 @@ type common struct {
 	dbAddr, dbName, dbUser string
 	addr                   string // the edge's listen address
 	sqsEndpoint, motoLog   string
+	sqsEngine              string
 	verbose                bool
 }
 
@@ -145,7 +161,8 @@ func (c *common) register(fs *flag.FlagSet, dbNameDefault, dbNameUsage string) {
 	fs.StringVar(&c.dbAddr, "db", "127.0.0.1:3306", "MySQL host:port (admin login; password from $"+EnvDBPassword+")")
 	fs.StringVar(&c.dbName, "db-name", dbNameDefault, dbNameUsage)
 	fs.StringVar(&c.dbUser, "db-user", "root", "admin user that migrates and creates the application user")
-	fs.StringVar(&c.sqsEndpoint, "sqs-endpoint", "", "SQS endpoint (default $AWS_ENDPOINT_URL_SQS, else a moto_server started here)")
+	fs.StringVar(&c.sqsEndpoint, "sqs-endpoint", "", "SQS endpoint (default $AWS_ENDPOINT_URL_SQS, else the -sqs-engine started here)")
+	fs.StringVar(&c.sqsEngine, "sqs-engine", sqsenv.EngineGoAWS, "SQS engine to start when no endpoint is given: "+sqsenv.EngineGoAWS+" (in this process) or "+sqsenv.EngineMoto+" (moto_server)")
 	fs.StringVar(&c.motoLog, "moto-log", "", "file for moto_server's output (default: discarded)")
 	fs.BoolVar(&c.verbose, "v", false, "log the consumer's and poller's info messages")
 }
@@ -163,6 +180,12 @@ func (c *common) config() (pipeline.Config, error) {
 	if file == "" {
 		file = "Pulumi." + c.stack + ".yaml"
 	}
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		return pipeline.Config{}, noStack(c, file)
+	}
+	if c.sqsEngine != sqsenv.EngineGoAWS && c.sqsEngine != sqsenv.EngineMoto {
+		return pipeline.Config{}, usageError{fmt.Sprintf("-sqs-engine %q: want %s or %s", c.sqsEngine, sqsenv.EngineGoAWS, sqsenv.EngineMoto)}
+	}
 	s, err := settings.LoadFile(file)
 	if err != nil {
 		return pipeline.Config{}, fmt.Errorf("stack settings: %w", err)
@@ -177,7 +200,7 @@ func (c *common) config() (pipeline.Config, error) {
 	log := c.logger()
 	// The migrations log their progress through the default logger.
 	slog.SetDefault(log)
-	cfg := pipeline.Config{Settings: s, DB: db, Addr: c.addr, SQSEndpoint: c.sqsEndpoint, Logger: log}
+	cfg := pipeline.Config{Settings: s, DB: db, Addr: c.addr, SQSEndpoint: c.sqsEndpoint, SQSEngine: c.sqsEngine, Logger: log}
 	if c.motoLog != "" {
 		f, err := os.OpenFile(c.motoLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
@@ -186,6 +209,22 @@ func (c *common) config() (pipeline.Config, error) {
 		cfg.MotoLog = f
 	}
 	return cfg, nil
+}
+
+// noStack says that file is missing and which stacks there are.
+func noStack(c *common, file string) error {
+	if c.stackFile != "" {
+		return usageError{fmt.Sprintf("-stack-file %s: no such file", file)}
+	}
+	files, _ := filepath.Glob(filepath.Join(filepath.Dir(file), "Pulumi.*.yaml"))
+	var stacks []string
+	for _, f := range files {
+		stacks = append(stacks, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
+	}
+	if len(stacks) == 0 {
+		return usageError{fmt.Sprintf("-stack %s: no %s here and no other Pulumi.<stack>.yaml; run from the repository root or give -stack-file", c.stack, file)}
+	}
+	return usageError{fmt.Sprintf("-stack %s: no %s; the stacks here are %s", c.stack, file, strings.Join(stacks, ", "))}
 }
 
 func runPipeline(args []string, stdout, stderr io.Writer) error {
@@ -265,8 +304,8 @@ func runPipeline(args []string, stdout, stderr io.Writer) error {
 }
 
 func printCounts(w io.Writer, c pipeline.Counts) {
-	fmt.Fprintf(w, "%s accepted %d  queued %d  in flight %d  stored %d  quarantined %d  dlq %d  db sessions %d  (429 %d, other 4xx %d)\n",
-		c.Time.Format("15:04:05"), c.Accepted, c.Queued, c.InFlight, c.Stored, c.Quarantined, c.DLQ, c.DBConnections, c.Throttled, c.Rejected)
+	fmt.Fprintf(w, "%s accepted %d  queued %d  in flight %d  stored %d  quarantined %d  deduplicated %d  dlq %d  db sessions %d  (429 %d, other 4xx %d)\n",
+		c.Time.Format("15:04:05"), c.Accepted, c.Queued, c.InFlight, c.Stored, c.Quarantined, c.Deduplicated, c.DLQ, c.DBConnections, c.Throttled, c.Rejected)
 }
 
 // serveStatus serves GET /counts on addr, for `spike --url` and for humans.
@@ -310,16 +349,24 @@ func runSpike(args []string, stdout, stderr io.Writer) error {
 	retries := fs.Int("retries", 8, "retries of a 429 answer per record, with exponential backoff from 100 ms")
 	keys := fs.Bool("keys", false, "give every record an idempotency key (\"idempotency_key\" in the body)")
 	retryFraction := fs.Float64("retry-fraction", 0, "share of records (0-1) sent again with the same idempotency key, half of them\nfirst by a client that gives up without reading the answer (implies -keys)")
+	perRequest := fs.Int("per-request", 1, "records per POST: 1 posts each record as a JSON object, more post JSON arrays")
 	url := fs.String("url", "", "edge of a running go run ./local, e.g. http://127.0.0.1:8080 (default: start a pipeline here)")
 	statusURL := fs.String("status-url", "http://127.0.0.1:8081/counts", "counts of the running pipeline (with -url)")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
 	plotFile := fs.String("plot", "", "write queue depth and rows stored over time to this PNG")
 	drainTimeout := fs.Duration("drain-timeout", 10*time.Minute, "how long to wait for the drain")
-	for _, name := range []string{"sqs-endpoint", "moto-log"} {
+	for _, name := range []string{"sqs-endpoint", "sqs-engine", "moto-log"} {
 		fs.Lookup(name).Usage += " (without -url)"
 	}
 	if err := parse(fs, args, spikeUsage, stdout, stderr); err != nil {
 		return err
+	}
+	o := spike.Options{N: *n, Concurrency: *conc, Retries: *retries, Keys: *keys, RetryFraction: *retryFraction, PerRequest: *perRequest, DrainTimeout: *drainTimeout}
+	if *perRequest < 1 {
+		return usageError{fmt.Sprintf("spike: -per-request %d: want at least 1 record", *perRequest)}
+	}
+	if err := o.Check(); err != nil {
+		return usageError{"spike: " + err.Error()}
 	}
 	c.dbName = spikeDatabase(c.dbName, *url)
 	cfg, err := c.config()
@@ -329,10 +376,6 @@ func runSpike(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 
-	if !(*retryFraction >= 0 && *retryFraction <= 1) {
-		return fmt.Errorf("--retry-fraction %v: want a number from 0 to 1", *retryFraction)
-	}
-	o := spike.Options{N: *n, Concurrency: *conc, Retries: *retries, Keys: *keys, RetryFraction: *retryFraction, DrainTimeout: *drainTimeout}
 	if *url != "" {
 		o.URL = *url
 		o.Counts = remoteCounts(*statusURL)
@@ -354,6 +397,19 @@ func runSpike(args []string, stdout, stderr io.Writer) error {
 		}
 		defer p.Stop()
 		o.URL, o.Counts, o.DB = p.URL(), p.Counts, p.Admin()
+		raw, dropRaw, err := p.ScratchQueue(ctx, "sluice-local-raw")
+		if err != nil {
+			return err
+		}
+		defer dropRaw()
+		// The engine's own rate is what a client of its API gets: over
+		// HTTP, with a client of its own, whatever way the pipeline reaches
+		// an in-process engine.
+		rawClient, err := sqsenv.NewClient(ctx, cfg.Settings.Region, p.SQSEndpoint())
+		if err != nil {
+			return err
+		}
+		o.Raw, o.RawQueueURL = rawClient, raw
 		for _, gap := range pipeline.NotEmulated(cfg.Settings.API) {
 			fmt.Fprintf(stderr, "not emulated: %s\n", gap) // stderr: -json keeps stdout one object
 		}
@@ -361,6 +417,12 @@ func runSpike(args []string, stdout, stderr io.Writer) error {
 	r, err := spike.Run(ctx, o)
 	if err != nil {
 		return err
+	}
+	if *url == "" {
+		r.Engine = cfg.SQSEngine
+		if cfg.SQSEndpoint != "" || os.Getenv("AWS_ENDPOINT_URL_SQS") != "" {
+			r.Engine = "endpoint"
+		}
 	}
 	if *plotFile != "" {
 		f, err := os.Create(*plotFile)
@@ -418,13 +480,25 @@ func remoteCounts(url string) func(context.Context) (pipeline.Counts, error) {
 }
 
 func printResult(w io.Writer, r spike.Result, s settings.Settings) {
-	fmt.Fprintf(w, "spike %s\n", r.RunID)
+	fmt.Fprintf(w, "spike %s", r.RunID)
+	if r.Engine != "" {
+		fmt.Fprintf(w, " (SQS: %s)", r.Engine)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  sent %d, accepted %d (429 answers %d, never accepted %d) in %.1fs\n", r.Sent, r.Accepted, r.Throttled, r.Refused, r.SendSeconds)
 	if r.Keys {
 		fmt.Fprintf(w, "  idempotency keys on every record; %d records sent again with the same key (%d after giving up without reading the answer)\n", r.Retries, r.Abandoned)
 	}
-	fmt.Fprintf(w, "  accept latency p50 %.1f ms, p99 %.1f ms\n", r.LatencyP50Ms, r.LatencyP99Ms)
+	if r.PerRequest > 1 {
+		fmt.Fprintf(w, "  %d records per POST (JSON arrays)\n", r.PerRequest)
+	}
+	fmt.Fprintf(w, "  accepted %.0f records/s", r.AcceptPerSec)
+	if r.RawSendPerSec > 0 {
+		fmt.Fprintf(w, " (the SQS engine's own SendMessage: %.0f records/s, %.2f×)", r.RawSendPerSec, r.AcceptPerSec/r.RawSendPerSec)
+	}
+	fmt.Fprintf(w, "\n  accept latency p50 %.1f ms, p99 %.1f ms\n", r.LatencyP50Ms, r.LatencyP99Ms)
 	fmt.Fprintf(w, "  drained: %t, %.1fs after the first POST\n", r.Drained, r.DrainSeconds)
 	fmt.Fprintf(w, "  stored %d, duplicates %d, quarantined %d, in DLQ %d, lost %d\n", r.Stored, r.Duplicates, r.Quarantined, r.InDLQ, r.Lost)
 	fmt.Fprintf(w, "  most consumer DB sessions seen %d (maximum concurrency %d)\n", r.MaxDBConnections, s.Consumer.MaxConcurrency)
+	fmt.Fprintf(w, "  peak RSS of this process %.0f MiB\n", r.PeakRSSMB)
 }

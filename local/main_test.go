@@ -52,7 +52,7 @@ func TestConfigReadsTheStackAndFlags(t *testing.T) {
 // both commands, and each command lists exactly its own flags, with the
 // defaults it uses.
 func TestHelp(t *testing.T) {
-	common := []string{"stack", "stack-file", "db", "db-name", "db-user", "sqs-endpoint", "moto-log", "v"}
+	common := []string{"stack", "stack-file", "db", "db-name", "db-user", "sqs-endpoint", "sqs-engine", "moto-log", "v"}
 	tests := []struct {
 		name        string
 		args        []string
@@ -71,7 +71,7 @@ func TestHelp(t *testing.T) {
 		{name: "local --help", args: []string{"--help"}, flags: []string{"addr", "status-addr", "drain-timeout", "every"}, contains: []string{"spike"}},
 		{
 			name: "spike", args: []string{"spike", "--help"},
-			flags: []string{"n", "c", "retries", "keys", "retry-fraction", "url", "status-url", "json", "plot", "drain-timeout"},
+			flags: []string{"n", "c", "retries", "keys", "retry-fraction", "per-request", "url", "status-url", "json", "plot", "drain-timeout"},
 			// The database depends on -url, so the flag says it in words.
 			defaults:    map[string]string{"db-name": "", "n": "10000", "c": "200", "drain-timeout": "10m0s", "url": ""},
 			contains:    []string{"go run ./local spike [flags]", "unset: sluice_spike", "the running pipeline's sluice_local"},
@@ -137,6 +137,15 @@ func TestBadCommandLines(t *testing.T) {
 		{"stray argument", []string{"--stack", "dev", "extra"}, `unexpected argument "extra"`},
 		{"bad value", []string{"spike", "-n", "many"}, `invalid value "many"`},
 		{"flag of the other command", []string{"spike", "-status-addr", ":9"}, "flag provided but not defined: -status-addr"},
+		// The values below parse but cannot run. The database and SQS
+		// endpoint named cannot be reached: had the command started
+		// anything, it would fail there with exit 1.
+		{"no records", []string{"spike", "-n", "0", "--db", "127.0.0.1:1", "--sqs-endpoint", "http://127.0.0.1:1"}, "spike: -n 0: want at least 1 record"},
+		{"negative clients", []string{"spike", "-c", "-5", "--db", "127.0.0.1:1", "--sqs-endpoint", "http://127.0.0.1:1"}, "spike: -c -5: want at least 1 client"},
+		{"retry fraction above 1", []string{"spike", "--retry-fraction", "2", "--db", "127.0.0.1:1", "--sqs-endpoint", "http://127.0.0.1:1"}, "spike: -retry-fraction 2: want a number from 0 to 1"},
+		{"no records per request", []string{"spike", "--per-request", "0", "--db", "127.0.0.1:1", "--sqs-endpoint", "http://127.0.0.1:1"}, "spike: -per-request 0: want at least 1 record"},
+		{"unknown engine", []string{"--stack-file", "../Pulumi.dev.yaml", "--sqs-engine", "sqlite", "--db", "127.0.0.1:1"}, `-sqs-engine "sqlite": want goaws or moto`},
+		{"missing stack file", []string{"--stack-file", "../Pulumi.staging.yaml", "--db", "127.0.0.1:1"}, "-stack-file ../Pulumi.staging.yaml: no such file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,6 +160,22 @@ func TestBadCommandLines(t *testing.T) {
 				t.Errorf("a usage error wrote to stdout: %q", stdout.String())
 			}
 		})
+	}
+}
+
+// A stack that is not there is named with the stacks that are, from the
+// directory a newcomer runs the command in.
+func TestUnknownStackNamesTheStacks(t *testing.T) {
+	t.Chdir("..")
+	var stdout, stderr strings.Builder
+	for _, args := range [][]string{{"--stack", "staging"}, {"spike", "--stack", "staging"}} {
+		if code := run(append(args, "--db", "127.0.0.1:1"), &stdout, &stderr); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+	want := "local: -stack staging: no Pulumi.staging.yaml; the stacks here are dev, prod\n"
+	if got := stderr.String(); got != want+want {
+		t.Errorf("stderr %q, want %q twice", got, want)
 	}
 }
 

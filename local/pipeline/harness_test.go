@@ -18,7 +18,6 @@ import (
 	"github.com/sluicehq/sluice/infra/settings"
 	"github.com/sluicehq/sluice/internal/dbconn"
 	"github.com/sluicehq/sluice/internal/testdb"
-	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/local/edge"
 	"github.com/sluicehq/sluice/local/poller"
 )
@@ -34,12 +33,12 @@ func devSettings(t *testing.T) settings.Settings {
 	return s
 }
 
-// startPipeline runs a pipeline on its own moto server and its own database
-// (on db, or on a fresh testdb database when db is the zero value), as a
-// throw-away application user.
+// startPipeline runs a pipeline on its own SQS engine (GoAWS, the default,
+// unless an option names another) and its own database (on db, or on a
+// fresh testdb database when db is the zero value), as a throw-away
+// application user.
 func startPipeline(t *testing.T, s settings.Settings, db dbconn.Config, wrap func(poller.Handler) poller.Handler, opts ...func(*Config)) *Pipeline {
 	t.Helper()
-	testenv.NeedsMoto(t)
 	if db.Endpoint == "" {
 		db = testdb.New(t)
 	}

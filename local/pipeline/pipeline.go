@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,13 +18,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/sluicehq/sluice/consumer"
+	"github.com/sluicehq/sluice/consumer/emf"
 	"github.com/sluicehq/sluice/infra/routeauth"
 	"github.com/sluicehq/sluice/infra/settings"
 	"github.com/sluicehq/sluice/internal/dbconn"
@@ -48,8 +52,11 @@ type Config struct {
 	// Addr is the edge's listen address (host:port; port 0 picks one).
 	Addr string
 	// SQSEndpoint, when set, is used as is. Otherwise AWS_ENDPOINT_URL_SQS
-	// is honoured, and without it a moto_server is started.
+	// is honoured, and without it SQSEngine is started.
 	SQSEndpoint string
+	// SQSEngine is the engine started when no endpoint is given:
+	// sqsenv.EngineGoAWS (default, in process) or sqsenv.EngineMoto.
+	SQSEngine string
 	// QueueName defaults to "sluice-local-intake".
 	QueueName string
 	// WrapSandbox, when set, wraps each consumer sandbox; tests use it to
@@ -69,17 +76,24 @@ type Config struct {
 
 // Pipeline is a running local pipeline.
 type Pipeline struct {
-	cfg    Config
-	log    *slog.Logger
-	moto   *sqsenv.Moto
-	sqs    *sqs.Client
-	queues sqsenv.Queues
-	admin  *sql.DB
-	pools  []*sql.DB
-	edge   *edge.Edge
-	poller *poller.Poller
-	server *http.Server
-	url    string
+	cfg      Config
+	log      *slog.Logger
+	engine   sqsenv.Server
+	endpoint string // the SQS endpoint; empty: the SDK's configuration
+	sqs      *sqs.Client
+	queues   sqsenv.Queues
+	admin    *sql.DB
+	pools    []*sql.DB
+	edge     *edge.Edge
+	poller   *poller.Poller
+	server   *http.Server
+	url      string
+
+	run runCounts // what the consumer did in this run
+	// The tables' last ids when the pipeline started: the rows of this run
+	// come after them, and counting only those is a range of the primary
+	// key, however many rows earlier runs left.
+	baseUsersID, baseQuarantineID uint64
 
 	stopPoller context.CancelFunc
 	pollerDone chan struct{}
@@ -138,6 +152,9 @@ func (p *Pipeline) startDatabase(ctx context.Context) error {
 	if p.admin, err = dbconn.Open(ctx, c.DB, dbconn.PoolOptions{MaxOpenConns: 2}); err != nil {
 		return err
 	}
+	if err := p.admin.QueryRowContext(ctx, "SELECT (SELECT COALESCE(MAX(id), 0) FROM users), (SELECT COALESCE(MAX(id), 0) FROM quarantine)").Scan(&p.baseUsersID, &p.baseQuarantineID); err != nil {
+		return fmt.Errorf("pipeline: last row ids: %w", err)
+	}
 	app := c.DB
 	app.User, app.Password = c.AppUser, password
 	for range c.Settings.Consumer.MaxConcurrency {
@@ -179,14 +196,19 @@ func randomPassword() (string, error) {
 func (p *Pipeline) startQueue(ctx context.Context) error {
 	endpoint := p.cfg.SQSEndpoint
 	if endpoint == "" && os.Getenv("AWS_ENDPOINT_URL_SQS") == "" {
-		m, err := sqsenv.StartMoto(ctx, p.cfg.MotoLog)
+		e, err := sqsenv.Start(ctx, p.cfg.SQSEngine, p.cfg.Settings.Region, p.cfg.MotoLog)
 		if err != nil {
 			return err
 		}
-		p.moto, endpoint = m, m.Endpoint()
+		p.engine, endpoint = e, e.Endpoint()
+	}
+	p.endpoint = endpoint
+	var transport http.RoundTripper
+	if p.engine != nil {
+		transport = p.engine.Transport()
 	}
 	var err error
-	if p.sqs, err = sqsenv.NewClient(ctx, p.cfg.Settings.Region, endpoint); err != nil {
+	if p.sqs, err = sqsenv.NewClientWith(ctx, p.cfg.Settings.Region, endpoint, transport); err != nil {
 		return err
 	}
 	s := p.cfg.Settings
@@ -210,6 +232,9 @@ func (p *Pipeline) startPoller() error {
 	if functionName == "" {
 		functionName = "sluice-local-consumer"
 	}
+	// The consumer's EMF lines are its own count of what each batch did;
+	// the status line adds them up for this run.
+	metrics = io.MultiWriter(metrics, &p.run)
 	var sandboxes []poller.Handler
 	for _, pool := range p.pools {
 		var h poller.Handler = consumer.New(pool, consumer.Options{
@@ -292,6 +317,10 @@ func (p *Pipeline) URL() string { return p.url }
 // Queues names the queue pair.
 func (p *Pipeline) Queues() sqsenv.Queues { return p.queues }
 
+// SQSEndpoint is the SQS endpoint's URL (empty when the SDK's
+// configuration names it), for clients of other processes.
+func (p *Pipeline) SQSEndpoint() string { return p.endpoint }
+
 // SQS is the client the pipeline uses.
 func (p *Pipeline) SQS() *sqs.Client { return p.sqs }
 
@@ -305,18 +334,60 @@ func (p *Pipeline) AppUser() string { return p.cfg.AppUser }
 // Poller exposes the event source mapping's counters.
 func (p *Pipeline) Poller() *poller.Poller { return p.poller }
 
-// Counts is a snapshot of where the records are.
+// ScratchQueue creates a queue named name on the pipeline's SQS endpoint,
+// with the main queue's maximum message size, that nothing consumes (the
+// spike measures the engine's own SendMessage rate on it) and returns its
+// URL and a function that deletes it.
+func (p *Pipeline) ScratchQueue(ctx context.Context, name string) (url string, drop func(), err error) {
+	attrs := map[string]string{}
+	if n := p.cfg.Settings.API.MaxBodyBytes; n > 0 {
+		attrs["MaximumMessageSize"] = strconv.Itoa(n)
+	}
+	out, err := p.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: &name, Attributes: attrs})
+	if err != nil {
+		return "", nil, fmt.Errorf("pipeline: create queue %s: %w", name, err)
+	}
+	return *out.QueueUrl, func() {
+		_, _ = p.sqs.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl})
+	}, nil
+}
+
+// Counts is a snapshot of where this run's messages are: with one record
+// per message and none delivered again after it was written, accepted =
+// queued + in flight + stored + quarantined + deduplicated + dlq.
 type Counts struct {
-	Time          time.Time `json:"time"`
-	Accepted      int64     `json:"accepted"`  // 200 answers of the edge
-	Throttled     int64     `json:"throttled"` // 429 answers
-	Rejected      int64     `json:"rejected"`  // other 4xx answers
-	Queued        int       `json:"queued"`    // visible on the queue
-	InFlight      int       `json:"in_flight"` // received, not yet deleted
-	Stored        int64     `json:"stored"`    // rows in users
-	Quarantined   int64     `json:"quarantined"`
-	DLQ           int       `json:"dlq"`
-	DBConnections int       `json:"db_connections"` // the application user's server sessions
+	Time        time.Time `json:"time"`
+	Accepted    int64     `json:"accepted"`  // 200 answers of the edge
+	Throttled   int64     `json:"throttled"` // 429 answers
+	Rejected    int64     `json:"rejected"`  // other 4xx answers
+	Queued      int       `json:"queued"`    // visible on the queue
+	InFlight    int       `json:"in_flight"` // received, not yet deleted
+	Stored      int64     `json:"stored"`    // users rows written in this run
+	Quarantined int64     `json:"quarantined"`
+	// Deduplicated counts records that wrote nothing because their row is
+	// there already: a resend under an idempotency key, or a redelivery.
+	Deduplicated  int64 `json:"deduplicated"`
+	DLQ           int   `json:"dlq"`
+	DBConnections int   `json:"db_connections"` // the application user's server sessions
+}
+
+// runCounts adds up the consumer's EMF lines, one per batch, as they are
+// written.
+type runCounts struct {
+	duplicates atomic.Int64
+}
+
+func (r *runCounts) Write(line []byte) (int, error) {
+	var m map[string]any
+	if json.Unmarshal(line, &m) == nil {
+		add := func(c *atomic.Int64, name string) {
+			if v, ok := m[name].(float64); ok {
+				c.Add(int64(v))
+			}
+		}
+		add(&r.duplicates, emf.RecordsDuplicate)
+	}
+	return len(line), nil
 }
 
 // Counts reads every count once.
@@ -334,9 +405,14 @@ func (p *Pipeline) Counts(ctx context.Context) (Counts, error) {
 		return c, err
 	}
 	c.DLQ = dlq.Visible + dlq.InFlight
-	if err := p.admin.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM quarantine)").Scan(&c.Stored, &c.Quarantined); err != nil {
+	// Rows, not the consumer's counts: a batch whose commit reached the
+	// server but whose answer did not is retried and then counted by the
+	// consumer as a redelivery, yet its rows are this run's.
+	if err := p.admin.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM users WHERE id > ?), (SELECT COUNT(*) FROM quarantine WHERE id > ?)",
+		p.baseUsersID, p.baseQuarantineID).Scan(&c.Stored, &c.Quarantined); err != nil {
 		return c, fmt.Errorf("pipeline: count rows: %w", err)
 	}
+	c.Deduplicated = p.run.duplicates.Load()
 	if c.DBConnections, err = AppConnections(ctx, p.admin, p.cfg.AppUser); err != nil {
 		return c, err
 	}
@@ -387,7 +463,7 @@ func (p *Pipeline) Drain(ctx context.Context, progress func(Counts)) error {
 }
 
 // Stop ends everything: the edge, the poller (after its invocations in
-// flight), the pools and moto. It is safe to call more than once.
+// flight), the pools and the SQS engine. It is safe to call more than once.
 func (p *Pipeline) Stop() {
 	p.stopOnce.Do(func() {
 		if p.server != nil {
@@ -404,8 +480,8 @@ func (p *Pipeline) Stop() {
 		if p.admin != nil {
 			_ = p.admin.Close()
 		}
-		if p.moto != nil {
-			p.moto.Stop()
+		if p.engine != nil {
+			p.engine.Stop()
 		}
 	})
 }

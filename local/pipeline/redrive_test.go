@@ -102,7 +102,16 @@ func (l *attributeLog) wrap(h poller.Handler) poller.Handler {
 // docs/operating.md writes them, against the local pipeline: records that
 // kept failing while the database was down are moved back from the DLQ
 // once it is up again, and the consumer stores each of them exactly once.
+//
+// It runs on each SQS engine the local pipeline starts; the runbook's
+// CloudWatch Logs step always talks to moto, the only engine with Logs.
 func TestDLQRedriveRunbook(t *testing.T) {
+	for _, engine := range []string{sqsenv.EngineGoAWS, sqsenv.EngineMoto} {
+		t.Run(engine, func(t *testing.T) { testDLQRedriveRunbook(t, engine) })
+	}
+}
+
+func testDLQRedriveRunbook(t *testing.T, engine string) {
 	const viaEdge, direct = 8, 2 // 10 records, as the runbook's text says
 	testenv.NeedsMoto(t)
 	testenv.NeedsMariaDBBinaries(t)
@@ -128,7 +137,9 @@ func TestDLQRedriveRunbook(t *testing.T) {
 	consumerLog := newOutputFile(t, "consumer.log") // the consumer's JSON log, as Lambda would ship it
 	delivered := &attributeLog{}
 	p := startPipeline(t, s, server.Config("sluice_redrive"), delivered.wrap, func(c *Config) {
-		c.SQSEndpoint = moto.Endpoint()
+		if engine == sqsenv.EngineMoto {
+			c.SQSEndpoint = moto.Endpoint()
+		}
 		c.Logger = slog.New(slog.NewJSONHandler(io.MultiWriter(consumerLog, t.Output()), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	})
 	q := p.Queues()
@@ -195,11 +206,12 @@ func TestDLQRedriveRunbook(t *testing.T) {
 	// customization wins), so the aws on PATH adds --endpoint-url; v2 would
 	// take AWS_ENDPOINT_URL as well.
 	shim := t.TempDir()
-	if err := os.WriteFile(filepath.Join(shim, "aws"), fmt.Appendf(nil, "#!/bin/sh\nexec %q --endpoint-url %q \"$@\"\n", tools["aws"], moto.Endpoint()), 0o755); err != nil {
+	shimScript := fmt.Sprintf("#!/bin/sh\nendpoint=%q\n[ \"$1\" = sqs ] && endpoint=%q\nexec %q --endpoint-url \"$endpoint\" \"$@\"\n", moto.Endpoint(), p.SQSEndpoint(), tools["aws"])
+	if err := os.WriteFile(filepath.Join(shim, "aws"), []byte(shimScript), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	env = append(env, "PATH="+shim+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"AWS_ENDPOINT_URL="+moto.Endpoint(), "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local",
 		"AWS_DEFAULT_REGION="+s.Region, "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 	run := func(step string) (string, error) {
 		t.Helper()
@@ -225,7 +237,7 @@ func TestDLQRedriveRunbook(t *testing.T) {
 
 	// Lambda ships the function's log lines to its log group; here the
 	// consumer's own lines of the outage go there.
-	shipLogs(t, p, logGroup, consumerLog.written(t))
+	shipLogs(t, moto.Endpoint(), p, logGroup, consumerLog.written(t))
 	if out, err = run("logs"); err != nil {
 		t.Fatalf("logs: %v", err)
 	}
@@ -238,7 +250,7 @@ func TestDLQRedriveRunbook(t *testing.T) {
 	case err == nil:
 		t.Log("start-message-move-task worked here: the fallback is not needed")
 	case strings.Contains(out, "StartMessageMoveTask"):
-		t.Logf("moto lacks StartMessageMoveTask, as the runbook says; running its fallback")
+		t.Logf("%s lacks StartMessageMoveTask, as the runbook says; running its fallback", engine)
 		start := time.Now()
 		if _, err := run("move-by-hand"); err != nil {
 			t.Fatalf("move-by-hand: %v", err)
@@ -293,7 +305,7 @@ func waitQueues(t *testing.T, p *Pipeline, limit time.Duration, what string, con
 
 // shipLogs puts the JSON log lines into a log stream of group, as Lambda
 // does with a function's output.
-func shipLogs(t *testing.T, p *Pipeline, group string, lines []byte) {
+func shipLogs(t *testing.T, logsEndpoint string, p *Pipeline, group string, lines []byte) {
 	t.Helper()
 	var batch []string
 	sc := bufio.NewScanner(bytes.NewReader(lines))
@@ -318,7 +330,7 @@ func shipLogs(t *testing.T, p *Pipeline, group string, lines []byte) {
 		{"logs", "create-log-stream", "--log-group-name", group, "--log-stream-name", "consumer"},
 		{"logs", "put-log-events", "--log-group-name", group, "--log-stream-name", "consumer", "--log-events", string(eventsJSON)},
 	} {
-		cmd := exec.Command("aws", append([]string{"--endpoint-url", p.cfg.SQSEndpoint, "--region", p.cfg.Settings.Region}, args...)...)
+		cmd := exec.Command("aws", append([]string{"--endpoint-url", logsEndpoint, "--region", p.cfg.Settings.Region}, args...)...)
 		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "AWS_CONFIG_FILE=/dev/null")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("aws %s: %v\n%s", strings.Join(args[:2], " "), err, out)

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"strconv"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -20,17 +21,19 @@ var (
 	colorStored = color.RGBA{0x2c, 0xa0, 0x2c, 0xff} // rows stored
 	colorAxis   = color.RGBA{0x33, 0x33, 0x33, 0xff}
 	colorGrid   = color.RGBA{0xdd, 0xdd, 0xdd, 0xff}
+	colorStop   = color.RGBA{0xd6, 0x27, 0x28, 0xff} // sending stopped
 )
 
 // Plot draws queue depth (visible + in flight) and this run's rows stored
-// over time as a PNG.
+// over time as a PNG, both axes scaled to the run, with a mark where the
+// last POST was answered: the accept spike before it, the drain after.
 func Plot(w io.Writer, r Result) error {
 	const width, height = 800, 420
 	const left, right, top, bottom = 70, 20, 40, 50
 	img := image.NewRGBA(image.Rect(0, 0, width, height))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
 
-	maxT, maxY := 1.0, 1.0
+	maxT, maxY := math.Max(1, r.SendSeconds), 1.0
 	for _, s := range r.Samples {
 		maxT = math.Max(maxT, s.Seconds)
 		maxY = math.Max(maxY, math.Max(float64(s.QueueDepth), float64(s.Stored)))
@@ -45,14 +48,21 @@ func Plot(w io.Writer, r Result) error {
 	for i := 0; i <= 5; i++ {
 		v := maxY * float64(i) / 5
 		hline(img, left, width-right, y(v), colorGrid)
-		label(img, 4, y(v)+4, fmt.Sprintf("%8.0f", v), colorAxis)
+		label(img, 4, y(v)+4, fmt.Sprintf("%8s", strconv.FormatFloat(v, 'f', -1, 64)), colorAxis)
 		t := maxT * float64(i) / 5
 		vline(img, x(t), top, top+plotH, colorGrid)
-		label(img, x(t)-10, top+plotH+16, fmt.Sprintf("%.0fs", t), colorAxis)
+		label(img, x(t)-10, top+plotH+16, strconv.FormatFloat(t, 'f', -1, 64)+"s", colorAxis)
 	}
 	hline(img, left, width-right, top+plotH, colorAxis)
 	vline(img, left, top, top+plotH, colorAxis)
 
+	if r.SendSeconds > 0 {
+		xs := x(r.SendSeconds)
+		for yy := top; yy <= top+plotH; yy += 6 {
+			vline(img, xs, yy, min(yy+3, top+plotH), colorStop)
+		}
+		label(img, xs+4, top+plotH-8, fmt.Sprintf("sending stopped (%.1fs)", r.SendSeconds), colorStop)
+	}
 	for i := 1; i < len(r.Samples); i++ {
 		a, b := r.Samples[i-1], r.Samples[i]
 		line(img, x(a.Seconds), y(float64(a.QueueDepth)), x(b.Seconds), y(float64(b.QueueDepth)), colorDepth)
@@ -64,14 +74,17 @@ func Plot(w io.Writer, r Result) error {
 	label(img, left, 16, title, colorAxis)
 	legend(img, left+10, top+14, "queue depth (visible + in flight)", colorDepth)
 	legend(img, left+10, top+30, "rows stored", colorStored)
-	label(img, left+plotW/2-40, height-10, "seconds since the first POST", colorAxis)
+	label(img, left+plotW/2-90, height-10, "seconds since the first POST", colorAxis)
+	label(img, 4, top-6, "records", colorAxis)
 	return png.Encode(w, img)
 }
 
-// niceCeil rounds v up to 1, 2 or 5 times a power of ten.
+// niceCeil rounds v up to 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of
+// ten: an axis ends at most a third past the run's largest value, and five
+// ticks still fall on round numbers.
 func niceCeil(v float64) float64 {
 	p := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 2, 5, 10} {
+	for _, m := range []float64{1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
 		if v <= m*p {
 			return m * p
 		}

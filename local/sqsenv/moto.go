@@ -1,6 +1,7 @@
-// Package sqsenv provides the SQS side of the local pipeline: a moto_server
-// process on a loopback port, an SQS client for any endpoint, and the queue
-// plus dead-letter queue created with the stack's attributes.
+// Package sqsenv provides the SQS side of the local pipeline: an SQS engine
+// (GoAWS in this process, bridged to behave as SQS, or a moto_server
+// process) on a loopback port, an SQS client for any endpoint, and the
+// queue plus dead-letter queue created with the stack's attributes.
 package sqsenv
 
 import (
@@ -21,7 +22,8 @@ import (
 // MotoInstallHint says exactly how to get moto_server when it is missing.
 const MotoInstallHint = `moto_server was not found on PATH. Install it with:
     python3 -m pip install 'moto[server]==5.2.1'
-(on Debian/Ubuntu first: apt-get install -y python3-pip), or point the local
+(on Debian/Ubuntu first: apt-get install -y python3-pip), or use the default
+engine, GoAWS, which needs nothing (-sqs-engine goaws), or point the local
 pipeline at any running SQS endpoint with AWS_ENDPOINT_URL_SQS=http://127.0.0.1:PORT`
 
 // ErrMotoNotInstalled is returned by StartMoto when moto_server is not on PATH.
@@ -92,6 +94,9 @@ func startMoto(ctx context.Context, logFile *os.File, name string, args ...strin
 
 // Endpoint is the base URL to give the SQS client.
 func (m *Moto) Endpoint() string { return m.endpoint }
+
+// Transport is nil: moto is reached over HTTP.
+func (m *Moto) Transport() http.RoundTripper { return nil }
 
 // Stop ends the process group (SIGTERM, then SIGKILL after 5 s) and waits for
 // it. It is safe to call more than once.

@@ -20,6 +20,12 @@ import (
 // local pipeline never talks to AWS, so the credentials are fixed dummies
 // that moto accepts; no real credential is ever read.
 func NewClient(ctx context.Context, region, endpoint string) (*sqs.Client, error) {
+	return NewClientWith(ctx, region, endpoint, nil)
+}
+
+// NewClientWith is NewClient whose requests go through transport when it
+// is not nil (an in-process engine's Server.Transport).
+func NewClientWith(ctx context.Context, region, endpoint string, transport http.RoundTripper) (*sqs.Client, error) {
 	// The edge sends from hundreds of goroutines at once; the default of two
 	// idle connections per host would reconnect on nearly every request.
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
@@ -37,6 +43,9 @@ func NewClient(ctx context.Context, region, endpoint string) (*sqs.Client, error
 	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
+		}
+		if transport != nil {
+			o.HTTPClient = &http.Client{Transport: transport}
 		}
 	}), nil
 }
