@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -301,7 +302,27 @@ func TestDatabaseOutageMidDrain(t *testing.T) {
 	s.Queue.MaxReceiveCount = 20 // 20 × 5 s = 100 s > 30 s outage
 	s.API.ThrottleRate, s.API.ThrottleBurst = 1e6, n
 	printed := newOutputFile(t, "emf.log")
-	p := startPipeline(t, s, server.Config("sluice_outage"), nil, withConsumerMetrics(t, printed))
+	// Once a tenth of the records has been handled, invocations wait until
+	// the database is down: on a fast SQS engine the whole drain can
+	// otherwise finish before the outage starts, and the test would depend
+	// on the machine's speed rather than on what it means to show.
+	outageStarted := make(chan struct{})
+	var handled atomic.Int64
+	holdUntilOutage := func(h poller.Handler) poller.Handler {
+		return poller.HandlerFunc(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			if handled.Load() >= n/10 {
+				select {
+				case <-outageStarted:
+				case <-ctx.Done():
+					return events.SQSEventResponse{}, ctx.Err()
+				}
+			}
+			resp, err := h.Handle(ctx, ev)
+			handled.Add(int64(len(ev.Records)))
+			return resp, err
+		})
+	}
+	p := startPipeline(t, s, server.Config("sluice_outage"), holdUntilOutage, withConsumerMetrics(t, printed))
 
 	bodies := make([]string, n)
 	for i := range bodies {
@@ -313,6 +334,7 @@ func TestDatabaseOutageMidDrain(t *testing.T) {
 		t.Fatalf("drain finished before the outage (%d stored): the test would prove nothing", before.Stored)
 	}
 	server.stop()
+	close(outageStarted)
 	t.Logf("database stopped with %d of %d stored", before.Stored, n)
 	time.Sleep(outage)
 	failuresDuringOutage := p.Poller().Stats()
