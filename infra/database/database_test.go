@@ -32,6 +32,7 @@ func validArgs() database.Args {
 		MasterUser:             "sluice_admin",
 		AppUser:                "sluice_app",
 		AppPasswordGeneration:  1,
+		LogRetentionDays:       7,
 		SubnetIDs:              pulumi.ToStringArray([]string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"}),
 		SecurityGroupIDs:       pulumi.ToStringArray([]string{"sg-0123456789abcdef0"}),
 		Tags:                   map[string]string{"project": "sluice", "stack": "dev"},
@@ -71,6 +72,7 @@ func TestArgsValidate(t *testing.T) {
 		{"app user is the proxy's", func(a *database.Args) { a.AppUser = "rdsproxyadmin" }, "AppUser"},
 		{"app user is master", func(a *database.Args) { a.AppUser = "SLUICE_ADMIN" }, "AppUser"},
 		{"generation", func(a *database.Args) { a.AppPasswordGeneration = 0 }, "AppPasswordGeneration"},
+		{"log retention", func(a *database.Args) { a.LogRetentionDays = 0 }, "LogRetentionDays"},
 		{"no subnets", func(a *database.Args) { a.SubnetIDs = nil }, "SubnetIDs"},
 		{"no security groups", func(a *database.Args) { a.SecurityGroupIDs = nil }, "SecurityGroupIDs"},
 	}
