@@ -312,10 +312,10 @@ type userRow struct {
 }
 
 // KeyPrefix starts the dedupe key of a record that carries an idempotency
-// key; the rest is the key as the client sent it. SQS message ids are
-// UUIDs and never start with it, so the two kinds of dedupe key cannot
-// collide (a message id that does is left to the DLQ).
-const KeyPrefix = "key:"
+// key (record.KeyPrefix); the rest is the key as the client sent it. SQS
+// message ids are UUIDs and never start with it, so the two kinds of dedupe
+// key cannot collide (a message id that does is left to the DLQ).
+const KeyPrefix = record.KeyPrefix
 
 // prefixKeys turns the idempotency keys held in rows[i].key, for each i in
 // keyed, into their dedupe keys: KeyPrefix followed by the key. size is

@@ -83,6 +83,9 @@ func EnsureAppUserWith(ctx context.Context, cfg dbconn.Config, user, password, p
 		return fmt.Errorf("migrations: %w", err)
 	}
 	defer db.Close()
+	if err := waitReachable(ctx, cfg, func() error { return db.PingContext(ctx) }); err != nil {
+		return fmt.Errorf("migrations: %v: %w", cfg, err)
+	}
 
 	var version string
 	if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {

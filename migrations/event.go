@@ -14,6 +14,9 @@ const (
 	ActionDown    = "down"
 	ActionVersion = "version"
 	ActionForce   = "force"
+	// ActionLookup reports whether a submission with an idempotency key
+	// is stored (read-only): the first-deploy check's probe.
+	ActionLookup = "lookup"
 )
 
 // Event is the input of the migrator Lambda, sent by infra/ through
@@ -23,6 +26,7 @@ const (
 //	{"action":"version"}
 //	{"action":"down","steps":N}
 //	{"action":"force","version":V}
+//	{"action":"lookup","key":"<idempotency key>"}
 type Event struct {
 	Action string `json:"action"`
 	// Steps is how many migrations "down" reverts.
@@ -37,6 +41,8 @@ type Event struct {
 	// AppAuthPlugin is the plugin "up" creates the application user with
 	// (EnsureAppUserWith); empty: PluginCachingSHA2.
 	AppAuthPlugin string `json:"appAuthPlugin,omitempty"`
+	// Key is the idempotency key "lookup" looks for.
+	Key string `json:"key,omitempty"`
 }
 
 // LogValue leaves the password out of every log line that includes an
@@ -55,6 +61,9 @@ func (e Event) LogValue() slog.Value {
 	if e.AppAuthPlugin != "" {
 		attrs = append(attrs, slog.String("appAuthPlugin", e.AppAuthPlugin))
 	}
+	if e.Key != "" {
+		attrs = append(attrs, slog.String("key", e.Key))
+	}
 	attrs = append(attrs, slog.Bool("appPasswordSet", e.AppPassword != ""))
 	return slog.GroupValue(attrs...)
 }
@@ -72,6 +81,8 @@ type Result struct {
 	Version int    `json:"version"`
 	Dirty   bool   `json:"dirty"`
 	AppUser string `json:"appUser,omitempty"`
+	// Stored answers "lookup": whether a users row holds the key.
+	Stored *bool `json:"stored,omitempty"`
 }
 
 // Handle performs ev against the database cfg describes. "up" migrates
@@ -112,9 +123,15 @@ func Handle(ctx context.Context, cfg dbconn.Config, ev Event) (Result, error) {
 		if err := Force(ctx, cfg, *ev.Version); err != nil {
 			return res, err
 		}
+	case ActionLookup:
+		stored, err := Lookup(ctx, cfg, ev.Key)
+		if err != nil {
+			return res, err
+		}
+		res.Stored = &stored
 	case ActionVersion:
 	default:
-		return res, fmt.Errorf("migrations: event: unknown action %q: want %q, %q, %q or %q", ev.Action, ActionUp, ActionDown, ActionVersion, ActionForce)
+		return res, fmt.Errorf("migrations: event: unknown action %q: want %q, %q, %q, %q or %q", ev.Action, ActionUp, ActionDown, ActionVersion, ActionForce, ActionLookup)
 	}
 	st, err := Version(ctx, cfg)
 	if err != nil {

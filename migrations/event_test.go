@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluicehq/sluice/internal/dbconn"
 	"github.com/sluicehq/sluice/internal/testdb"
 )
 
@@ -87,5 +88,38 @@ func TestEventNeverShowsThePassword(t *testing.T) {
 	}
 	if !strings.Contains(out, `"appPasswordSet":true`) || !strings.Contains(out, "sluice_app") {
 		t.Fatalf("event logged without its useful fields: %s", out)
+	}
+}
+
+func TestHandleLookup(t *testing.T) {
+	cfg, admin := testdb.Open(t, dbconn.PoolOptions{})
+	ctx := context.Background()
+	if _, err := Handle(ctx, cfg, Event{Action: ActionUp, AppUser: testdb.NewUser(t), AppPassword: "lookup-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec("INSERT INTO users (name, email, submission_id) VALUES ('probe', 'probe@example.com', 'key:probe-1')"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key     string
+		stored  bool
+		wantErr string
+	}{
+		{key: "probe-1", stored: true},
+		{key: "probe-2", stored: false},
+		{key: "key:probe-1", stored: false}, // the prefix is added, never taken from the caller
+		{key: "", wantErr: `"idempotency_key" is empty`},
+		{key: "a b", wantErr: "has a character other than"},
+	} {
+		res, err := Handle(ctx, cfg, Event{Action: ActionLookup, Key: tc.key})
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("lookup %q = %+v, %v; want error %q", tc.key, res, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || res.Stored == nil || *res.Stored != tc.stored || res.Version != Latest() {
+			t.Errorf("lookup %q = %+v, %v; want stored %t at version %d", tc.key, res, err, tc.stored, Latest())
+		}
 	}
 }

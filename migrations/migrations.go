@@ -5,7 +5,10 @@
 //
 // Every operation opens its own connection with internal/dbconn's driver
 // configuration (so IAM tokens never pass through a URL string), and
-// closes it before returning. golang-migrate serialises concurrent migrators with
+// closes it before returning. An operation first waits for the database to
+// become reachable, for up to cfg.ConnectWait (see UnreachableError): a
+// first deploy invokes the migrator while RDS Proxy's target is still
+// registering. golang-migrate serialises concurrent migrators with
 // MySQL's GET_LOCK on that connection; a migrator that finds the lock taken
 // keeps trying for LockWait before giving up with an error that says so.
 //
@@ -222,7 +225,12 @@ func attempt(ctx context.Context, cfg dbconn.Config, op func(*migrate.Migrate) e
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("migrations: %v: not started: %w", cfg, err)
 	}
-	m, err := open(ctx, cfg)
+	var m *migrate.Migrate
+	err = waitReachable(ctx, cfg, func() error {
+		var err error
+		m, err = open(ctx, cfg)
+		return err
+	})
 	if err != nil {
 		return err
 	}

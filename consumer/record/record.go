@@ -40,6 +40,12 @@ const MaxIdempotencyKeyBytes = 64
 // and digits that an idempotency key may contain.
 const IdempotencyKeyPunctuation = "-_.:~+/="
 
+// KeyPrefix starts the dedupe key (users.submission_id) of a record that
+// carries an idempotency key; the rest is the key as the client sent it.
+// It is declared here, with the key's rules, so that the consumer and the
+// migrator's read-only lookup use one definition.
+const KeyPrefix = "key:"
+
 // Record is a validated submission. Name is trimmed of surrounding
 // Unicode white space; Email is the bare addr-spec. IdempotencyKey is the
 // client's key for the submission, exactly as sent, or "" when the body

@@ -43,6 +43,7 @@ var commands = map[string]struct {
 }{
 	"consumer/cmd/consumer":                 {[][]string{{"-h"}, {"--help"}}, []string{"Lambda", "SLUICE_DB_ENDPOINT", "SLUICE_MAX_STATEMENT_BYTES"}},
 	"migrations/cmd/migrator":               {[][]string{{"-h"}, {"--help"}, {"help"}, {"up", "--help"}}, []string{"usage: migrator", "force V"}},
+	"deploycheck":                           {[][]string{{"-h"}, {"--help"}}, []string{"go run ./deploycheck --stack <stack>", "-probe-wait"}},
 	"local":                                 {[][]string{{"-h"}, {"--help"}, {"help"}}, []string{"go run ./local spike [flags]"}},
 	"infra":                                 {[][]string{{"-h"}, {"--help"}}, []string{"Pulumi program", "pulumi preview --stack dev --policy-pack policy"}},
 	"infra/preview":                         {[][]string{{"-h"}, {"--help"}}, []string{"go run ./infra/preview --stack dev", "-json"}},

@@ -67,6 +67,12 @@ type Config struct {
 	// MultiStatements lets one Exec run several statements; only the
 	// migrator needs it, because golang-migrate runs a file in one Exec.
 	MultiStatements bool
+
+	// ConnectWait is how long the migrator's operations keep retrying a
+	// connection that fails with an Unreachable or AuthPending error
+	// (see Classify) before giving up; 0 tries once. The consumer and
+	// the pool ignore it.
+	ConnectWait time.Duration
 }
 
 // FromEnv reads the SLUICE_DB_* variables (and AWS_REGION for IAM auth)

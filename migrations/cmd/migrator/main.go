@@ -35,7 +35,16 @@ import (
 const (
 	envAppUser     = "SLUICE_APP_USER"
 	envAppPassword = "SLUICE_APP_PASSWORD"
+	// envWait bounds how long the migrator waits for an unreachable
+	// database (a Go duration; 0 tries once). Unset, the command line
+	// waits defaultWait and the Lambda until its deadline less stopMargin.
+	envWait = "SLUICE_DB_WAIT"
 )
+
+// defaultWait is the command line's wait when envWait is unset: long enough
+// for an RDS Proxy target that is finishing its registration, short enough
+// that a wrong endpoint is reported before the user gives up on it.
+const defaultWait = 2 * time.Minute
 
 // stopMargin is kept free at the end of a Lambda invocation so that a
 // migration run out of time stops between two migrations (see
@@ -56,7 +65,10 @@ commands:
 
 The database is given by SLUICE_DB_ENDPOINT, SLUICE_DB_NAME, SLUICE_DB_USER,
 SLUICE_DB_AUTH (iam|password), SLUICE_DB_PASSWORD, SLUICE_DB_TLS,
-SLUICE_DB_TLS_CA and AWS_REGION.
+SLUICE_DB_TLS_CA and AWS_REGION. While the database is unreachable (refused,
+timed out, RDS Proxy error 9501; with IAM also 1045 for up to 90s) the
+migrator retries for up to SLUICE_DB_WAIT (a duration, default 2m; 0 tries
+once).
 `
 
 func main() {
@@ -91,10 +103,21 @@ func newLambdaHandler(getenv func(string) string, log *slog.Logger) func(context
 			log.ErrorContext(ctx, "migrator failed", "event", ev, "error", err.Error())
 			return migrations.Result{Action: ev.Action}, err
 		}
+		if cfg.ConnectWait, err = connectWait(getenv); err != nil {
+			err = fmt.Errorf("migrator: %w", err)
+			log.ErrorContext(ctx, "migrator failed", "event", ev, "error", err.Error())
+			return migrations.Result{Action: ev.Action}, err
+		}
 		if deadline, ok := ctx.Deadline(); ok {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-stopMargin))
 			defer cancel()
+			// A first deploy invokes the migrator while the proxy's
+			// target may still be registering: unless told otherwise,
+			// wait as long as the invocation allows.
+			if getenv(envWait) == "" {
+				cfg.ConnectWait = time.Until(deadline.Add(-stopMargin))
+			}
 		}
 		log.InfoContext(ctx, "migrator invoked", "event", ev, "database", cfg.String())
 		res, err := migrations.Handle(ctx, cfg, ev)
@@ -141,6 +164,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg, err := dbconn.FromEnv(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "migrator: database settings: %v\n", err)
+		return 2
+	}
+	if cfg.ConnectWait, err = connectWait(getenv); err != nil {
+		fmt.Fprintf(stderr, "migrator: %v\n", err)
 		return 2
 	}
 	if err := execute(ctx, cfg, cmd, num, getenv, stdout); err != nil {
@@ -197,4 +224,20 @@ func execute(ctx context.Context, cfg dbconn.Config, cmd string, num int, getenv
 		return nil
 	}
 	return dirty
+}
+
+// connectWait reads envWait.
+func connectWait(getenv func(string) string) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(envWait))
+	if v == "" {
+		return defaultWait, nil
+	}
+	if v == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s=%q: want a duration such as 2m or 90s, or 0 to try once", envWait, v)
+	}
+	return d, nil
 }
