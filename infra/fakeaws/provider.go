@@ -22,7 +22,11 @@
 //     ($SLUICE_FAKEAWS_MYSQL); RDS Proxy logs in with the secrets of its
 //     auths, as the real proxy does; deleting the instance drops them, after
 //     moving the tables into a snapshot database when a final snapshot is
-//     asked for.
+//     asked for, and refusing a snapshot identifier that exists;
+//   - a new RDS Proxy target warms up before it answers (proxyGate);
+//   - the account has a Lambda concurrency quota, and Lambda refuses a
+//     reservation that leaves too little unreserved
+//     (awsmodel.CheckReservedConcurrency).
 //
 // A preview needs neither variable: it creates nothing.
 package fakeaws

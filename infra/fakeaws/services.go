@@ -153,9 +153,6 @@ func SnapshotDatabase(identifier string) string {
 // removes the instance's database and users from the backing server.
 func (s *Server) deleteInstance(ctx context.Context, st *Store, state resource.PropertyMap) error {
 	id := str(state, "identifier")
-	if s.cfg.MySQL.Endpoint == "" {
-		return fmt.Errorf("fakeaws: deleting RDS DB Instance %s needs the MySQL server that stands in for it: set %s", id, EnvMySQL)
-	}
 	snapshot := ""
 	if v, ok := state["skipFinalSnapshot"]; !ok || !v.IsBool() || !v.BoolValue() {
 		snapshot = str(state, "finalSnapshotIdentifier")
@@ -164,6 +161,9 @@ func (s *Server) deleteInstance(ctx context.Context, st *Store, state resource.P
 		if _, err := st.ReadFile(snapshotPath(snapshot)); err == nil {
 			return awsmodel.SnapshotExists(id, snapshot)
 		}
+	}
+	if s.cfg.MySQL.Endpoint == "" {
+		return fmt.Errorf("fakeaws: deleting RDS DB Instance %s needs the MySQL server that stands in for it: set %s", id, EnvMySQL)
 	}
 	tables, err := backingDelete(ctx, s.cfg.MySQL, str(state, "dbName"), str(state, "username"), snapshotOrEmpty(snapshot))
 	if err != nil {

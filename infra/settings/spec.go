@@ -195,7 +195,7 @@ var Keys = []Spec{
 		Range: limits.BackupRetentionDays,
 		field: func(s *Settings) any { return &s.Database.BackupRetentionDays }},
 	{Key: KeyDBFinalSnapshot, Section: "Database", Type: Boolean, Default: "false",
-		Doc: "Take snapshot `<name>-final` when the instance is deleted.", DevProd: "prod keeps its data when the stack is destroyed",
+		Doc: "Take snapshot `<instance>-final-<8 hex>` when the instance is deleted (the suffix is drawn when the instance is created, so a re-created stack's snapshot gets another name).", DevProd: "prod keeps its data when the stack is destroyed",
 		field: func(s *Settings) any { return &s.Database.FinalSnapshot }},
 	{Key: KeyDBPerformanceInsights, Section: "Database", Type: Boolean, Default: "false",
 		Doc: "Database Insights Standard (Performance Insights API, 7 days, no charge).", DevProd: "dev's micro class has none",
