@@ -48,10 +48,25 @@ func CheckReservedConcurrency(function string, quota, reservedByOthers, reserved
 	if quota-reservedByOthers-reserved >= minimum {
 		return nil
 	}
-	return fmt.Errorf("setting Lambda Function (%s) concurrency: operation error Lambda: PutFunctionConcurrency, "+
-		"https response error StatusCode: 400, RequestID: %s, InvalidParameterValueException: Specified "+
-		"ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its "+
-		"minimum value of [%d].", function, uuid("PutFunctionConcurrency", function), minimum)
+	return &APIError{Context: fmt.Sprintf("setting Lambda Function (%s) concurrency", function),
+		Operation: "Lambda: PutFunctionConcurrency", RequestID: uuid("PutFunctionConcurrency", function),
+		Code:    "InvalidParameterValueException",
+		Message: fmt.Sprintf("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", minimum)}
+}
+
+// APIError is an AWS API's refusal as the provider reports it (the AWS SDK
+// for Go v2's operation error inside the provider's context).
+type APIError struct {
+	Context   string // what the provider was doing
+	Operation string // service: API action
+	RequestID string
+	Code      string // the service's error code
+	Message   string // the service's message, verbatim
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("%s: operation error %s, https response error StatusCode: 400, RequestID: %s, %s: %s",
+		e.Context, e.Operation, e.RequestID, e.Code, e.Message)
 }
 
 // SnapshotExists is the error DeleteDBInstance answers when the final
@@ -60,7 +75,8 @@ func CheckReservedConcurrency(function string, quota, reservedByOthers, reserved
 // DeleteDBInstance, error DBSnapshotAlreadyExists: "DBSnapshotIdentifier is
 // already used by an existing snapshot"). The instance is not deleted.
 func SnapshotExists(instance, snapshot string) error {
-	return fmt.Errorf("deleting RDS DB Instance (%s): operation error RDS: DeleteDBInstance, https response error "+
-		"StatusCode: 400, RequestID: %s, DBSnapshotAlreadyExists: Cannot create the snapshot because a snapshot "+
-		"with the identifier %s already exists.", instance, uuid("DeleteDBInstance", instance, snapshot), strings.ToLower(snapshot))
+	return &APIError{Context: fmt.Sprintf("deleting RDS DB Instance (%s)", instance),
+		Operation: "RDS: DeleteDBInstance", RequestID: uuid("DeleteDBInstance", instance, snapshot),
+		Code:    "DBSnapshotAlreadyExists",
+		Message: fmt.Sprintf("Cannot create the snapshot because a snapshot with the identifier %s already exists.", strings.ToLower(snapshot))}
 }
