@@ -46,6 +46,24 @@ func ValidateUserName(name string) error {
 // privileges someone else gave the user are left alone. The tables must
 // exist, so run Up first. The password never appears in an error.
 func EnsureAppUser(ctx context.Context, cfg dbconn.Config, user, password string) error {
+	return EnsureAppUserWith(ctx, cfg, user, password, "")
+}
+
+// The authentication plugins EnsureAppUserWith accepts for the
+// application user on MySQL ("" is PluginCachingSHA2).
+const (
+	PluginCachingSHA2  = "caching_sha2_password"
+	PluginNativeLegacy = "mysql_native_password"
+)
+
+// EnsureAppUserWith is EnsureAppUser with the authentication plugin the
+// user is created with on MySQL: PluginNativeLegacy is the fallback for an
+// RDS Proxy that cannot log in to MySQL 8.4 with caching_sha2_password
+// (on 8.4 the server must then run with mysql_native_password=ON).
+func EnsureAppUserWith(ctx context.Context, cfg dbconn.Config, user, password, plugin string) error {
+	if plugin != "" && plugin != PluginCachingSHA2 && plugin != PluginNativeLegacy {
+		return fmt.Errorf("migrations: application user %s: authentication plugin %q: want %s or %s", user, plugin, PluginCachingSHA2, PluginNativeLegacy)
+	}
 	if err := ValidateUserName(user); err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -74,7 +92,7 @@ func EnsureAppUser(ctx context.Context, cfg dbconn.Config, user, password string
 		return fmt.Errorf("migrations: read the server version on %v: %w", cfg, err)
 	}
 	account := "'" + user + "'@'%'" // safe: ValidateUserName allows no quote
-	for _, stmt := range appUserStatements(account, version) {
+	for _, stmt := range appUserStatements(account, version, plugin) {
 		if _, err := db.ExecContext(ctx, stmt, password); err != nil {
 			verb, _, _ := strings.Cut(stmt, " "+account)
 			return fmt.Errorf("migrations: %s %s on %v: %w", verb, account, cfg, redact(err, password))
@@ -102,11 +120,16 @@ func EnsureAppUser(ctx context.Context, cfg dbconn.Config, user, password string
 // account's plugin) move an account created under 8.0 with
 // mysql_native_password, which 8.4 disables by default, so the upgrade
 // cannot lock the application out. On MySQL 8.0 the default is left alone,
-// and MariaDB has no caching_sha2_password at all.
-func appUserStatements(account, version string) []string {
+// and MariaDB has no caching_sha2_password at all. plugin
+// PluginNativeLegacy names mysql_native_password on any MySQL; MariaDB's
+// default is that plugin already.
+func appUserStatements(account, version, plugin string) []string {
 	with := ""
-	if mysqlAtLeast(version, 8, 4) {
-		with = " WITH caching_sha2_password"
+	switch {
+	case plugin == PluginNativeLegacy && mysqlAtLeast(version, 8, 0):
+		with = " WITH " + PluginNativeLegacy
+	case plugin != PluginNativeLegacy && mysqlAtLeast(version, 8, 4):
+		with = " WITH " + PluginCachingSHA2
 	}
 	return []string{
 		"CREATE USER IF NOT EXISTS " + account + " IDENTIFIED" + with + " BY ?",

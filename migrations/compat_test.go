@@ -179,8 +179,21 @@ func TestAppUserStatementsFollowTheServer(t *testing.T) {
 		"11.4.2-MariaDB":             native,
 		"garbage":                    native,
 	} {
-		if got := appUserStatements(account, version); !slices.Equal(got, want) {
+		if got := appUserStatements(account, version, ""); !slices.Equal(got, want) {
 			t.Errorf("VERSION() %s: %q, want %q", version, got, want)
+		}
+	}
+	// The fallback names mysql_native_password on MySQL and leaves
+	// MariaDB, whose default it is, alone.
+	legacy := []string{"CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED WITH mysql_native_password BY ?", "ALTER USER 'app'@'%' IDENTIFIED WITH mysql_native_password BY ?"}
+	for version, want := range map[string][]string{
+		"8.0.39":                     legacy,
+		"8.4.3":                      legacy,
+		"10.11.19-MariaDB-0+deb12u1": native,
+		"garbage":                    native,
+	} {
+		if got := appUserStatements(account, version, PluginNativeLegacy); !slices.Equal(got, want) {
+			t.Errorf("VERSION() %s with %s: %q, want %q", version, PluginNativeLegacy, got, want)
 		}
 	}
 }

@@ -38,6 +38,9 @@ type Event struct {
 	// creates or updates; AppUser defaults to DefaultAppUser.
 	AppUser     string `json:"appUser,omitempty"`
 	AppPassword string `json:"appPassword,omitempty"`
+	// AppAuthPlugin is the plugin "up" creates the application user with
+	// (EnsureAppUserWith); empty: PluginCachingSHA2.
+	AppAuthPlugin string `json:"appAuthPlugin,omitempty"`
 	// Key is the idempotency key "lookup" looks for.
 	Key string `json:"key,omitempty"`
 }
@@ -54,6 +57,9 @@ func (e Event) LogValue() slog.Value {
 	}
 	if e.AppUser != "" {
 		attrs = append(attrs, slog.String("appUser", e.AppUser))
+	}
+	if e.AppAuthPlugin != "" {
+		attrs = append(attrs, slog.String("appAuthPlugin", e.AppAuthPlugin))
 	}
 	if e.Key != "" {
 		attrs = append(attrs, slog.String("key", e.Key))
@@ -99,7 +105,7 @@ func Handle(ctx context.Context, cfg dbconn.Config, ev Event) (Result, error) {
 		if err := Up(ctx, cfg); err != nil {
 			return res, err
 		}
-		if err := EnsureAppUser(ctx, cfg, ev.AppUser, ev.AppPassword); err != nil {
+		if err := EnsureAppUserWith(ctx, cfg, ev.AppUser, ev.AppPassword, ev.AppAuthPlugin); err != nil {
 			return res, err
 		}
 		res.AppUser = ev.AppUser

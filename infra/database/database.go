@@ -13,12 +13,16 @@ package database
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -52,8 +56,25 @@ var Parameters = map[string]string{
 	"sql_mode":                 dbconn.StrictSQLMode,
 }
 
-// PerformanceInsightsRetentionDays is the free tier.
+// PerformanceInsightsRetentionDays is what Database Insights Standard
+// keeps at no charge (through the Performance Insights API).
 const PerformanceInsightsRetentionDays = 7
+
+// ErrorLogExport is the log RDS exports to CloudWatch Logs, into the group
+// ErrorLogGroup names; RDS creates that group itself, without retention,
+// when it does not exist (RDS User Guide: Publishing MySQL logs to Amazon
+// CloudWatch Logs), so the component creates it first.
+const ErrorLogExport = "error"
+
+// ErrorLogGroup is the log group RDS exports instance's error log to.
+func ErrorLogGroup(instance string) string {
+	return "/aws/rds/instance/" + instance + "/" + ErrorLogExport
+}
+
+// instanceIdentifierPattern is what RDS accepts as a DB instance
+// identifier: 1–63 letters, digits or hyphens, a letter first, no hyphen
+// last and no two in a row (CreateDBInstance, DBInstanceIdentifier).
+var instanceIdentifierPattern = regexp.MustCompile(`^[a-z](?:[a-z0-9]|-[a-z0-9]){0,62}$`)
 
 // Args configures the database.
 type Args struct {
@@ -81,12 +102,22 @@ type Args struct {
 	// BackupRetentionDays is how long automated backups are kept
 	// (limits.BackupRetentionDays).
 	BackupRetentionDays int
-	// FinalSnapshot takes snapshot <name>-final when the instance is
-	// deleted.
+	// FinalSnapshot takes snapshot <name>-final-<8 hex> when the instance
+	// is deleted; the suffix is drawn when the instance is created and kept
+	// for its life, so a re-created stack's snapshot gets another name (a
+	// snapshot identifier is unique in the account and region).
 	FinalSnapshot bool
-	// PerformanceInsights turns on Performance Insights (7 days, the free
-	// tier); not on the classes in limits.NoPerformanceInsights.
+	// PerformanceInsights turns on Database Insights Standard (the
+	// Performance Insights API, 7 days at no charge); not on the classes in
+	// limits.NoPerformanceInsights.
 	PerformanceInsights bool
+	// NativePasswordPlugin turns on mysql_native_password on MySQL 8.4
+	// (off by default there), for an application user created with it
+	// (sluice:appUserAuthPlugin). It is a static parameter: an existing
+	// instance needs a reboot.
+	NativePasswordPlugin bool
+	// LogRetentionDays is the retention of the error log's group.
+	LogRetentionDays int
 	// DBName is the schema the instance is created with.
 	DBName string
 	// MasterUser is the RDS master user; RDS manages its password.
@@ -123,6 +154,8 @@ func (a Args) Validate() error {
 		return limits.Invalid("BackupRetentionDays", "%d with DeletionProtection: a protected database without backups cannot be restored", a.BackupRetentionDays)
 	case a.PerformanceInsights && !limits.PerformanceInsightsAvailable(a.InstanceClass):
 		return limits.Invalid("PerformanceInsights", "true on %s: RDS for MySQL has none on %s", a.InstanceClass, strings.Join(limits.NoPerformanceInsights, ", "))
+	case !slices.Contains(limits.LogRetentionDays, a.LogRetentionDays):
+		return limits.Invalid("LogRetentionDays", "%d: want one of %v", a.LogRetentionDays, limits.LogRetentionDays)
 	case !limits.DBNamePattern.MatchString(a.DBName):
 		return limits.Invalid("DBName", "%q: want %s", a.DBName, limits.DBNameAllowed)
 	}
@@ -190,9 +223,20 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	version, _ := mysqlversion.Lookup(args.EngineVersion)
 	tags := pulumi.ToStringMap(args.Tags)
 
+	// The instance is named after the component (not autonamed) so that
+	// its error log group can be created before it.
+	if !instanceIdentifierPattern.MatchString(name) {
+		return nil, fmt.Errorf("database %s: the name is the RDS instance identifier: want %s", name, instanceIdentifierPattern)
+	}
 	var params rds.ParameterGroupParameterArray
 	for _, k := range slices.Sorted(maps.Keys(Parameters)) {
 		params = append(params, rds.ParameterGroupParameterArgs{Name: pulumi.String(k), Value: pulumi.String(Parameters[k])})
+	}
+	if args.NativePasswordPlugin && version.AuthPlugin != "mysql_native_password" {
+		// Static: applied at the next reboot (pending-reboot), at once on
+		// a new instance.
+		params = append(params, rds.ParameterGroupParameterArgs{Name: pulumi.String("mysql_native_password"), Value: pulumi.String("ON"),
+			ApplyMethod: pulumi.String("pending-reboot")})
 	}
 	// The group is auto-named, so a new family's group can be created
 	// before the old one is deleted (Pulumi's default for a replacement).
@@ -214,7 +258,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("subnet group: %w", err)
 	}
 
+	logs, err := cloudwatch.NewLogGroup(ctx, name+"-error-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(ErrorLogGroup(name)),
+		RetentionInDays: pulumi.Int(args.LogRetentionDays),
+		Tags:            tags,
+	}, child)
+	if err != nil {
+		return nil, fmt.Errorf("error log group: %w", err)
+	}
+
 	instanceArgs := &rds.InstanceArgs{
+		Identifier:                       pulumi.String(name),
 		Engine:                           pulumi.String("mysql"),
 		EngineVersion:                    pulumi.String(version.Major),
 		InstanceClass:                    pulumi.String(args.InstanceClass),
@@ -236,7 +290,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		CopyTagsToSnapshot:               pulumi.Bool(true),
 		AutoMinorVersionUpgrade:          pulumi.Bool(true),
 		PerformanceInsightsEnabled:       pulumi.Bool(args.PerformanceInsights),
-		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String("error")},
+		EnabledCloudwatchLogsExports:     pulumi.StringArray{pulumi.String(ErrorLogExport)},
 		Tags:                             tags,
 	}
 	if args.AllowMajorVersionUpgrade {
@@ -249,7 +303,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		instanceArgs.MaxAllocatedStorage = pulumi.Int(args.MaxAllocatedStorageGiB)
 	}
 	if args.FinalSnapshot {
-		instanceArgs.FinalSnapshotIdentifier = pulumi.String(name + "-final")
+		instanceArgs.FinalSnapshotIdentifier = pulumi.String(FinalSnapshotIdentifier(name, rand.Text()))
 	}
 	if args.PerformanceInsights {
 		instanceArgs.PerformanceInsightsRetentionPeriod = pulumi.Int(PerformanceInsightsRetentionDays)
@@ -258,7 +312,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	// instance too (protect): `pulumi destroy` stops before it deletes
 	// anything, instead of deleting everything else and failing at the
 	// database.
-	inst, err := rds.NewInstance(ctx, name+"-mysql", instanceArgs, child, pulumi.Protect(args.DeletionProtection))
+	// IgnoreChanges keeps the final snapshot name drawn at create (as the
+	// terraform-aws-modules rds module keeps its random_id suffix): later
+	// runs draw new ones, which must not update the instance.
+	inst, err := rds.NewInstance(ctx, name+"-mysql", instanceArgs, child, pulumi.Protect(args.DeletionProtection),
+		pulumi.DependsOn([]pulumi.Resource{logs}), pulumi.IgnoreChanges([]string{"finalSnapshotIdentifier"}))
 	if err != nil {
 		return nil, fmt.Errorf("instance: %w", err)
 	}
@@ -290,6 +348,16 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 	return d, nil
+}
+
+// FinalSnapshotIdentifier is the final snapshot of instance, with a
+// suffix of 8 characters derived from seed (random at create): RDS refuses
+// a snapshot identifier that exists (DBSnapshotAlreadyExists), and a
+// stack's instance is deleted with a final snapshot more than once when
+// the stack is re-created.
+func FinalSnapshotIdentifier(instance, seed string) string {
+	sum := sha256.Sum256([]byte(seed))
+	return instance + "-final-" + hex.EncodeToString(sum[:4])
 }
 
 // AppSecret is the JSON shape RDS Proxy expects in a login secret.

@@ -3,6 +3,7 @@ package database_test
 import (
 	"encoding/json"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -32,6 +33,7 @@ func validArgs() database.Args {
 		MasterUser:             "sluice_admin",
 		AppUser:                "sluice_app",
 		AppPasswordGeneration:  1,
+		LogRetentionDays:       7,
 		SubnetIDs:              pulumi.ToStringArray([]string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"}),
 		SecurityGroupIDs:       pulumi.ToStringArray([]string{"sg-0123456789abcdef0"}),
 		Tags:                   map[string]string{"project": "sluice", "stack": "dev"},
@@ -71,6 +73,7 @@ func TestArgsValidate(t *testing.T) {
 		{"app user is the proxy's", func(a *database.Args) { a.AppUser = "rdsproxyadmin" }, "AppUser"},
 		{"app user is master", func(a *database.Args) { a.AppUser = "SLUICE_ADMIN" }, "AppUser"},
 		{"generation", func(a *database.Args) { a.AppPasswordGeneration = 0 }, "AppPasswordGeneration"},
+		{"log retention", func(a *database.Args) { a.LogRetentionDays = 0 }, "LogRetentionDays"},
 		{"no subnets", func(a *database.Args) { a.SubnetIDs = nil }, "SubnetIDs"},
 		{"no security groups", func(a *database.Args) { a.SecurityGroupIDs = nil }, "SecurityGroupIDs"},
 	}
@@ -153,6 +156,19 @@ func TestDatabase(t *testing.T) {
 			if _, ok := in["finalSnapshotIdentifier"]; ok != a.FinalSnapshot {
 				t.Errorf("finalSnapshotIdentifier present %v, want %v", ok, a.FinalSnapshot)
 			}
+			// The instance is named after the component, so that its error
+			// log group (RDS would create it without retention) exists first.
+			logs := m.One(t, "aws:cloudwatch/logGroup:LogGroup", "db-error-logs")
+			if in["identifier"].StringValue() != "db" || logs.Inputs["name"].StringValue() != database.ErrorLogGroup("db") ||
+				logs.Inputs["name"].StringValue() != "/aws/rds/instance/db/error" || logs.Inputs["retentionInDays"].NumberValue() != float64(a.LogRetentionDays) {
+				t.Errorf("instance %v, error log group %v kept %v days", in["identifier"], logs.Inputs["name"], logs.Inputs["retentionInDays"])
+			}
+			if !db.DependsOnName("db-error-logs") {
+				t.Error("the instance does not wait for its error log group: RDS would create it first, without retention")
+			}
+			if exports := in["enabledCloudwatchLogsExports"].ArrayValue(); len(exports) != 1 || exports[0].StringValue() != database.ErrorLogExport {
+				t.Errorf("log exports %v, want only the error log, whose group the stack owns", exports)
+			}
 			if _, ok := in["performanceInsightsRetentionPeriod"]; ok != a.PerformanceInsights {
 				t.Errorf("performanceInsightsRetentionPeriod present %v, want %v", ok, a.PerformanceInsights)
 			}
@@ -167,6 +183,44 @@ func TestDatabase(t *testing.T) {
 			}
 			m.CheckParentedAndTagged(t, database.Type, "dev")
 		})
+	}
+}
+
+// TestFinalSnapshotNameIsDrawnAtCreate: prod's final snapshot is named
+// after the instance with 8 hex characters drawn by each run of the program
+// (the instance keeps the first one: ignoreChanges), so a prod created again
+// gets a snapshot name that RDS has not seen (DBSnapshotAlreadyExists).
+func TestFinalSnapshotNameIsDrawnAtCreate(t *testing.T) {
+	name := func() string {
+		a := validArgs()
+		production(&a)
+		m, _ := record(t, a)
+		return m.One(t, typeInstance, "db-mysql").Inputs["finalSnapshotIdentifier"].StringValue()
+	}
+	first, second := name(), name()
+	if !regexp.MustCompile(`^db-final-[0-9a-f]{8}$`).MatchString(first) || first == second {
+		t.Errorf("final snapshots %q and %q: want db-final-<8 hex>, a new suffix per create", first, second)
+	}
+	if got := database.FinalSnapshotIdentifier("sluice-prod-db", "x"); got != database.FinalSnapshotIdentifier("sluice-prod-db", "x") ||
+		got == database.FinalSnapshotIdentifier("sluice-prod-db", "y") {
+		t.Errorf("FinalSnapshotIdentifier is not a function of its seed: %q", got)
+	}
+}
+
+// TestNativePasswordFallback: with the application user on
+// mysql_native_password (sluice:appUserAuthPlugin), MySQL 8.4's parameter
+// group turns the plugin on (off by default in 8.4); 8.0 has it on already.
+func TestNativePasswordFallback(t *testing.T) {
+	for _, tt := range []struct {
+		version, native string
+		want            string
+	}{{"8.4", "on", "ON"}, {"8.4", "", ""}, {"8.0", "on", ""}} {
+		a := validArgs()
+		a.EngineVersion, a.NativePasswordPlugin = tt.version, tt.native != ""
+		m, _ := record(t, a)
+		if got := parameters(m.One(t, typeParams, "db-params"))["mysql_native_password"]; got != tt.want {
+			t.Errorf("MySQL %s, fallback %v: mysql_native_password = %q, want %q", tt.version, a.NativePasswordPlugin, got, tt.want)
+		}
 	}
 }
 

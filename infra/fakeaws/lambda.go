@@ -140,6 +140,9 @@ func (l lambdaService) Invoke(function string, payload []byte) ([]byte, error) {
 	if err := saveInvocation(st, &rec, proc.Output()); err != nil {
 		return fail(err)
 	}
+	if err := l.s.settleProxyTargets(st); err != nil {
+		return fail(err)
+	}
 	if callErr != nil {
 		return fail(fmt.Errorf("%w\n%s", callErr, proc.Output()))
 	}
@@ -237,17 +240,25 @@ func (l lambdaService) environment(st *Store, fn resource.PropertyMap, task, han
 
 	database := ""
 	if endpoint := vars[dbconn.EnvEndpoint]; endpoint != "" {
-		target, password, err := l.resolveProxy(st, endpoint, vars[dbconn.EnvUser])
+		target, targetID, password, err := l.resolveProxy(st, endpoint, vars[dbconn.EnvUser])
 		if err != nil {
 			return nil, "", err
 		}
 		if target != "" {
-			vars[dbconn.EnvEndpoint] = l.s.cfg.MySQL.Endpoint
+			addr, err := l.s.proxyAddress(st, targetID)
+			if err != nil {
+				return nil, "", err
+			}
+			vars[dbconn.EnvEndpoint] = addr
 			vars[dbconn.EnvAuth] = string(dbconn.AuthPassword)
 			vars[dbconn.EnvPassword] = password
 			vars[dbconn.EnvTLS] = "false"
 			database = target
 		}
+	}
+	for _, kv := range l.s.cfg.FunctionEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
 	}
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
@@ -262,17 +273,18 @@ func (l lambdaService) environment(st *Store, fn resource.PropertyMap, task, han
 }
 
 // resolveProxy finds the proxy whose endpoint is host:port endpoint, the
-// instance its target registers, and the password of user among the
-// proxy's auth secrets. It returns "" when no proxy of this account has the
-// endpoint: the function then tries the address it was given.
-func (l lambdaService) resolveProxy(st *Store, endpoint, user string) (instance, password string, err error) {
+// instance its target registers (and the target's id), and the password of
+// user among the proxy's auth secrets. It returns "" when no proxy of this
+// account has the endpoint: the function then tries the address it was
+// given.
+func (l lambdaService) resolveProxy(st *Store, endpoint, user string) (instance, targetID, password string, err error) {
 	host, _, err := net.SplitHostPort(endpoint)
 	if err != nil {
-		return "", "", nil
+		return "", "", "", nil
 	}
 	proxies, err := st.List("aws:rds/proxy:Proxy")
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	for _, p := range proxies {
 		if str(p.Outputs, "endpoint") != host {
@@ -281,18 +293,18 @@ func (l lambdaService) resolveProxy(st *Store, endpoint, user string) (instance,
 		proxyName := str(p.Outputs, "name")
 		targets, err := st.List("aws:rds/proxyTarget:ProxyTarget")
 		if err != nil {
-			return "", "", err
+			return "", "", "", err
 		}
 		for _, t := range targets {
 			if str(t.Outputs, "dbProxyName") == proxyName {
-				instance = str(t.Outputs, "dbInstanceIdentifier")
+				instance, targetID = str(t.Outputs, "dbInstanceIdentifier"), t.ID
 			}
 		}
 		if instance == "" {
-			return "", "", fmt.Errorf("RDS Proxy %s has no registered target: the function cannot reach a database", proxyName)
+			return "", "", "", fmt.Errorf("RDS Proxy %s has no registered target: the function cannot reach a database", proxyName)
 		}
 		if l.s.cfg.MySQL.Endpoint == "" {
-			return "", "", fmt.Errorf("the function connects through RDS Proxy %s, but no MySQL server stands in for RDS: set %s", proxyName, EnvMySQL)
+			return "", "", "", fmt.Errorf("the function connects through RDS Proxy %s, but no MySQL server stands in for RDS: set %s", proxyName, EnvMySQL)
 		}
 		auths, ok := p.Outputs["auths"]
 		if ok && auths.IsArray() {
@@ -306,15 +318,15 @@ func (l lambdaService) resolveProxy(st *Store, endpoint, user string) (instance,
 				}
 				var login struct{ Username, Password string }
 				if json.Unmarshal([]byte(value), &login) == nil && login.Username == user {
-					return instance, login.Password, nil
+					return instance, targetID, login.Password, nil
 				}
 			}
 		}
 		// The proxy has no secret for this user: the login fails, as RDS
 		// Proxy refuses a user it holds no credentials for.
-		return instance, "", nil
+		return instance, targetID, "", nil
 	}
-	return "", "", nil
+	return "", "", "", nil
 }
 
 func saveInvocation(st *Store, rec *Invocation, output string) error {

@@ -22,7 +22,11 @@
 //     ($SLUICE_FAKEAWS_MYSQL); RDS Proxy logs in with the secrets of its
 //     auths, as the real proxy does; deleting the instance drops them, after
 //     moving the tables into a snapshot database when a final snapshot is
-//     asked for.
+//     asked for, and refusing a snapshot identifier that exists;
+//   - a new RDS Proxy target warms up before it answers (proxyGate);
+//   - the account has a Lambda concurrency quota, and Lambda refuses a
+//     reservation that leaves too little unreserved
+//     (awsmodel.CheckReservedConcurrency).
 //
 // A preview needs neither variable: it creates nothing.
 package fakeaws
@@ -33,6 +37,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +69,25 @@ const (
 	// provider leaves out of its answer to a create (the resource is still
 	// created): it shows what the program does with an empty answer.
 	EnvOmit = "SLUICE_FAKEAWS_OMIT"
+	// EnvLambdaConcurrency is the account's Lambda concurrency quota
+	// (awsmodel.DefaultConcurrentExecutions when unset); a young account
+	// has 10.
+	EnvLambdaConcurrency = "SLUICE_FAKEAWS_LAMBDA_CONCURRENCY"
+	// EnvProxyWarmup is how a new proxy target warms up: "<refuse>,<n>",
+	// a duration during which the proxy's address refuses connections and
+	// how many connections it then answers with error 9501 (DefaultWarmup
+	// when unset; "0,0" turns it off). See proxyGate.
+	EnvProxyWarmup = "SLUICE_FAKEAWS_PROXY_WARMUP"
+	// EnvFunctionEnv adds KEY=VALUE pairs, separated by ";", to the
+	// environment of every function the stand-in invokes, as an operator
+	// may set one in the console (e.g. SLUICE_DB_WAIT=0).
+	EnvFunctionEnv = "SLUICE_FAKEAWS_FUNCTION_ENV"
 )
+
+// DefaultWarmup is a new proxy target's warm-up when EnvProxyWarmup is
+// unset: long enough that a client which does not retry fails, short
+// enough for a rehearsal.
+var DefaultWarmup = Warmup{Refuse: 3 * time.Second, Reject: 1}
 
 // defaultsKey is where Check records which inputs it defaulted, as the
 // Terraform bridge does, so that an autonamed resource keeps its name.
@@ -79,11 +102,60 @@ type Config struct {
 	// Omit maps a type to the output properties left out of the answer to
 	// its create (see EnvOmit).
 	Omit map[string][]string
+	// LambdaConcurrency is the account's Lambda concurrency quota.
+	LambdaConcurrency int
+	// Warmup is how a new proxy target warms up.
+	Warmup Warmup
+	// FunctionEnv is added to every invoked function's environment.
+	FunctionEnv []string
+}
+
+// Warmup is how long a new proxy target refuses connections and how many
+// it then answers with 9501 before it passes them to the database.
+type Warmup struct {
+	Refuse time.Duration
+	Reject int
+}
+
+// On reports whether the target warms up at all.
+func (w Warmup) On() bool { return w.Refuse > 0 || w.Reject > 0 }
+
+// parseWarmup reads EnvProxyWarmup's "<refuse>,<n>".
+func parseWarmup(v string) (Warmup, error) {
+	if strings.TrimSpace(v) == "" {
+		return DefaultWarmup, nil
+	}
+	refuse, n, ok := strings.Cut(v, ",")
+	d, err := time.ParseDuration(strings.TrimSpace(refuse))
+	if strings.TrimSpace(refuse) == "0" {
+		d, err = 0, nil
+	}
+	reject, nerr := strconv.Atoi(strings.TrimSpace(n))
+	if !ok || err != nil || nerr != nil || d < 0 || reject < 0 {
+		return Warmup{}, fmt.Errorf("%s=%q: want <duration>,<connections>, e.g. 3s,1 (0,0: none)", EnvProxyWarmup, v)
+	}
+	return Warmup{Refuse: d, Reject: reject}, nil
 }
 
 // ConfigFromEnv reads Config through getenv.
-func ConfigFromEnv(getenv func(string) string) Config {
-	c := Config{StateDir: getenv(EnvState)}
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{StateDir: getenv(EnvState), LambdaConcurrency: awsmodel.DefaultConcurrentExecutions}
+	if v := strings.TrimSpace(getenv(EnvLambdaConcurrency)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("%s=%q: want a quota of 1 or more", EnvLambdaConcurrency, v)
+		}
+		c.LambdaConcurrency = n
+	}
+	var err error
+	if c.Warmup, err = parseWarmup(getenv(EnvProxyWarmup)); err != nil {
+		return c, err
+	}
+	for _, kv := range strings.Split(getenv(EnvFunctionEnv), ";") {
+		if k, _, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k != "" {
+			c.FunctionEnv = append(c.FunctionEnv, strings.TrimSpace(kv))
+		}
+	}
 	if addr := getenv(EnvMySQL); addr != "" {
 		user := getenv(EnvMySQLUser)
 		if user == "" {
@@ -101,7 +173,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 			c.Omit[pair[:i]] = append(c.Omit[pair[:i]], pair[i+1:])
 		}
 	}
-	return c
+	return c, nil
 }
 
 // Server implements pulumirpc.ResourceProviderServer for the "aws" package.
@@ -114,6 +186,7 @@ type Server struct {
 	mu     sync.Mutex
 	region string // from Configure
 	store  *Store
+	gates  map[string]*proxyGate // by proxy target id, for this process's life
 }
 
 // DefaultRegion is used when the provider is configured without aws:region.
@@ -121,7 +194,10 @@ const DefaultRegion = "ap-northeast-1"
 
 // NewServer returns the provider, reporting version as its own.
 func NewServer(version string, cfg Config) *Server {
-	return &Server{version: version, cfg: cfg, region: DefaultRegion}
+	if cfg.LambdaConcurrency == 0 {
+		cfg.LambdaConcurrency = awsmodel.DefaultConcurrentExecutions
+	}
+	return &Server{version: version, cfg: cfg, region: DefaultRegion, gates: map[string]*proxyGate{}}
 }
 
 // propOpts keeps every kind of value the engine may send, so that echoing a
@@ -350,6 +426,10 @@ func (s *Server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pul
 		return nil, err
 	}
 	delete(ans.Outputs, defaultsKey)
+	// The provider creates a function, then reserves its concurrency
+	// (resourceFunctionCreate); a refused reservation fails the create of
+	// a function that exists.
+	reservationErr := s.checkReservation(st, typ, "", ans.Outputs)
 	if err := s.realize(ctx, st, typ, ans.Outputs, false); err != nil {
 		return nil, err
 	}
@@ -363,6 +443,9 @@ func (s *Server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pul
 	props, err := marshal(answer)
 	if err != nil {
 		return nil, err
+	}
+	if reservationErr != nil {
+		return nil, initFailed(ans.ID, props, req.GetProperties(), reservationErr)
 	}
 	return &pulumirpc.CreateResponse{Id: ans.ID, Properties: props}, nil
 }
@@ -441,6 +524,9 @@ func (s *Server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkReservation(st, typ, req.GetId(), out); err != nil {
+		return nil, err
+	}
 	if err := s.realize(ctx, st, typ, out, true); err != nil {
 		return nil, err
 	}
@@ -490,7 +576,7 @@ func (s *Server) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emp
 	if r, ok, err := st.Get(typ, req.GetId()); err == nil && ok {
 		state = r.Outputs
 	}
-	if err := s.beforeDelete(ctx, st, typ, state); err != nil {
+	if err := s.beforeDelete(ctx, st, typ, req.GetId(), state); err != nil {
 		return nil, err
 	}
 	if err := st.Remove(typ, req.GetId()); err != nil {
@@ -519,6 +605,42 @@ func (s *Server) Invoke(ctx context.Context, req *pulumirpc.InvokeRequest) (*pul
 		return nil, fmt.Errorf("invoke %s: %w", req.GetTok(), err)
 	}
 	return &pulumirpc.InvokeResponse{Return: ret}, nil
+}
+
+// checkReservation returns Lambda's refusal of the concurrency a function
+// of id (empty: a new one) with outputs reserves, given what the account's
+// other functions reserve; nil for other types and for no reservation.
+func (s *Server) checkReservation(st *Store, typ, id string, outputs resource.PropertyMap) error {
+	if typ != "aws:lambda/function:Function" {
+		return nil
+	}
+	reserved, ok := awsmodel.ReservedConcurrency(outputs)
+	if !ok {
+		return nil
+	}
+	fns, err := st.List(typ)
+	if err != nil {
+		return err
+	}
+	others := 0
+	for _, f := range fns {
+		if n, ok := awsmodel.ReservedConcurrency(f.Outputs); ok && f.ID != id {
+			others += n
+		}
+	}
+	return awsmodel.CheckReservedConcurrency(str(outputs, "name"), s.cfg.LambdaConcurrency, others, reserved)
+}
+
+// initFailed is a create that made the resource and then failed: the
+// engine records the resource (id and properties) with the reason, as the
+// bridge reports a partially created resource.
+func initFailed(id string, props, inputs *structpb.Struct, reason error) error {
+	st, err := status.New(codes.Unknown, reason.Error()).WithDetails(&pulumirpc.ErrorResourceInitFailed{
+		Id: id, Properties: props, Reasons: []string{reason.Error()}, Inputs: inputs})
+	if err != nil {
+		return reason
+	}
+	return st.Err()
 }
 
 // str is awsmodel.StringAt.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/sluicehq/sluice/infra/awsmodel"
 )
 
 // realize does what creating (update false) or updating a resource of typ
@@ -32,9 +34,12 @@ func (s *Server) realize(ctx context.Context, st *Store, typ string, outputs res
 }
 
 // beforeDelete does what deleting a resource of typ does.
-func (s *Server) beforeDelete(ctx context.Context, st *Store, typ string, state resource.PropertyMap) error {
-	if typ == "aws:rds/instance:Instance" {
+func (s *Server) beforeDelete(ctx context.Context, st *Store, typ, id string, state resource.PropertyMap) error {
+	switch typ {
+	case "aws:rds/instance:Instance":
 		return s.deleteInstance(ctx, st, state)
+	case "aws:rds/proxyTarget:ProxyTarget":
+		return s.deregisterProxyTarget(st, id)
 	}
 	return nil
 }
@@ -148,12 +153,17 @@ func SnapshotDatabase(identifier string) string {
 // removes the instance's database and users from the backing server.
 func (s *Server) deleteInstance(ctx context.Context, st *Store, state resource.PropertyMap) error {
 	id := str(state, "identifier")
-	if s.cfg.MySQL.Endpoint == "" {
-		return fmt.Errorf("fakeaws: deleting RDS DB Instance %s needs the MySQL server that stands in for it: set %s", id, EnvMySQL)
-	}
 	snapshot := ""
 	if v, ok := state["skipFinalSnapshot"]; !ok || !v.IsBool() || !v.BoolValue() {
 		snapshot = str(state, "finalSnapshotIdentifier")
+	}
+	if snapshot != "" {
+		if _, err := st.ReadFile(snapshotPath(snapshot)); err == nil {
+			return awsmodel.SnapshotExists(id, snapshot)
+		}
+	}
+	if s.cfg.MySQL.Endpoint == "" {
+		return fmt.Errorf("fakeaws: deleting RDS DB Instance %s needs the MySQL server that stands in for it: set %s", id, EnvMySQL)
 	}
 	tables, err := backingDelete(ctx, s.cfg.MySQL, str(state, "dbName"), str(state, "username"), snapshotOrEmpty(snapshot))
 	if err != nil {
@@ -164,7 +174,7 @@ func (s *Server) deleteInstance(ctx context.Context, st *Store, state resource.P
 		if err != nil {
 			return err
 		}
-		if err := st.PutFile(filepath.Join("snapshots", snapshot+".json"), data); err != nil {
+		if err := st.PutFile(snapshotPath(snapshot), data); err != nil {
 			return err
 		}
 	}
@@ -172,6 +182,12 @@ func (s *Server) deleteInstance(ctx context.Context, st *Store, state resource.P
 		return st.RemoveFile(managedSecretPath(arn))
 	}
 	return nil
+}
+
+// snapshotPath is where the store keeps the final snapshot identifier.
+// RDS keeps identifiers in lower case, so Foo and foo are one snapshot.
+func snapshotPath(identifier string) string {
+	return filepath.Join("snapshots", strings.ToLower(identifier)+".json")
 }
 
 func snapshotOrEmpty(identifier string) string {

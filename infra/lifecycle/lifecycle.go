@@ -11,9 +11,12 @@
 //	pulumi config set sluice:appPasswordGeneration …; up the migration re-runs, the password rotates
 //	pulumi destroy --stack dev --yes                     nothing left
 //
-// then the refusals (an invalid stack setting, a broken migration in a copy
-// of the repository, an empty answer of AWS), prod's protection of its
-// database with the documented delete procedure, and `pulumi policy
+// with the account's Lambda concurrency quota at 10 (a reservation is
+// refused), then the refusals (an invalid stack setting, a broken migration
+// in a copy of the repository, an empty answer of AWS), a proxy that is not
+// ready when its target is created (the migrator waits; without the wait
+// `up` fails), prod's protection of its database with the documented
+// delete procedure, twice (two final snapshots), and `pulumi policy
 // publish` of the pack against a loopback Pulumi Cloud (internal/fakecloud). Each step checks what the users rely on in
 // the state, in the stand-in's AWS and in the MySQL server standing in for
 // RDS (a private mariadbd), and is timed.
@@ -62,6 +65,8 @@ type Lifecycle struct {
 	db     *mariadbd.Server
 	store  *fakeaws.Store
 	report *Report
+	// prodSnapshot is the final snapshot the prod delete step left.
+	prodSnapshot string
 }
 
 // Run rehearses the lifecycle and reports every step; a step that fails
@@ -197,6 +202,9 @@ func (l *Lifecycle) environment(state string) ([]string, error) {
 		"PULUMI_DEBUG_COMMANDS=true",
 		fakeaws.EnvState+"="+l.store.Dir(),
 		fakeaws.EnvMySQL+"="+l.db.Endpoint(),
+		// dev is deployed in a young account; prod's steps raise the
+		// quota (prodEnv).
+		fmt.Sprintf("%s=%d", fakeaws.EnvLambdaConcurrency, YoungAccountConcurrency),
 		"SLUICE_LAMBDA_RIE="+l.tools.RIE,
 		// The program builds the Lambda archives into the user cache; a
 		// private one keeps another checkout's build on this machine

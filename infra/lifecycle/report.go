@@ -28,6 +28,12 @@ type Report struct {
 	BrokenMigration string `json:"brokenMigration"`
 	EmptyAnswer     string `json:"emptyAnswer"`
 	ProdDelete      string `json:"prodDelete"`
+	// What AWS does that the program survives: a proxy target that is not
+	// ready when created, an account that cannot reserve concurrency, and
+	// a second final snapshot of a re-created prod.
+	ProxyWarmup      string `json:"proxyWarmup"`
+	ConcurrencyQuota string `json:"concurrencyQuota"`
+	SecondProdDelete string `json:"secondProdDelete"`
 
 	// Steps and Commands are the timings.
 	Steps    []Step    `json:"-"`
@@ -65,7 +71,8 @@ func (r *Report) notRun(why string) {
 
 func (r *Report) results() []*string {
 	return []*string{&r.Up, &r.NoChanges, &r.Update, &r.Rotation, &r.Destroy, &r.Publish,
-		&r.InvalidSetting, &r.BrokenMigration, &r.EmptyAnswer, &r.ProdDelete}
+		&r.InvalidSetting, &r.BrokenMigration, &r.EmptyAnswer, &r.ProdDelete,
+		&r.ProxyWarmup, &r.ConcurrencyQuota, &r.SecondProdDelete}
 }
 
 // OK reports whether every step passed (publish included).
@@ -98,7 +105,8 @@ func (r *Report) Failures() []string {
 	add("previewDev", r.PreviewDev)
 	add("previewProd", r.PreviewProd)
 	add("schemaVersion", r.SchemaVersion)
-	names := []string{"up", "noChanges", "update", "rotation", "destroy", "publish", "invalidSetting", "brokenMigration", "emptyAnswer", "prodDelete"}
+	names := []string{"up", "noChanges", "update", "rotation", "destroy", "publish", "invalidSetting", "brokenMigration", "emptyAnswer", "prodDelete",
+		"proxyWarmup", "concurrencyQuota", "secondProdDelete"}
 	for i, f := range r.results() {
 		add(names[i], *f)
 	}

@@ -50,18 +50,24 @@ func (l *Lifecycle) steps(ctx context.Context) {
 		r.NoChanges = l.step("no-change preview", func() error { return l.noChanges(ctx, ws) })
 		r.Update = l.step("update batchSize", func() error { return l.update(ctx, ws) })
 		r.Rotation = l.step("rotate app password", func() error { return l.rotate(ctx, ws) })
+		r.ConcurrencyQuota = l.step("concurrency quota", func() error { return l.concurrencyQuota(ctx, ws) })
 	} else {
 		r.SchemaVersion, r.NoChanges, r.Update, r.Rotation = "not run: up failed", "not run: up failed", "not run: up failed", "not run: up failed"
+		r.ConcurrencyQuota = "not run: up failed"
 	}
 	r.Destroy = l.step("destroy dev", func() error { return l.destroy(ctx, ws, "dev") })
 	if r.Destroy == "ok" {
 		r.InvalidSetting = l.step("invalid setting", func() error { return l.invalidSetting(ctx, ws) })
 		r.BrokenMigration = l.step("broken migration", func() error { return l.brokenMigration(ctx) })
 		r.EmptyAnswer = l.step("empty answer", func() error { return l.emptyAnswer(ctx, ws) })
+		r.ProxyWarmup = l.step("proxy warm-up", func() error { return l.proxyWarmup(ctx) })
 	} else {
 		r.InvalidSetting, r.BrokenMigration, r.EmptyAnswer = "not run: destroy failed", "not run: destroy failed", "not run: destroy failed"
+		r.ProxyWarmup = "not run: destroy failed"
 	}
-	r.ProdDelete = l.step("prod delete protection", func() error { return l.prodDelete(ctx, ws) })
+	prod := workspace{dir: ws.dir, env: l.prodEnv()}
+	r.ProdDelete = l.step("prod delete protection", func() error { return l.prodDelete(ctx, prod) })
+	r.SecondProdDelete = l.step("second prod delete", func() error { return l.secondProdDelete(ctx, prod) })
 	r.Publish = l.step("publish policy pack", func() error { return l.publish(ctx) })
 }
 
@@ -655,7 +661,18 @@ func (l *Lifecycle) prodDelete(ctx context.Context, ws workspace) error {
 		return fmt.Errorf("after the refused destroy the database is at %+v (%v)", st, err)
 	}
 
-	// The documented procedure.
+	if err := l.deleteProd(ctx, ws, before); err != nil {
+		return err
+	}
+	l.prodSnapshot, err = finalSnapshotName(before)
+	return err
+}
+
+// deleteProd runs the documented delete procedure on prod, deployed as
+// before: deletion protection off (the policy pack refuses that unless
+// told this update deliberately unprotects production), one update of the
+// instance, and a destroy that leaves nothing but the final snapshot.
+func (l *Lifecycle) deleteProd(ctx context.Context, ws workspace, before deployment) error {
 	if _, err := l.ok(ctx, ws, "config", "set", "sluice:dbDeletionProtection", "false", "--stack", "prod"); err != nil {
 		return err
 	}
@@ -688,14 +705,33 @@ func (l *Lifecycle) prodDelete(ctx context.Context, ws workspace) error {
 	return l.checkFinalSnapshot(ctx, before)
 }
 
-// checkFinalSnapshot checks that deleting prod's instance left its final
-// snapshot, with the schema at the latest version.
-func (l *Lifecycle) checkFinalSnapshot(ctx context.Context, d deployment) error {
+// finalSnapshotName is the final snapshot identifier of the instance of
+// deployment d.
+func finalSnapshotName(d deployment) (string, error) {
 	inst, err := d.one(typeInstance, "-mysql")
+	if err != nil {
+		return "", err
+	}
+	id := stringAt(inst.Inputs, "finalSnapshotIdentifier")
+	if id == "" {
+		return "", fmt.Errorf("the instance %s has no finalSnapshotIdentifier", inst.URN)
+	}
+	return id, nil
+}
+
+// checkFinalSnapshot checks that deleting the instance of deployment d
+// left its final snapshot, with the schema at the latest version.
+func (l *Lifecycle) checkFinalSnapshot(ctx context.Context, d deployment) error {
+	id, err := finalSnapshotName(d)
 	if err != nil {
 		return err
 	}
-	id := stringAt(inst.Inputs, "finalSnapshotIdentifier")
+	return l.checkSnapshot(ctx, id)
+}
+
+// checkSnapshot checks that the final snapshot id exists, with the schema
+// at the latest version.
+func (l *Lifecycle) checkSnapshot(ctx context.Context, id string) error {
 	data, err := os.ReadFile(filepath.Join(l.store.Dir(), "snapshots", id+".json"))
 	if err != nil {
 		return fmt.Errorf("no final snapshot %q: %w", id, err)

@@ -74,9 +74,15 @@ func BatchNeedsWindow(batchSize, windowSeconds int) bool {
 // leaves room for every invocation its mapping may start. If it does not,
 // Lambda throttles the mapping's invocations and SQS counts each throttled
 // receive, so messages reach the DLQ without ever being processed.
+// A function without a reservation (0) draws on the account's unreserved
+// pool and only the mapping's maximum concurrency bounds it.
 func ReservedCoversMaximum(reserved, maximumConcurrency int) bool {
-	return reserved >= maximumConcurrency
+	return reserved == 0 || reserved >= maximumConcurrency
 }
+
+// KMSDeletionWindowDays is the waiting period KMS accepts for scheduling a
+// key's deletion (ScheduleKeyDeletion PendingWindowInDays: 7–30).
+var KMSDeletionWindowDays = Range{Min: 7, Max: 30}
 
 // CloudWatch Logs.
 

@@ -38,8 +38,10 @@ type Args struct {
 	// Function configures the migrator Lambda. Its DBUser is the master
 	// user (the one that may run DDL and create users); its Archive is
 	// built from ./migrations/cmd/migrator; TimeoutSeconds must be at
-	// least MinTimeoutSeconds; ReservedConcurrency must be 1 so that two
-	// migrations never run at once.
+	// least MinTimeoutSeconds; ReservedConcurrency 0 (none) or 1: the
+	// migration lock (GET_LOCK) already keeps two migrations from running
+	// at once, and any reservation needs an account quota of 100 more
+	// (docs/deploying.md, Prerequisites).
 	Function dbfunction.Args
 	// AppUser is the application user the migrator creates or updates.
 	AppUser string
@@ -48,6 +50,10 @@ type Args struct {
 	// Pulumi secret; the invocation input that carries it is marked
 	// secret either way.
 	AppPassword pulumi.StringInput
+	// AppAuthPlugin is the authentication plugin the migrator creates the
+	// application user with (migrations.EnsureAppUserWith); empty: the
+	// default, caching_sha2_password on MySQL 8.4.
+	AppAuthPlugin string
 	// PasswordGeneration numbers the application password (the stack's
 	// appPasswordGeneration). It is a trigger, so a rotation re-runs the
 	// migrator, which sets the new password on the user, in the same
@@ -70,8 +76,10 @@ func (a Args) Validate() error {
 	switch {
 	case a.Function.TimeoutSeconds < MinTimeoutSeconds:
 		return limits.Invalid("Function.TimeoutSeconds", "%d: want at least %d s, well above the slowest DDL", a.Function.TimeoutSeconds, MinTimeoutSeconds)
-	case a.Function.ReservedConcurrency != 1:
-		return limits.Invalid("Function.ReservedConcurrency", "%d: want 1, one migration at a time", a.Function.ReservedConcurrency)
+	case a.Function.ReservedConcurrency > 1:
+		return limits.Invalid("Function.ReservedConcurrency", "%d: want 0 (none) or 1, one migration at a time", a.Function.ReservedConcurrency)
+	case a.AppAuthPlugin != "" && a.AppAuthPlugin != migrations.PluginCachingSHA2 && a.AppAuthPlugin != migrations.PluginNativeLegacy:
+		return limits.Invalid("AppAuthPlugin", "%q: want %s or %s", a.AppAuthPlugin, migrations.PluginCachingSHA2, migrations.PluginNativeLegacy)
 	case a.AppUser == "":
 		return limits.Invalid("AppUser", "required")
 	case !limits.SeparateUsers(a.Function.DBUser, a.AppUser):
@@ -122,7 +130,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 
 	input := args.AppPassword.ToStringOutput().ApplyT(func(password string) (string, error) {
-		b, err := json.Marshal(migrations.Event{Action: migrations.ActionUp, AppUser: args.AppUser, AppPassword: password})
+		b, err := json.Marshal(migrations.Event{Action: migrations.ActionUp, AppUser: args.AppUser, AppPassword: password, AppAuthPlugin: args.AppAuthPlugin})
 		if err != nil {
 			return "", fmt.Errorf("migration event: %w", err)
 		}

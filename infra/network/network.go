@@ -41,6 +41,14 @@ type Args struct {
 	// ExistingSubnetIDs are private subnets of ExistingVpcID in different
 	// zones, at least limits.MinExistingSubnets of them.
 	ExistingSubnetIDs []string
+	// SecretsManagerEndpoint adds a Secrets Manager interface endpoint
+	// (private DNS) in the subnets, reachable on 443 from the proxy group
+	// only: the fallback should the proxy need a network path to read its
+	// secrets, which AWS's proxy prerequisites do not list (RDS User Guide:
+	// Planning and setting up RDS Proxy networking).
+	SecretsManagerEndpoint bool
+	// Region is the VPC's region; the endpoint's service name needs it.
+	Region string
 	// Tags are added to every taggable resource.
 	Tags map[string]string
 }
@@ -50,6 +58,9 @@ func (a Args) UsesExistingVPC() bool { return a.ExistingVpcID != "" }
 
 // Validate reports the first invalid field by name.
 func (a Args) Validate() error {
+	if a.SecretsManagerEndpoint && a.Region == "" {
+		return limits.Invalid("Region", "required with SecretsManagerEndpoint (the endpoint's service name)")
+	}
 	if a.UsesExistingVPC() || len(a.ExistingSubnetIDs) > 0 {
 		switch {
 		case !limits.VPCIDPattern.MatchString(a.ExistingVpcID):
@@ -135,6 +146,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	groups, err := newSecurityGroups(ctx, name, vpcID, tags, child)
 	if err != nil {
 		return nil, err
+	}
+	if args.SecretsManagerEndpoint {
+		if err := newSecretsManagerEndpoint(ctx, name, args.Region, vpcID, subnetIDs, groups.proxyGroup, tags, child); err != nil {
+			return nil, err
+		}
 	}
 
 	n.VpcID = vpcID
@@ -233,7 +249,10 @@ func SubnetCIDRs(vpcCIDR string, n int) ([]string, error) {
 	return out, nil
 }
 
-type securityGroups struct{ client, proxy, database pulumi.StringOutput }
+type securityGroups struct {
+	client, proxy, database pulumi.StringOutput
+	proxyGroup              *ec2.SecurityGroup
+}
 
 // newSecurityGroups creates the chain client → proxy → database. Groups are
 // created without inline rules (the provider then also removes AWS's default
@@ -303,10 +322,65 @@ func newSecurityGroups(ctx *pulumi.Context, name string, vpcID pulumi.StringOutp
 		}
 	}
 	return securityGroups{
-		client:   client.ID().ToStringOutput(),
-		proxy:    proxy.ID().ToStringOutput(),
-		database: database.ID().ToStringOutput(),
+		client:     client.ID().ToStringOutput(),
+		proxy:      proxy.ID().ToStringOutput(),
+		database:   database.ID().ToStringOutput(),
+		proxyGroup: proxy,
 	}, nil
+}
+
+// HTTPSPort is what an interface endpoint answers on.
+const HTTPSPort = 443
+
+// newSecretsManagerEndpoint creates the Secrets Manager interface endpoint
+// with private DNS (so secretsmanager.<region>.amazonaws.com resolves to it)
+// and its own group: ingress on 443 from the proxy group, and the proxy
+// group's egress on 443 to it.
+func newSecretsManagerEndpoint(ctx *pulumi.Context, name, region string, vpcID pulumi.StringOutput, subnetIDs pulumi.StringArray,
+	proxy *ec2.SecurityGroup, tags pulumi.StringMap, child pulumi.ResourceOption) error {
+	sg, err := ec2.NewSecurityGroup(ctx, name+"-secretsmanager-endpoint", &ec2.SecurityGroupArgs{
+		VpcId:               vpcID,
+		Description:         pulumi.String("Sluice Secrets Manager endpoint: HTTPS from the RDS Proxy only"),
+		RevokeRulesOnDelete: pulumi.Bool(true),
+		Tags:                withName(tags, name+"-secretsmanager-endpoint"),
+	}, child)
+	if err != nil {
+		return fmt.Errorf("security group secretsmanager-endpoint: %w", err)
+	}
+	if _, err := vpc.NewSecurityGroupEgressRule(ctx, name+"-proxy-to-secretsmanager", &vpc.SecurityGroupEgressRuleArgs{
+		SecurityGroupId:           proxy.ID(),
+		ReferencedSecurityGroupId: sg.ID(),
+		IpProtocol:                pulumi.String("tcp"),
+		FromPort:                  pulumi.Int(HTTPSPort),
+		ToPort:                    pulumi.Int(HTTPSPort),
+		Description:               pulumi.String("HTTPS to the Secrets Manager endpoint"),
+		Tags:                      withName(tags, name+"-proxy-to-secretsmanager"),
+	}, child); err != nil {
+		return fmt.Errorf("security group rule proxy-to-secretsmanager: %w", err)
+	}
+	if _, err := vpc.NewSecurityGroupIngressRule(ctx, name+"-secretsmanager-from-proxy", &vpc.SecurityGroupIngressRuleArgs{
+		SecurityGroupId:           sg.ID(),
+		ReferencedSecurityGroupId: proxy.ID(),
+		IpProtocol:                pulumi.String("tcp"),
+		FromPort:                  pulumi.Int(HTTPSPort),
+		ToPort:                    pulumi.Int(HTTPSPort),
+		Description:               pulumi.String("HTTPS from the RDS Proxy"),
+		Tags:                      withName(tags, name+"-secretsmanager-from-proxy"),
+	}, child); err != nil {
+		return fmt.Errorf("security group rule secretsmanager-from-proxy: %w", err)
+	}
+	if _, err := ec2.NewVpcEndpoint(ctx, name+"-secretsmanager", &ec2.VpcEndpointArgs{
+		VpcId:             vpcID,
+		ServiceName:       pulumi.Sprintf("com.amazonaws.%s.secretsmanager", region),
+		VpcEndpointType:   pulumi.String("Interface"),
+		PrivateDnsEnabled: pulumi.Bool(true),
+		SubnetIds:         subnetIDs,
+		SecurityGroupIds:  pulumi.StringArray{sg.ID()},
+		Tags:              withName(tags, name+"-secretsmanager"),
+	}, child); err != nil {
+		return fmt.Errorf("secrets manager endpoint: %w", err)
+	}
+	return nil
 }
 
 // withName copies tags and adds the Name tag the EC2 console shows.

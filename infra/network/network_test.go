@@ -58,6 +58,7 @@ func TestArgsValidate(t *testing.T) {
 			a.AvailabilityZones = []string{"ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d", "ap-northeast-1e", "ap-northeast-1f", "ap-northeast-1g"}
 		}, ""},
 		{"public cidr", newVPC, func(a *network.Args) { a.VpcCIDR = "8.8.0.0/16" }, "VpcCIDR"},
+		{"endpoint without region", newVPC, func(a *network.Args) { a.SecretsManagerEndpoint = true }, "Region"},
 		{"cidr too large", newVPC, func(a *network.Args) { a.VpcCIDR = "10.0.0.0/8" }, "VpcCIDR"},
 		{"no cidr", newVPC, func(a *network.Args) { a.VpcCIDR = "" }, "VpcCIDR"},
 		{"one zone", newVPC, func(a *network.Args) { a.AvailabilityZones = a.AvailabilityZones[:1] }, "AvailabilityZones"},
@@ -211,3 +212,48 @@ func checkSecurityGroupChain(t *testing.T, m mocks.Recorder, out map[string]any,
 }
 
 func resourceKey(k string) resource.PropertyKey { return resource.PropertyKey(k) }
+
+// TestSecretsManagerEndpoint: the fallback adds an interface endpoint with
+// private DNS in the subnets, whose group admits only the proxy's on 443,
+// and the proxy's egress on 443 to it; nothing else opens.
+func TestSecretsManagerEndpoint(t *testing.T) {
+	a := newVPC()
+	a.SecretsManagerEndpoint, a.Region = true, "ap-northeast-1"
+	m, out := record(t, a)
+	ep := m.One(t, "aws:ec2/vpcEndpoint:VpcEndpoint", "net-secretsmanager")
+	in := ep.Inputs
+	if in["serviceName"].StringValue() != "com.amazonaws.ap-northeast-1.secretsmanager" || in["vpcEndpointType"].StringValue() != "Interface" ||
+		!in["privateDnsEnabled"].BoolValue() || len(in["subnetIds"].ArrayValue()) != len(a.AvailabilityZones) {
+		t.Errorf("endpoint %v", in)
+	}
+	sg := m.One(t, "aws:ec2/securityGroup:SecurityGroup", "net-secretsmanager-endpoint")
+	if ids := in["securityGroupIds"].ArrayValue(); len(ids) != 1 || ids[0].StringValue() != sg.ID {
+		t.Errorf("endpoint groups %v, want %s", ids, sg.ID)
+	}
+	want := map[string][2]string{
+		"net-proxy-to-secretsmanager":   {out["proxy"].(string), sg.ID},
+		"net-secretsmanager-from-proxy": {sg.ID, out["proxy"].(string)},
+	}
+	for name, pair := range want {
+		var r mocks.Registration
+		for _, typ := range []string{"aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"} {
+			for _, x := range m.All(typ) {
+				if x.Name == name {
+					r = x
+				}
+			}
+		}
+		got := [2]string{r.Inputs["securityGroupId"].StringValue(), r.Inputs["referencedSecurityGroupId"].StringValue()}
+		if got != pair || r.Inputs["fromPort"].NumberValue() != network.HTTPSPort || r.Inputs["toPort"].NumberValue() != network.HTTPSPort {
+			t.Errorf("rule %s = %v %v–%v, want %v on %d", name, got, r.Inputs["fromPort"], r.Inputs["toPort"], pair, network.HTTPSPort)
+		}
+	}
+	if n := len(m.All("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) + len(m.All("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")); n != 6 {
+		t.Errorf("%d rules, want the chain's 4 and the endpoint's 2", n)
+	}
+	// Off by default: no endpoint.
+	m, _ = record(t, newVPC())
+	if n := len(m.All("aws:ec2/vpcEndpoint:VpcEndpoint")); n != 0 {
+		t.Errorf("%d endpoints without the setting", n)
+	}
+}

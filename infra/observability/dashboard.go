@@ -98,10 +98,10 @@ func dashboardBody(r resources) (string, error) {
 			metric("AWS/Lambda", "Duration", "Average", "duration avg", "FunctionName", r.function),
 			metric("AWS/Lambda", "ConcurrentExecutions", "Maximum", "concurrency", "FunctionName", r.function),
 		}},
-		{"Proxy: connections", [][]any{
-			metric("AWS/RDS", "ClientConnections", "Maximum", "client connections", "ProxyName", r.proxy),
-			metric("AWS/RDS", "DatabaseConnections", "Maximum", "database connections", "ProxyName", r.proxy),
-			metric("AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", "Maximum", "pinned", "ProxyName", r.proxy),
+		{"Proxy: connections (all nodes)", [][]any{
+			metric("AWS/RDS", "ClientConnections", ProxyNodeStatistic, "client connections", "ProxyName", r.proxy),
+			metric("AWS/RDS", "DatabaseConnections", ProxyNodeStatistic, "database connections", "ProxyName", r.proxy),
+			metric("AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", ProxyNodeStatistic, "pinned", "ProxyName", r.proxy),
 		}},
 		{"Proxy: borrow latency (µs)", [][]any{
 			metric("AWS/RDS", "DatabaseConnectionsBorrowLatency", "Average", "average", "ProxyName", r.proxy),

@@ -107,14 +107,18 @@ type Args struct {
 	// borrow a database connection stays above it (> 0).
 	BorrowLatencyMillis int
 	// PinnedConnections raises the pinning alarm when more client sessions
-	// than this are pinned (≥ 1); the consumer's max concurrency × pool
-	// size is the expected ceiling.
+	// than this are pinned (≥ 1), summed over the proxy's nodes.
 	PinnedConnections int
 	// ClientConnections raises the proxy's client-connection alarm when more
-	// clients than this (≥ 1) are connected: the migrator and one per
-	// consumer instance are expected, anything beyond is a leak or a client
-	// that should not be there.
+	// clients than this (≥ 1) are connected, summed over the proxy's nodes:
+	// the expected sessions (the migrator, the consumer's instances and the
+	// ones recycled sandboxes leave open until the proxy's idle client
+	// timeout), anything beyond is a leak or a client that should not be
+	// there.
 	ClientConnections int
+	// KeyDeletionWindowDays is how long the alarm key waits in
+	// PendingDeletion after the stack is destroyed (7–30, KMS's range).
+	KeyDeletionWindowDays int
 	// DBCPUPercent raises the database CPU alarm when the average CPU stays
 	// above it for 15 minutes (1–100).
 	DBCPUPercent int
@@ -156,6 +160,8 @@ func (a Args) Validate() error {
 		return invalid("VisibilityTimeoutSeconds", "%d: want 1–%d", a.VisibilityTimeoutSeconds, maxVisibilitySeconds)
 	case a.DBCPUPercent > 100:
 		return invalid("DBCPUPercent", "%d: want 1–100", a.DBCPUPercent)
+	case !limits.KMSDeletionWindowDays.Contains(a.KeyDeletionWindowDays):
+		return invalid("KeyDeletionWindowDays", "%d: want %v", a.KeyDeletionWindowDays, limits.KMSDeletionWindowDays)
 	}
 	for _, f := range []struct {
 		name  string
@@ -255,7 +261,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	key, err := kms.NewKey(ctx, name+"-alarm-key", &kms.KeyArgs{
 		Description:          pulumi.Sprintf("Encrypts the %s alarm topic", args.Name),
 		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
+		DeletionWindowInDays: pulumi.Int(args.KeyDeletionWindowDays),
 		Policy:               keyPolicy,
 		Tags:                 tags,
 	}, parent)
@@ -365,6 +371,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	return c, nil
 }
 
+// ProxyNodeStatistic is the statistic of the proxy's connection counts:
+// RDS publishes them per proxy node, and for ClientConnections,
+// DatabaseConnections and DatabaseConnectionsCurrentlySessionPinned "the
+// most useful statistic is Sum" (RDS User Guide: Monitoring RDS Proxy
+// metrics with Amazon CloudWatch); Maximum is the busiest node's count
+// only, which a proxy spread over two or more nodes under-reports.
+const ProxyNodeStatistic = "Sum"
+
 // alarmSpec is one alarm: a single metric, a statistic over a period, and
 // how many of the last evaluations periods must breach.
 type alarmSpec struct {
@@ -421,10 +435,10 @@ func alarmSpecs(a Args, queueName, dlqName pulumi.StringOutput) []alarmSpec {
 			namespace: "AWS/RDS", metric: "DatabaseConnectionsBorrowLatency", statistic: "Average", comparison: "GreaterThanThreshold",
 			dimensions: proxy, threshold: float64(a.BorrowLatencyMillis) * 1000, period: 60, evaluations: 5, datapoints: 3},
 		{key: AlarmProxyPinnedSessions, description: fmt.Sprintf("More than %d client sessions are pinned to database connections.", a.PinnedConnections),
-			namespace: "AWS/RDS", metric: "DatabaseConnectionsCurrentlySessionPinned", statistic: "Maximum", comparison: "GreaterThanThreshold",
+			namespace: "AWS/RDS", metric: "DatabaseConnectionsCurrentlySessionPinned", statistic: ProxyNodeStatistic, comparison: "GreaterThanThreshold",
 			dimensions: proxy, threshold: float64(a.PinnedConnections), period: 60, evaluations: 5, datapoints: 3},
-		{key: AlarmProxyClientConnections, description: fmt.Sprintf("More than %d clients are connected to the RDS Proxy: more than the migrator and one per consumer instance.", a.ClientConnections),
-			namespace: "AWS/RDS", metric: "ClientConnections", statistic: "Maximum", comparison: "GreaterThanThreshold",
+		{key: AlarmProxyClientConnections, description: fmt.Sprintf("More than %d clients are connected to the RDS Proxy: more than the migrator and two per consumer instance (a recycled sandbox keeps its connection until the proxy's idle client timeout).", a.ClientConnections),
+			namespace: "AWS/RDS", metric: "ClientConnections", statistic: ProxyNodeStatistic, comparison: "GreaterThanThreshold",
 			dimensions: proxy, threshold: float64(a.ClientConnections), period: 60, evaluations: 5, datapoints: 3},
 		{key: AlarmDBCPU, description: fmt.Sprintf("Database CPU has averaged above %d %% for 15 minutes: the instance is too small for the drain rate (lower maxConcurrency or raise dbInstanceClass).", a.DBCPUPercent),
 			namespace: "AWS/RDS", metric: "CPUUtilization", statistic: "Average", comparison: "GreaterThanThreshold",

@@ -35,6 +35,7 @@ func validArgs() observability.Args {
 		DBFreeStorageGiB:         2,
 		DBFreeableMemoryMiB:      64,
 		DBConnections:            50,
+		KeyDeletionWindowDays:    7,
 		Tags:                     map[string]string{"project": "sluice", "stack": "dev"},
 	}
 }
@@ -66,6 +67,8 @@ func TestArgsValidate(t *testing.T) {
 		{"storage", func(a *observability.Args) { a.DBFreeStorageGiB = 0 }, "DBFreeStorageGiB"},
 		{"memory", func(a *observability.Args) { a.DBFreeableMemoryMiB = 0 }, "DBFreeableMemoryMiB"},
 		{"db connections", func(a *observability.Args) { a.DBConnections = 0 }, "DBConnections"},
+		{"key window below kms's", func(a *observability.Args) { a.KeyDeletionWindowDays = 6 }, "KeyDeletionWindowDays"},
+		{"key window above kms's", func(a *observability.Args) { a.KeyDeletionWindowDays = 31 }, "KeyDeletionWindowDays"},
 		{"email", func(a *observability.Args) { a.AlarmEmail = "Ops <ops@example.com>" }, "AlarmEmail"},
 		{"not email", func(a *observability.Args) { a.AlarmEmail = "ops" }, "AlarmEmail"},
 	}
@@ -107,8 +110,8 @@ func TestObservability(t *testing.T) {
 		"sluice-dev-consumer-throttles":       {"AWS/Lambda", "Throttles", "FunctionName", "sluice-dev-consumer", "Sum", "GreaterThanOrEqualToThreshold", 1, 1, 1},
 		"sluice-dev-consumer-duration":        {"AWS/Lambda", "Duration", "FunctionName", "sluice-dev-consumer", "Maximum", "GreaterThanThreshold", 24000, 5, 2},
 		"sluice-dev-proxy-borrow-latency":     {"AWS/RDS", "DatabaseConnectionsBorrowLatency", "ProxyName", "sluice-dev-proxy", "Average", "GreaterThanThreshold", 100000, 5, 3}, // µs
-		"sluice-dev-proxy-pinned-sessions":    {"AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", "ProxyName", "sluice-dev-proxy", "Maximum", "GreaterThanThreshold", 10, 5, 3},
-		"sluice-dev-proxy-client-connections": {"AWS/RDS", "ClientConnections", "ProxyName", "sluice-dev-proxy", "Maximum", "GreaterThanThreshold", 3, 5, 3},
+		"sluice-dev-proxy-pinned-sessions":    {"AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", "ProxyName", "sluice-dev-proxy", "Sum", "GreaterThanThreshold", 10, 5, 3},
+		"sluice-dev-proxy-client-connections": {"AWS/RDS", "ClientConnections", "ProxyName", "sluice-dev-proxy", "Sum", "GreaterThanThreshold", 3, 5, 3},
 		"sluice-dev-db-cpu":                   {"AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", "sluice-dev-db", "Average", "GreaterThanThreshold", 80, 3, 3},
 		"sluice-dev-db-free-storage":          {"AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", "sluice-dev-db", "Minimum", "LessThanThreshold", 2 * gib, 1, 1},
 		"sluice-dev-db-freeable-memory":       {"AWS/RDS", "FreeableMemory", "DBInstanceIdentifier", "sluice-dev-db", "Minimum", "LessThanThreshold", 64 * mib, 2, 2},
@@ -284,7 +287,9 @@ func TestObservability(t *testing.T) {
 		"AWS/SQS ApproximateNumberOfMessagesVisible QueueName=sluice-dev-submissions Maximum",
 		"AWS/Lambda Invocations FunctionName=sluice-dev-consumer Sum",
 		"AWS/Lambda ConcurrentExecutions FunctionName=sluice-dev-consumer Maximum",
-		"AWS/RDS DatabaseConnections ProxyName=sluice-dev-proxy Maximum",
+		"AWS/RDS DatabaseConnections ProxyName=sluice-dev-proxy Sum",
+		"AWS/RDS ClientConnections ProxyName=sluice-dev-proxy Sum",
+		"AWS/RDS DatabaseConnectionsCurrentlySessionPinned ProxyName=sluice-dev-proxy Sum",
 		"Sluice RecordsStored FunctionName=sluice-dev-consumer Sum",
 		"Sluice RecordsReceived FunctionName=sluice-dev-consumer Sum",
 	} {

@@ -32,7 +32,7 @@ func TestPreviewDevAsDocumented(t *testing.T) {
 
 // TestBadSettingsAsDocumented: docs/configuration.md shows what a stack
 // file with a cross-field error and a misspelt key prints: dev with
-// maxConcurrency 5 (above reservedConcurrency 2) and maxReceiveCount
+// reservedConcurrency 2 and maxConcurrency 5 (above it) and maxReceiveCount
 // written maxRecieveCount.
 func TestBadSettingsAsDocumented(t *testing.T) {
 	stackFile, err := os.ReadFile("../../Pulumi.dev.yaml")
@@ -41,8 +41,9 @@ func TestBadSettingsAsDocumented(t *testing.T) {
 	}
 	bad := string(stackFile)
 	for old, repl := range map[string]string{
-		"sluice:maxConcurrency: 2\n":  "sluice:maxConcurrency: 5\n",
-		"sluice:maxReceiveCount: 5\n": "sluice:maxRecieveCount: 3\n",
+		"sluice:maxConcurrency: 2\n":      "sluice:maxConcurrency: 5\n",
+		"sluice:reservedConcurrency: 0\n": "sluice:reservedConcurrency: 2\n",
+		"sluice:maxReceiveCount: 5\n":     "sluice:maxRecieveCount: 3\n",
 	} {
 		if !strings.Contains(bad, old) {
 			t.Fatalf("Pulumi.dev.yaml has no %q line to change", old)

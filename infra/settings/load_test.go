@@ -39,8 +39,8 @@ func TestDefaults(t *testing.T) {
 	if got, want := s.Queue.VisibilityTimeout, 6*(c.Timeout+c.BatchingWindow); got != want {
 		t.Errorf("default visibility timeout = %v, want 6 × (timeout + window) = %v", got, want)
 	}
-	if s.Consumer.ReservedConcurrency != s.Consumer.MaxConcurrency {
-		t.Errorf("default reserved concurrency %d, want max concurrency %d", s.Consumer.ReservedConcurrency, s.Consumer.MaxConcurrency)
+	if s.Consumer.ReservedConcurrency != 0 {
+		t.Errorf("default reserved concurrency %d, want 0 (none)", s.Consumer.ReservedConcurrency)
 	}
 	if got := s.Network.AvailabilityZones; len(got) != 2 || got[0] != "ap-northeast-1a" || got[1] != "ap-northeast-1c" {
 		t.Errorf("default zones = %v", got)
@@ -94,7 +94,7 @@ func TestValidValues(t *testing.T) {
 		{"mysql 8.0", with(Key(KeyDBEngineVersion), "8.0"), func(s Settings) bool { return s.Database.EngineVersion == "8.0" }},
 		{"major upgrade", with(Key(KeyDBAllowMajorVersionUpgrade), "true"), func(s Settings) bool { return s.Database.AllowMajorVersionUpgrade }},
 		{"no public route", with(Key(KeyPublicRoutes), ""), func(s Settings) bool { return s.API.PublicRoutes != nil && len(s.API.PublicRoutes) == 0 }},
-		{"empty derived and optional keys are unset", with(Key(KeyVisibilityTimeout), "", Key(KeyReservedConcurrency), " ", Key(KeyAvailabilityZones), "",
+		{"empty derived and optional keys are unset", with(Key(KeyVisibilityTimeout), "", Key(KeyAvailabilityZones), "",
 			Key(KeyVpcCIDR), "", Key(KeyJWTIssuer), "", Key(KeyAlarmEmail), ""), func(s Settings) bool {
 			d, _ := LoadConfig(base())
 			return reflect.DeepEqual(s, d)

@@ -22,7 +22,7 @@ type rule struct {
 
 // rules are the cross-field rules, by the key each one constrains.
 var rules = []rule{
-	{key: KeyMaxConcurrency, uses: []string{KeyReservedConcurrency}, doc: "≤ reservedConcurrency",
+	{key: KeyMaxConcurrency, uses: []string{KeyReservedConcurrency}, doc: "≤ reservedConcurrency when that is above 0",
 		check: func(s *Settings, _ func(string) bool) string {
 			c := s.Consumer
 			if limits.ReservedCoversMaximum(c.ReservedConcurrency, c.MaxConcurrency) {

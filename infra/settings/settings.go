@@ -73,10 +73,16 @@ type Database struct {
 	// AppPasswordGeneration numbers the application user's password; raising
 	// it makes the next `pulumi up` generate and store a new one (rotation).
 	AppPasswordGeneration int
+	// AppUserAuthPlugin is the plugin the migrator creates the application
+	// user with (migrations.PluginCachingSHA2 or PluginNativeLegacy).
+	AppUserAuthPlugin string
 }
 
 // Proxy is the RDS Proxy and its default target group's pool.
 type Proxy struct {
+	// SecretsManagerEndpoint adds a Secrets Manager interface endpoint the
+	// proxy reads its secrets through.
+	SecretsManagerEndpoint    bool
 	IdleClientTimeout         time.Duration
 	BorrowTimeout             time.Duration
 	MaxConnectionsPercent     int
@@ -92,8 +98,9 @@ type Queue struct {
 
 // Consumer is the Lambda function and its SQS event source mapping.
 type Consumer struct {
-	Timeout             time.Duration
-	MemoryMB            int
+	Timeout  time.Duration
+	MemoryMB int
+	// ReservedConcurrency is the function's reserved concurrency; 0: none.
 	ReservedConcurrency int
 	MaxConcurrency      int // the database guard: at most this many batches at once
 	BatchSize           int
@@ -133,6 +140,8 @@ type Observability struct {
 	DBFreeStorageAlarmGiB    int
 	DBFreeableMemoryAlarmMiB int
 	DBConnectionsAlarm       int
+	// KMSDeletionWindowDays is the alarm topic key's deletion window.
+	KMSDeletionWindowDays int
 }
 
 // DefaultVisibilityTimeout is the smallest visibility timeout the rule allows.

@@ -10,6 +10,7 @@ import (
 	"github.com/sluicehq/sluice/infra/limits"
 	"github.com/sluicehq/sluice/infra/mysqlversion"
 	"github.com/sluicehq/sluice/infra/routeauth"
+	"github.com/sluicehq/sluice/migrations"
 )
 
 // Type is how a key's value is written in a stack file.
@@ -91,7 +92,9 @@ const (
 	KeyDBMasterUser               = "dbMasterUser"
 	KeyDBAppUser                  = "dbAppUser"
 	KeyAppPasswordGeneration      = "appPasswordGeneration"
+	KeyAppUserAuthPlugin          = "appUserAuthPlugin"
 
+	KeySecretsManagerEndpoint     = "secretsManagerEndpoint"
 	KeyProxyIdleClientTimeout     = "proxyIdleClientTimeoutSeconds"
 	KeyProxyBorrowTimeout         = "proxyBorrowTimeoutSeconds"
 	KeyProxyMaxConnectionsPercent = "proxyMaxConnectionsPercent"
@@ -119,15 +122,16 @@ const (
 	KeyCORSAllowOrigins = "corsAllowOrigins"
 	KeyPublicRoutes     = "publicRoutes"
 
-	KeyAlarmEmail         = "alarmEmail"
-	KeyOldestMessageAlarm = "oldestMessageAlarmSeconds"
-	KeyBorrowLatencyAlarm = "proxyBorrowLatencyAlarmMs"
-	KeyQuarantineAlarm    = "quarantineAlarmRecords"
-	KeyDBCPUAlarm         = "dbCpuAlarmPercent"
-	KeyDBFreeStorageAlarm = "dbFreeStorageAlarmGiB"
-	KeyDBFreeMemoryAlarm  = "dbFreeableMemoryAlarmMiB"
-	KeyDBConnectionsAlarm = "dbConnectionsAlarm"
-	KeyLogRetentionDays   = "logRetentionDays"
+	KeyAlarmEmail            = "alarmEmail"
+	KeyOldestMessageAlarm    = "oldestMessageAlarmSeconds"
+	KeyBorrowLatencyAlarm    = "proxyBorrowLatencyAlarmMs"
+	KeyQuarantineAlarm       = "quarantineAlarmRecords"
+	KeyDBCPUAlarm            = "dbCpuAlarmPercent"
+	KeyDBFreeStorageAlarm    = "dbFreeStorageAlarmGiB"
+	KeyDBFreeMemoryAlarm     = "dbFreeableMemoryAlarmMiB"
+	KeyDBConnectionsAlarm    = "dbConnectionsAlarm"
+	KeyLogRetentionDays      = "logRetentionDays"
+	KeyKMSDeletionWindowDays = "kmsKeyDeletionWindowDays"
 )
 
 // defaultVpcCIDR is the network of a new VPC when the stack names none.
@@ -191,11 +195,15 @@ var Keys = []Spec{
 		Range: limits.BackupRetentionDays,
 		field: func(s *Settings) any { return &s.Database.BackupRetentionDays }},
 	{Key: KeyDBFinalSnapshot, Section: "Database", Type: Boolean, Default: "false",
-		Doc: "Take snapshot `<name>-final` when the instance is deleted.", DevProd: "prod keeps its data when the stack is destroyed",
+		Doc: "Take snapshot `<instance>-final-<8 hex>` when the instance is deleted (the suffix is drawn when the instance is created, so a re-created stack's snapshot gets another name).", DevProd: "prod keeps its data when the stack is destroyed",
 		field: func(s *Settings) any { return &s.Database.FinalSnapshot }},
 	{Key: KeyDBPerformanceInsights, Section: "Database", Type: Boolean, Default: "false",
-		Doc: "Performance Insights, 7 days (the free tier).", DevProd: "dev's micro class has none",
+		Doc: "Database Insights Standard (Performance Insights API, 7 days, no charge).", DevProd: "dev's micro class has none",
 		field: func(s *Settings) any { return &s.Database.PerformanceInsights }},
+	{Key: KeyAppUserAuthPlugin, Section: "Database", Type: String, Default: migrations.PluginCachingSHA2,
+		Doc:    "Authentication plugin the migrator creates the application user with; " + migrations.PluginNativeLegacy + " is the fallback if RDS Proxy cannot log in with the other (docs/deploying.md).",
+		Values: []string{migrations.PluginCachingSHA2, migrations.PluginNativeLegacy},
+		field:  func(s *Settings) any { return &s.Database.AppUserAuthPlugin }},
 	{Key: KeyDBName, Section: "Database", Type: String, Default: "sluice",
 		Doc: "Schema the consumer writes to.", Pattern: limits.DBNamePattern, Allowed: limits.DBNameAllowed,
 		field: func(s *Settings) any { return &s.Database.Name }},
@@ -212,6 +220,9 @@ var Keys = []Spec{
 		field: func(s *Settings) any { return &s.Database.AppPasswordGeneration }},
 
 	// Proxy.
+	{Key: KeySecretsManagerEndpoint, Section: "Proxy", Type: Boolean, Default: "false",
+		Doc:   "A Secrets Manager interface VPC endpoint and 443 egress from the proxy: the fallback if the proxy cannot read its secrets (docs/deploying.md).",
+		field: func(s *Settings) any { return &s.Proxy.SecretsManagerEndpoint }},
 	{Key: KeyProxyIdleClientTimeout, Section: "Proxy", Type: Integer, Default: "900",
 		Doc: "Seconds before the proxy closes an idle client connection.", Range: limits.ProxyIdleClientTimeoutSeconds,
 		field: func(s *Settings) any { return &s.Proxy.IdleClientTimeout }, unit: time.Second},
@@ -248,11 +259,13 @@ var Keys = []Spec{
 	{Key: KeyMaxConcurrency, Section: "Consumer", Type: Integer, Default: "2",
 		Doc: "Most consumer invocations at once: the database guard.", DevProd: "prod drains a spike faster", Range: limits.MaximumConcurrency,
 		field: func(s *Settings) any { return &s.Consumer.MaxConcurrency }},
-	{Key: KeyReservedConcurrency, Section: "Consumer", Type: Integer,
-		Derived: "= maxConcurrency", Doc: "Concurrency reserved for the consumer Lambda.",
-		DevProd: "follows maxConcurrency, with room for two more in prod", Range: limits.Range{Min: 1, Max: 10000},
-		field:  func(s *Settings) any { return &s.Consumer.ReservedConcurrency },
-		derive: func(s *Settings) { s.Consumer.ReservedConcurrency = s.Consumer.MaxConcurrency }},
+	// Lambda refuses a reservation that leaves the account's unreserved
+	// pool below its minimum (100, or the whole quota of a young account
+	// limited to 10 or 50): docs/deploying.md, Prerequisites.
+	{Key: KeyReservedConcurrency, Section: "Consumer", Type: Integer, Default: "0",
+		Doc:     "Concurrency reserved for the consumer Lambda; 0: none (the account's unreserved pool). The account's quota must be at least 100 + this.",
+		DevProd: "prod guarantees the consumer its capacity (quota ≥ 112); dev reserves none, so it deploys in a young account (quota 10)", Range: limits.Range{Min: 0, Max: 10000},
+		field: func(s *Settings) any { return &s.Consumer.ReservedConcurrency }},
 	{Key: KeyBatchSize, Section: "Consumer", Type: Integer, Default: "10",
 		Doc: "Most messages per invocation, stored in one transaction.", DevProd: "prod: fewer, larger transactions", Range: limits.BatchSize,
 		field: func(s *Settings) any { return &s.Consumer.BatchSize }},
@@ -325,6 +338,10 @@ var Keys = []Spec{
 		Doc: "Alarm when the database has more connections than this; keep it below max_connections.", DevProd: "max_connections follows the instance's memory",
 		Range: limits.Range{Min: 1, Max: 100000},
 		field: func(s *Settings) any { return &s.Observability.DBConnectionsAlarm }},
+	{Key: KeyKMSDeletionWindowDays, Section: "Observability", Type: Integer, Default: "30",
+		Doc: "Days the alarm topic's KMS key waits in PendingDeletion after a destroy.", DevProd: "dev is destroyed often; prod keeps the longest window to undo a mistake",
+		Range: limits.KMSDeletionWindowDays,
+		field: func(s *Settings) any { return &s.Observability.KMSDeletionWindowDays }},
 	{Key: KeyLogRetentionDays, Section: "Observability", Type: Integer, Default: "14",
 		Doc: "Days every log group keeps its events.", DevProd: "prod keeps logs longer", Values: intStrings(limits.LogRetentionDays),
 		field: func(s *Settings) any { return &s.Observability.LogRetentionDays }},

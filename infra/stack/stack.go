@@ -31,6 +31,7 @@ import (
 	"github.com/sluicehq/sluice/infra/proxy"
 	"github.com/sluicehq/sluice/infra/queue"
 	"github.com/sluicehq/sluice/infra/settings"
+	"github.com/sluicehq/sluice/migrations"
 )
 
 // Stack output names: what an operator needs, read with
@@ -132,7 +133,9 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	// an empty one.
 	engine, _ := mysqlversion.Lookup(s.Database.EngineVersion)
 
-	net, err := network.New(ctx, prefix+"-network", networkArgs(s.Network, tags))
+	netArgs := networkArgs(s.Network, tags)
+	netArgs.SecretsManagerEndpoint, netArgs.Region = s.Proxy.SecretsManagerEndpoint, s.Region
+	net, err := network.New(ctx, prefix+"-network", netArgs)
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
@@ -148,6 +151,8 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		BackupRetentionDays:      d.BackupRetentionDays,
 		FinalSnapshot:            d.FinalSnapshot,
 		PerformanceInsights:      d.PerformanceInsights,
+		NativePasswordPlugin:     d.AppUserAuthPlugin == migrations.PluginNativeLegacy,
+		LogRetentionDays:         s.Observability.LogRetentionDays,
 		DBName:                   d.Name,
 		MasterUser:               d.MasterUser,
 		AppUser:                  d.AppUser,
@@ -217,11 +222,17 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	migratorFn := dbFunction(prefix+"-migrator", "Sluice: applies the schema migrations and sets up the application user", migratorZip, s.Database.MasterUser)
 	migratorFn.TimeoutSeconds = migration.MinTimeoutSeconds
 	migratorFn.MemoryMB = 256
-	migratorFn.ReservedConcurrency = 1
+	// No reservation: the migration lock serialises migrators, and a
+	// reservation would need an account quota of 100 more (young accounts
+	// have 10).
+	migratorFn.ReservedConcurrency = 0
 	mig, err := migration.New(ctx, prefix+"-migration", migration.Args{
 		Function:    migratorFn,
 		AppUser:     s.Database.AppUser,
 		AppPassword: db.AppPassword,
+		// The default is left out of the event, so the invocation's input
+		// (and whether it re-runs) changes only for the fallback.
+		AppAuthPlugin: appAuthPlugin(s.Database.AppUserAuthPlugin),
 		// A new generation re-runs the migrator so the user gets the new
 		// password in the same update as the secret.
 		PasswordGeneration: s.Database.AppPasswordGeneration,
@@ -289,6 +300,7 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		DBFreeStorageGiB:         s.Observability.DBFreeStorageAlarmGiB,
 		DBFreeableMemoryMiB:      s.Observability.DBFreeableMemoryAlarmMiB,
 		DBConnections:            s.Observability.DBConnectionsAlarm,
+		KeyDeletionWindowDays:    s.Observability.KMSDeletionWindowDays,
 		AlarmEmail:               s.Observability.AlarmEmail,
 		Tags:                     tags,
 	})
@@ -332,13 +344,23 @@ func seconds(d time.Duration) int { return int(d / time.Second) }
 
 // expectedProxySessions is how many client sessions the proxy has, and may
 // have pinned, in normal operation: the migrator's, whose advisory lock
-// pins it, and one per consumer instance (at most its reserved
-// concurrency), since a statement longer than the proxy's threshold pins:
-// a whole batch by default, or a long quarantined body whatever
-// consumerMaxStatementBytes is. More than that means something else
+// pins it, and two per consumer instance the mapping may run (its maximum
+// concurrency): a statement longer than the proxy's threshold pins (a
+// whole batch by default, or a long quarantined body whatever
+// consumerMaxStatementBytes is), and a sandbox Lambda recycles keeps its
+// connection open until the proxy's idle client timeout closes it, while
+// its successor opens another. More than that means something else
 // connects or pins, which is worth an alarm.
 func expectedProxySessions(c settings.Consumer) int {
-	return 1 + c.ReservedConcurrency
+	return 1 + 2*c.MaxConcurrency
+}
+
+// appAuthPlugin is the migration event's plugin: empty for the default.
+func appAuthPlugin(plugin string) string {
+	if plugin == migrations.PluginCachingSHA2 {
+		return ""
+	}
+	return plugin
 }
 
 // schemaVersion reads the schema version from the migration invocation's

@@ -334,7 +334,8 @@ func TestVisibilityRule(t *testing.T) {
 				t.Error("batch size above 10 without a batching window")
 			}
 			reserved, maxConc := num(fn.Inputs, "reservedConcurrentExecutions"), num(esm.Inputs, "scalingConfig", "maximumConcurrency")
-			if maxConc < 2 || maxConc > 1000 || maxConc > reserved {
+			// No reservation (absent) draws on the account's pool.
+			if maxConc < 2 || maxConc > 1000 || reserved >= 0 && maxConc > reserved {
 				t.Errorf("maximum concurrency %v, reserved %v", maxConc, reserved)
 			}
 			borrow := num(one(t, r, "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup", "-proxy-default").Inputs, "connectionPoolConfig", "connectionBorrowTimeout")
@@ -693,7 +694,7 @@ func TestInvalidSettingsRegisterNothing(t *testing.T) {
 		name, key, value, message string
 	}{
 		{"visibility below rule", "sluice:visibilityTimeoutSeconds", "60", `sluice:visibilityTimeoutSeconds = "60": must be at least 6 × (sluice:functionTimeoutSeconds + sluice:batchingWindowSeconds) = 186 seconds`},
-		{"max concurrency above reserved", "sluice:maxConcurrency", "3", `sluice:maxConcurrency = "3": must be at most sluice:reservedConcurrency (2)`},
+		{"reserved below max concurrency", "sluice:reservedConcurrency", "1", `sluice:maxConcurrency = "2": must be at most sluice:reservedConcurrency (1)`},
 		{"typo", "sluice:maxRecieveCount", "3", `sluice:maxRecieveCount = "3": unknown key; did you mean sluice:maxReceiveCount?`},
 		{"burst below spike", "sluice:apiThrottleBurst", "100", `sluice:apiThrottleBurst = "100": must be at least sluice:expectedSpike (1000)`},
 		{"engine version", "sluice:dbEngineVersion", "5.7", `sluice:dbEngineVersion = "5.7": must be one of 8.4 or 8.0`},
@@ -922,17 +923,17 @@ func TestPasswordRotation(t *testing.T) {
 
 // TestStatementSizeAndPinningAlarm: the consumer gets the stack's statement
 // size, and the pinned-sessions alarm expects the migrator's session and
-// one per consumer instance, whatever that size (a long quarantined body
-// pins even below the threshold).
+// two per consumer instance (a recycled sandbox's lingers), whatever that
+// size (a long quarantined body pins even below the threshold).
 func TestStatementSizeAndPinningAlarm(t *testing.T) {
 	tests := []struct {
 		stack, bytes string // bytes "" keeps the stack file's value
 		wantEnv      string
 		wantPinned   float64
 	}{
-		{"dev", "", "1048576", 1 + 2},    // dev's reservedConcurrency
-		{"prod", "", "1048576", 1 + 12},  // prod's
-		{"dev", "16000", "16000", 1 + 2}, // no pinning by whole batches
+		{"dev", "", "1048576", 1 + 2*2},    // dev's maxConcurrency
+		{"prod", "", "1048576", 1 + 2*10},  // prod's
+		{"dev", "16000", "16000", 1 + 2*2}, // no pinning by whole batches
 	}
 	root, _ := filepath.Abs(filepath.Join("..", ".."))
 	for _, tt := range tests {

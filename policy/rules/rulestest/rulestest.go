@@ -498,7 +498,7 @@ func Mutations() []Mutation {
 		{Name: "queue policy allows plaintext", Type: "aws:sqs/queuePolicy:QueuePolicy", Path: "policy", Value: ReplaceRegexp(`"aws:SecureTransport":\s*"?false"?`, `"aws:SecureTransport":"true"`), Policy: "transport-tls-required"},
 		{Name: "mapping without ReportBatchItemFailures", Type: esm, Path: "functionResponseTypes", Value: nil, Policy: "lambda-sqs-esm-safe"},
 		{Name: "mapping without maximum concurrency", Type: esm, Path: "scalingConfig", Value: nil, Policy: "lambda-sqs-esm-safe"},
-		{Name: "maximum concurrency above reserved concurrency", Type: esm, Path: "scalingConfig.maximumConcurrency", Value: 1000, Policy: "lambda-sqs-esm-safe"},
+		{Name: "maximum concurrency above reserved concurrency", Type: esm, Path: "scalingConfig.maximumConcurrency", Value: 1000, Policy: "lambda-sqs-esm-safe", Stack: "prod"}, // dev reserves none
 		{Name: "visibility timeout too short", Type: queue, Match: source, Path: "visibilityTimeoutSeconds", Value: 30, Policy: "lambda-sqs-esm-safe", Needs: esm},
 		{Name: "function timeout longer than the visibility timeout allows", Type: "aws:lambda/function:Function", MatchIn: MappingTarget, Path: "timeout", Value: 600, Policy: "lambda-sqs-esm-safe"},
 		{Name: "stage without burst limit", Type: stage, Path: "defaultRouteSettings.throttlingBurstLimit", Value: nil, Policy: "apigw-stage-throttling-logging"},

@@ -29,8 +29,12 @@ server at $%s. It takes the engine's plugin flags:
 `, fakeaws.EnvState, fakeaws.EnvMySQL)
 		flag.PrintDefaults()
 	}
-	cfg := fakeaws.ConfigFromEnv(os.Getenv)
-	err := provider.Main("aws", func(*provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
+	cfg, err := fakeaws.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pulumi-resource-aws (stand-in): %v\n", err)
+		os.Exit(2)
+	}
+	err = provider.Main("aws", func(*provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
 		return fakeaws.NewServer(version, cfg), nil
 	})
 	if err != nil {
