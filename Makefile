@@ -35,15 +35,15 @@ fuzz:
 
 ## preview: offline preview of STACK with policy verdicts (no AWS account, no Pulumi CLI)
 preview:
-	$(GO) run ./infra/preview --stack $(STACK)
+	$(GO) run ./offline/preview --stack $(STACK)
 
 preview-json:
-	$(GO) run ./infra/preview --stack $(STACK) --json
+	$(GO) run ./offline/preview --stack $(STACK) --json
 
 ## rehearse: the deployment lifecycle with the users' own pulumi commands (real CLI and
 ## Go language host, stand-in aws provider; the same code as TestLifecycle); last line: one JSON object
 rehearse:
-	$(GO) run ./infra/lifecycle/cmd/rehearse
+	$(GO) run ./offline/lifecycle/cmd/rehearse
 
 ## bench: consumer throughput vs a raw multi-row INSERT in the same run, then
 ## the decoder and metrics micro-benchmarks (docs/consumer.md, Throughput)

@@ -17,8 +17,8 @@ import (
 	"github.com/sluicehq/sluice/consumer"
 	"github.com/sluicehq/sluice/consumer/statementsize"
 	"github.com/sluicehq/sluice/internal/dbconn"
-	"github.com/sluicehq/sluice/internal/testdb"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/offline/testdb"
 )
 
 // BenchmarkHandler measures records per second through Handle (decode,

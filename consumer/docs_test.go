@@ -10,7 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/consumer"
 	"github.com/sluicehq/sluice/consumer/record"
-	"github.com/sluicehq/sluice/internal/doccheck"
+	"github.com/sluicehq/sluice/testkit/doccheck"
 )
 
 // TestDocumentedFields keeps the record's table in docs/consumer.md as the

@@ -12,8 +12,8 @@ import (
 
 	"github.com/sluicehq/sluice/consumer"
 	"github.com/sluicehq/sluice/internal/dbconn"
-	"github.com/sluicehq/sluice/internal/testdb"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/offline/testdb"
 )
 
 // TestPinnedSQLModeQuarantinesWhatValidationMissed: under the sql_mode the

@@ -12,12 +12,12 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/infra/settings"
-	"github.com/sluicehq/sluice/internal/doccheck"
-	"github.com/sluicehq/sluice/internal/lambdarie"
-	"github.com/sluicehq/sluice/internal/testdb"
-	"github.com/sluicehq/sluice/internal/testenv"
-	"github.com/sluicehq/sluice/local/pipeline"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/offline/local/pipeline"
+	"github.com/sluicehq/sluice/offline/testdb"
+	"github.com/sluicehq/sluice/testkit/doccheck"
+	"github.com/sluicehq/sluice/testkit/lambdarie"
+	"github.com/sluicehq/sluice/testkit/testenv"
 )
 
 // TestFirstDeployCheckEndToEnd runs the built command, as a user runs it

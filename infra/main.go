@@ -20,7 +20,7 @@ the CLI from the repository root:
   pulumi preview --stack dev --policy-pack policy
   pulumi up --stack dev
 
-or without an AWS account or the CLI: go run ./infra/preview --stack dev.
+or without an AWS account or the CLI: go run ./offline/preview --stack dev.
 See docs/deploying.md.
 `
 

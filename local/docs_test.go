@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/internal/doccheck"
-	"github.com/sluicehq/sluice/internal/testdb"
-	"github.com/sluicehq/sluice/internal/testenv"
+	"github.com/sluicehq/sluice/offline/testdb"
+	"github.com/sluicehq/sluice/testkit/doccheck"
+	"github.com/sluicehq/sluice/testkit/testenv"
 )
 
 // The sessions of docs/local.md are recorded by TestRunAsDocumented from the

@@ -30,9 +30,9 @@ import (
 
 	"github.com/sluicehq/sluice/infra/settings"
 	"github.com/sluicehq/sluice/internal/dbconn"
-	"github.com/sluicehq/sluice/local/pipeline"
-	"github.com/sluicehq/sluice/local/spike"
-	"github.com/sluicehq/sluice/local/sqsenv"
+	"github.com/sluicehq/sluice/offline/local/pipeline"
+	"github.com/sluicehq/sluice/offline/local/spike"
+	"github.com/sluicehq/sluice/offline/local/sqsenv"
 )
 
 // EnvDBPassword carries the admin password, which is never a flag (flags show

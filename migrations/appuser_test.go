@@ -12,7 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sluicehq/sluice/internal/dbconn"
-	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/offline/testdb"
 )
 
 // migratedDB is a fresh database at the latest version, with an extra

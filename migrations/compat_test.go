@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/dbconn"
-	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/offline/testdb"
 )
 
 // The tests in this file check the differences between MySQL 8.0, MySQL 8.4

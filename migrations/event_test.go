@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/dbconn"
-	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/offline/testdb"
 )
 
 func TestHandleEvents(t *testing.T) {

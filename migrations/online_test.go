@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/dbconn"
-	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/offline/testdb"
 )
 
 // onlineFrom is the first migration written to run on a live table: every

@@ -3,7 +3,7 @@ package emf
 // The consumer's metrics, defined once: the consumer writes its lines with
 // them (package consumer), and the alarms and the dashboard watch them
 // (infra/observability). A name, unit or dimension changed here changes
-// both sides, and the end-to-end fault tests (local/pipeline) check the
+// both sides, and the end-to-end fault tests (offline/local/pipeline) check the
 // alarms against the lines the consumer actually printed.
 const (
 	// Namespace is the CloudWatch namespace of the consumer's metrics.

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/dbconn"
-	"github.com/sluicehq/sluice/internal/testdb"
+	"github.com/sluicehq/sluice/offline/testdb"
 )
 
 // TestEveryKindRoundTripsThroughMySQL: for a field of every kind, a column

@@ -11,7 +11,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/answer"
-	"github.com/sluicehq/sluice/infra/mocks"
+	"github.com/sluicehq/sluice/offline/componenttest"
+	"github.com/sluicehq/sluice/offline/mocks"
+	"github.com/sluicehq/sluice/offline/stackrun"
 )
 
 // TestEmptyAnswersStopTheProgram runs the real program for the dev stack
@@ -53,7 +55,7 @@ func TestEmptyAnswersStopTheProgram(t *testing.T) {
 	stackFile := filepath.Join("..", "..", "Pulumi.dev.yaml")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := mocks.RunAnswering(stackFile, func(typ, _ string, out resource.PropertyMap) {
+			res, err := stackrun.RunAnswering(stackFile, func(typ, _ string, out resource.PropertyMap) {
 				if typ == tt.typ {
 					tt.change(out)
 				}
@@ -91,7 +93,7 @@ func TestFirst(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := &mocks.Mocks{Project: "sluice", Stack: "dev", Region: mocks.ExampleRegion,
+			m := &mocks.Mocks{Project: "sluice", Stack: "dev", Region: componenttest.ExampleRegion,
 				Answer: func(_, _ string, out resource.PropertyMap) { tt.answer(out) }}
 			var got string
 			err := pulumi.RunErr(func(ctx *pulumi.Context) error {

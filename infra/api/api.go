@@ -201,7 +201,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, err
 	}
 
-	// The parameters local/edge emulates: one definition in intake.
+	// The parameters offline/local/edge emulates: one definition in intake.
 	requestParameters := pulumi.StringMap{intake.QueueURLParameter: args.QueueURL}
 	for k, v := range intake.Parameters() {
 		requestParameters[k] = pulumi.String(v)

@@ -11,16 +11,16 @@ import (
 
 	"github.com/sluicehq/sluice/infra/api"
 	"github.com/sluicehq/sluice/infra/iamdoc"
-	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/infra/routeauth"
 	"github.com/sluicehq/sluice/internal/intake"
+	"github.com/sluicehq/sluice/offline/componenttest"
 )
 
 func validArgs() api.Args {
 	return api.Args{
 		Name:             "sluice-dev",
-		QueueARN:         pulumi.String(mocks.ExampleQueueARN),
-		QueueURL:         pulumi.String(mocks.ExampleQueueURL),
+		QueueARN:         pulumi.String(componenttest.ExampleQueueARN),
+		QueueURL:         pulumi.String(componenttest.ExampleQueueURL),
 		Auth:             routeauth.None,
 		ThrottleRate:     500,
 		ThrottleBurst:    2000,
@@ -59,18 +59,18 @@ func TestArgsValidate(t *testing.T) {
 		{"burst above the account's", func(a *api.Args) { a.ThrottleBurst = 5001 }, "ThrottleBurst"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { mocks.CheckValidate(t, validArgs, tt.modify, tt.field) })
+		t.Run(tt.name, func(t *testing.T) { componenttest.CheckValidate(t, validArgs, tt.modify, tt.field) })
 	}
 }
 
 func TestAPI(t *testing.T) {
 	var out map[string]any
-	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		a, err := api.New(ctx, "api", validArgs())
 		if err != nil {
 			return err
 		}
-		out, err = mocks.Await(ctx, map[string]pulumi.Output{"endpoint": a.Endpoint, "submitUrl": a.SubmitURL})
+		out, err = componenttest.Await(ctx, map[string]pulumi.Output{"endpoint": a.Endpoint, "submitUrl": a.SubmitURL})
 		return err
 	})
 	if err != nil {
@@ -93,12 +93,12 @@ func TestAPI(t *testing.T) {
 			t.Errorf("integration %s = %q, want %q", k, got, want)
 		}
 	}
-	// The request parameters are intake's, which local/edge evaluates:
+	// The request parameters are intake's, which offline/local/edge evaluates:
 	// the body passes through unchanged (idempotency key included) and no
 	// header is mapped, so a request without Idempotency-Key works as before.
 	params := integ.Inputs["requestParameters"].ObjectValue()
 	want := intake.Parameters()
-	want[intake.QueueURLParameter] = mocks.ExampleQueueURL
+	want[intake.QueueURLParameter] = componenttest.ExampleQueueURL
 	got := map[string]string{}
 	for k, v := range params {
 		got[string(k)] = v.StringValue()
@@ -137,8 +137,8 @@ func TestAPI(t *testing.T) {
 		t.Error(err)
 	}
 	if len(policy.Statement) != 1 || strings.Join(policy.Statement[0].Action, ",") != "sqs:SendMessage" ||
-		strings.Join(policy.Statement[0].Resource, ",") != mocks.ExampleQueueARN {
-		t.Errorf("API role policy %+v, want only sqs:SendMessage on %s", policy, mocks.ExampleQueueARN)
+		strings.Join(policy.Statement[0].Resource, ",") != componenttest.ExampleQueueARN {
+		t.Errorf("API role policy %+v, want only sqs:SendMessage on %s", policy, componenttest.ExampleQueueARN)
 	}
 	if !integ.DependsOnName("api-sqs-policy") {
 		t.Errorf("integration deps %v: want the role policy in place first", integ.Dependencies)
@@ -205,7 +205,7 @@ func TestAuthModes(t *testing.T) {
 			a := validArgs()
 			tt.modify(&a)
 			a.CORSAllowOrigins = []string{"https://app.example.com"}
-			m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+			m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 				_, err := api.New(ctx, "api", a)
 				return err
 			})

@@ -13,7 +13,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
 	"github.com/sluicehq/sluice/infra/database"
-	"github.com/sluicehq/sluice/infra/mocks"
+	"github.com/sluicehq/sluice/offline/componenttest"
+	"github.com/sluicehq/sluice/offline/mocks"
 )
 
 const (
@@ -78,19 +79,19 @@ func TestArgsValidate(t *testing.T) {
 		{"no security groups", func(a *database.Args) { a.SecurityGroupIDs = nil }, "SecurityGroupIDs"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { mocks.CheckValidate(t, validArgs, tt.modify, tt.field) })
+		t.Run(tt.name, func(t *testing.T) { componenttest.CheckValidate(t, validArgs, tt.modify, tt.field) })
 	}
 }
 
-func record(t *testing.T, args database.Args) (mocks.Recorder, map[string]any) {
+func record(t *testing.T, args database.Args) (componenttest.Recorder, map[string]any) {
 	t.Helper()
 	var out map[string]any
-	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		db, err := database.New(ctx, "db", args)
 		if err != nil {
 			return err
 		}
-		out, err = mocks.Await(ctx, map[string]pulumi.Output{
+		out, err = componenttest.Await(ctx, map[string]pulumi.Output{
 			"instanceIdentifier": db.InstanceIdentifier, "instanceArn": db.InstanceARN, "address": db.Address,
 			"parameterGroupName": db.ParameterGroupName, "masterSecretArn": db.MasterSecretARN, "appSecretArn": db.AppSecretARN,
 		})
@@ -309,7 +310,7 @@ func changedInputs(a, b resource.PropertyMap) []string {
 // stored value (ignoreChanges on the version's secretString).
 func TestAppPassword(t *testing.T) {
 	var password internals.UnsafeAwaitOutputResult
-	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		db, err := database.New(ctx, "db", validArgs())
 		if err != nil {
 			return err

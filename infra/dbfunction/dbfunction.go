@@ -1,7 +1,7 @@
 // Package dbfunction defines DBFunction: a Go Lambda function of Sluice
 // that runs in the VPC and logs in to MySQL through the RDS Proxy with IAM
 // authentication as one database user, with its execution role and log
-// group. The consumer (infra/consumer) and the migrator (infra/migration)
+// group. The consumer (infra/consumerfn) and the migrator (infra/migration)
 // are both DBFunctions.
 package dbfunction
 

@@ -10,11 +10,11 @@ import (
 	"github.com/sluicehq/sluice/infra/dbfunction"
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/lambdabuild"
-	"github.com/sluicehq/sluice/infra/mocks"
+	"github.com/sluicehq/sluice/offline/componenttest"
 )
 
 func validArgs() dbfunction.Args {
-	a := mocks.ExampleDBFunction("sluice-dev-consumer", "sluice_app")
+	a := componenttest.ExampleDBFunction("sluice-dev-consumer", "sluice_app")
 	a.Env = map[string]string{"SLUICE_LOG_LEVEL": "info"}
 	return a
 }
@@ -44,14 +44,14 @@ func TestArgsValidate(t *testing.T) {
 		{"env not sluice", func(a *dbfunction.Args) { a.Env = map[string]string{"PATH": "/"} }, "Env"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { mocks.CheckValidate(t, validArgs, tt.modify, tt.field) })
+		t.Run(tt.name, func(t *testing.T) { componenttest.CheckValidate(t, validArgs, tt.modify, tt.field) })
 	}
 }
 
 func TestNewRejectsBadArgsBeforeRegistering(t *testing.T) {
 	a := validArgs()
 	a.MemoryMB = 0
-	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		_, err := dbfunction.New(ctx, "fn", a)
 		return err
 	})
@@ -65,12 +65,12 @@ func TestNewRejectsBadArgsBeforeRegistering(t *testing.T) {
 
 func TestDBFunction(t *testing.T) {
 	var out map[string]any
-	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		f, err := dbfunction.New(ctx, "consumer-function", validArgs())
 		if err != nil {
 			return err
 		}
-		out, err = mocks.Await(ctx, map[string]pulumi.Output{"dbConnectArn": f.DBConnectARN})
+		out, err = componenttest.Await(ctx, map[string]pulumi.Output{"dbConnectArn": f.DBConnectARN})
 		return err
 	})
 	if err != nil {

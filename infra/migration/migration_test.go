@@ -14,8 +14,9 @@ import (
 	"github.com/sluicehq/sluice/infra/dbfunction"
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/migration"
-	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/offline/componenttest"
+	"github.com/sluicehq/sluice/offline/mocks"
 )
 
 const testPassword = "c0rrect-h0rse-battery-staple"
@@ -23,7 +24,7 @@ const testPassword = "c0rrect-h0rse-battery-staple"
 // migrator is a DBFunction as the migrator needs it: the master user, one
 // at a time, with time for DDL.
 func migrator() dbfunction.Args {
-	f := mocks.ExampleDBFunction("sluice-dev-migrator", "sluice_admin")
+	f := componenttest.ExampleDBFunction("sluice-dev-migrator", "sluice_admin")
 	f.TimeoutSeconds, f.ReservedConcurrency, f.LogRetentionDays = 900, 1, 30
 	return f
 }
@@ -56,7 +57,7 @@ func TestArgsValidate(t *testing.T) {
 		{"no sql dir", func(a *migration.Args) { a.SQLDir = "" }, "SQLDir"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { mocks.CheckValidate(t, validArgs, tt.modify, tt.field) })
+		t.Run(tt.name, func(t *testing.T) { componenttest.CheckValidate(t, validArgs, tt.modify, tt.field) })
 	}
 }
 
@@ -99,7 +100,7 @@ func TestHashSQLRepository(t *testing.T) {
 
 func TestMigration(t *testing.T) {
 	var proxyTargetURN string
-	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		target, err := rds.NewProxyTarget(ctx, "proxy-target", &rds.ProxyTargetArgs{
 			DbProxyName:          pulumi.String("sluice-dev"),
 			TargetGroupName:      pulumi.String("default"),
@@ -193,7 +194,7 @@ func TestMigration(t *testing.T) {
 func TestMigrationWithoutSQL(t *testing.T) {
 	a := validArgs()
 	a.SQLDir = t.TempDir()
-	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		_, err := migration.New(ctx, "migration", a)
 		return err
 	})
@@ -219,7 +220,7 @@ func dependsOn(r mocks.Registration, urn string) bool {
 func TestInvocationInputSecretFromPlainPassword(t *testing.T) {
 	a := validArgs()
 	a.AppPassword = pulumi.String(testPassword)
-	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		_, err := migration.New(ctx, "migration", a)
 		return err
 	})

@@ -8,8 +8,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/infra/network"
+	"github.com/sluicehq/sluice/offline/componenttest"
+	"github.com/sluicehq/sluice/offline/mocks"
 )
 
 func TestSubnetCIDRs(t *testing.T) {
@@ -71,19 +72,19 @@ func TestArgsValidate(t *testing.T) {
 		{"existing vpc with zones", existingVPC, func(a *network.Args) { a.AvailabilityZones = []string{"ap-northeast-1a"} }, "AvailabilityZones"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { mocks.CheckValidate(t, tt.valid, tt.modify, tt.field) })
+		t.Run(tt.name, func(t *testing.T) { componenttest.CheckValidate(t, tt.valid, tt.modify, tt.field) })
 	}
 }
 
-func record(t *testing.T, args network.Args) (mocks.Recorder, map[string]any) {
+func record(t *testing.T, args network.Args) (componenttest.Recorder, map[string]any) {
 	t.Helper()
 	var out map[string]any
-	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		n, err := network.New(ctx, "net", args)
 		if err != nil {
 			return err
 		}
-		out, err = mocks.Await(ctx, map[string]pulumi.Output{
+		out, err = componenttest.Await(ctx, map[string]pulumi.Output{
 			"vpcId": n.VpcID, "subnetIds": n.SubnetIDs, "client": n.ClientSecurityGroupID,
 			"proxy": n.ProxySecurityGroupID, "database": n.DatabaseSecurityGroupID,
 		})
@@ -159,7 +160,7 @@ func TestExistingVPC(t *testing.T) {
 // and exactly the four rules client → proxy → database on tcp/3306, each
 // between the right group and peer (by the ids the mocked EC2 returned,
 // which are also the outputs).
-func checkSecurityGroupChain(t *testing.T, m mocks.Recorder, out map[string]any, vpcID string) {
+func checkSecurityGroupChain(t *testing.T, m componenttest.Recorder, out map[string]any, vpcID string) {
 	t.Helper()
 	groups := map[string]string{}
 	for _, role := range []string{"client", "proxy", "database"} {

@@ -11,15 +11,15 @@ import (
 
 	"github.com/sluicehq/sluice/consumer/emf"
 	"github.com/sluicehq/sluice/infra/iamdoc"
-	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/infra/observability"
+	"github.com/sluicehq/sluice/offline/componenttest"
 )
 
 func validArgs() observability.Args {
 	return observability.Args{
 		Name:                     "sluice-dev",
-		QueueARN:                 pulumi.String(mocks.ExampleQueueARN),
-		DLQARN:                   pulumi.String(mocks.ExampleDLQARN),
+		QueueARN:                 pulumi.String(componenttest.ExampleQueueARN),
+		DLQARN:                   pulumi.String(componenttest.ExampleDLQARN),
 		FunctionName:             pulumi.String("sluice-dev-consumer"),
 		ProxyName:                pulumi.String("sluice-dev-proxy"),
 		DBInstanceID:             pulumi.String("sluice-dev-db"),
@@ -73,13 +73,13 @@ func TestArgsValidate(t *testing.T) {
 		{"not email", func(a *observability.Args) { a.AlarmEmail = "ops" }, "AlarmEmail"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { mocks.CheckValidate(t, validArgs, tt.modify, tt.field) })
+		t.Run(tt.name, func(t *testing.T) { componenttest.CheckValidate(t, validArgs, tt.modify, tt.field) })
 	}
 }
 
 func TestObservability(t *testing.T) {
 	var url, topicARN string
-	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		a := validArgs()
 		a.AlarmEmail = "ops@example.com"
 		o, err := observability.New(ctx, "observability", a)
@@ -321,7 +321,7 @@ var taggable = map[string]bool{
 }
 
 func TestNoEmailNoSubscription(t *testing.T) {
-	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		_, err := observability.New(ctx, "observability", validArgs())
 		return err
 	})
@@ -336,7 +336,7 @@ func TestNoEmailNoSubscription(t *testing.T) {
 func TestBadQueueARN(t *testing.T) {
 	a := validArgs()
 	a.QueueARN = pulumi.String("sluice-dev-submissions")
-	_, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	_, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		_, err := observability.New(ctx, "observability", a)
 		return err
 	})

@@ -7,9 +7,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/iamdoc"
-	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/infra/mysqlversion"
 	"github.com/sluicehq/sluice/infra/proxy"
+	"github.com/sluicehq/sluice/offline/componenttest"
 )
 
 const (
@@ -55,7 +55,7 @@ func TestArgsValidate(t *testing.T) {
 		{"no app secret", func(a *proxy.Args) { a.AppSecretARN = nil }, "AppSecretARN"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { mocks.CheckValidate(t, validArgs, tt.modify, tt.field) })
+		t.Run(tt.name, func(t *testing.T) { componenttest.CheckValidate(t, validArgs, tt.modify, tt.field) })
 	}
 }
 
@@ -68,12 +68,12 @@ func TestProxy(t *testing.T) {
 			a := validArgs()
 			a.ClientPasswordAuthType = v.ProxyClientAuth
 			var outputs map[string]any
-			m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+			m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 				p, err := proxy.New(ctx, "proxy", a)
 				if err != nil {
 					return err
 				}
-				outputs, err = mocks.Await(ctx, map[string]pulumi.Output{"name": p.Name, "arn": p.ARN, "endpoint": p.Endpoint, "roleArn": p.RoleARN})
+				outputs, err = componenttest.Await(ctx, map[string]pulumi.Output{"name": p.Name, "arn": p.ARN, "endpoint": p.Endpoint, "roleArn": p.RoleARN})
 				return err
 			})
 			if err != nil {

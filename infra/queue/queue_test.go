@@ -9,8 +9,9 @@ import (
 
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/limits"
-	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/infra/queue"
+	"github.com/sluicehq/sluice/offline/componenttest"
+	"github.com/sluicehq/sluice/offline/mocks"
 )
 
 func validArgs() queue.Args {
@@ -38,7 +39,7 @@ func TestArgsValidate(t *testing.T) {
 		{"message size", func(a *queue.Args) { a.MaxMessageBytes = 262145 }, "MaxMessageBytes"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { mocks.CheckValidate(t, validArgs, tt.modify, tt.field) })
+		t.Run(tt.name, func(t *testing.T) { componenttest.CheckValidate(t, validArgs, tt.modify, tt.field) })
 	}
 }
 
@@ -47,12 +48,12 @@ func TestArgsValidate(t *testing.T) {
 // only and outliving it, and both refusing requests without TLS.
 func TestQueue(t *testing.T) {
 	var outputs map[string]any
-	m, err := mocks.Record(mocks.ExampleRegion, func(ctx *pulumi.Context) error {
+	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		q, err := queue.New(ctx, "queue", validArgs())
 		if err != nil {
 			return err
 		}
-		outputs, err = mocks.Await(ctx, map[string]pulumi.Output{"url": q.URL, "arn": q.ARN, "name": q.Name, "dlqUrl": q.DLQURL, "dlqArn": q.DLQARN, "dlqName": q.DLQName})
+		outputs, err = componenttest.Await(ctx, map[string]pulumi.Output{"url": q.URL, "arn": q.ARN, "name": q.Name, "dlqUrl": q.DLQURL, "dlqArn": q.DLQARN, "dlqName": q.DLQName})
 		return err
 	})
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
 
-	"github.com/sluicehq/sluice/internal/doccheck"
+	"github.com/sluicehq/sluice/testkit/doccheck"
 )
 
 // update rewrites the generated parts of Pulumi.yaml and

@@ -13,9 +13,9 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
-	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/infra/stack"
-	"github.com/sluicehq/sluice/internal/doccheck"
+	"github.com/sluicehq/sluice/offline/stackrun"
+	"github.com/sluicehq/sluice/testkit/doccheck"
 )
 
 // alarmsPage documents the alarms: the thresholds block is rendered here
@@ -65,7 +65,7 @@ func TestAlarmsAsDocumented(t *testing.T) {
 
 type alarm struct{ in resource.PropertyMap }
 
-func alarmsByKey(t *testing.T, r *mocks.Result) map[string]alarm {
+func alarmsByKey(t *testing.T, r *stackrun.Result) map[string]alarm {
 	t.Helper()
 	prefix := r.Project + "-" + r.Stack + "-"
 	out := map[string]alarm{}
@@ -80,7 +80,7 @@ func alarmsByKey(t *testing.T, r *mocks.Result) map[string]alarm {
 
 // metric is "namespace name (dimension=what)", the dimension's value named
 // by the stack output that holds it.
-func (a alarm) metric(r *mocks.Result) string {
+func (a alarm) metric(r *stackrun.Result) string {
 	labels := map[string]string{}
 	for out, label := range map[string]string{
 		stack.OutputQueueURL: "queue", stack.OutputDLQURL: "DLQ", stack.OutputConsumerFunction: "consumer",

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/internal/doccheck"
+	"github.com/sluicehq/sluice/testkit/doccheck"
 )
 
 // update rewrites the components block of docs/infrastructure.md:
@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite the components block of docs/in
 
 // components are the packages of infra/ that define a component, in the
 // order the stack wires them.
-var components = []string{"network", "database", "proxy", "queue", "dbfunction", "migration", "consumer", "api", "observability"}
+var components = []string{"network", "database", "proxy", "queue", "dbfunction", "migration", "consumerfn", "api", "observability"}
 
 // TestComponentsDoc: docs/infrastructure.md lists every Args field and
 // every output of every component with its doc comment, as the source

@@ -20,7 +20,7 @@ import (
 
 	"github.com/sluicehq/sluice/consumer/statementsize"
 	"github.com/sluicehq/sluice/infra/api"
-	"github.com/sluicehq/sluice/infra/consumer"
+	"github.com/sluicehq/sluice/infra/consumerfn"
 	"github.com/sluicehq/sluice/infra/database"
 	"github.com/sluicehq/sluice/infra/dbfunction"
 	"github.com/sluicehq/sluice/infra/lambdabuild"
@@ -251,7 +251,7 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	consumerFn.MemoryMB = s.Consumer.MemoryMB
 	consumerFn.ReservedConcurrency = s.Consumer.ReservedConcurrency
 	consumerFn.Env = map[string]string{statementsize.EnvVar: strconv.Itoa(s.Consumer.MaxStatementBytes)}
-	consumerLambda, err := consumer.New(ctx, prefix+"-consumer", consumer.Args{
+	consumerLambda, err := consumerfn.New(ctx, prefix+"-consumer", consumerfn.Args{
 		Function:              consumerFn,
 		QueueARN:              q.ARN,
 		BatchSize:             s.Consumer.BatchSize,

@@ -18,30 +18,32 @@ import (
 	"github.com/sluicehq/sluice/consumer/statementsize"
 	"github.com/sluicehq/sluice/infra/dbfunction"
 	"github.com/sluicehq/sluice/infra/iamdoc"
-	"github.com/sluicehq/sluice/infra/mocks"
 	"github.com/sluicehq/sluice/infra/observability"
 	"github.com/sluicehq/sluice/infra/settings"
 	"github.com/sluicehq/sluice/infra/stack"
-	"github.com/sluicehq/sluice/internal/doccheck"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/offline/componenttest"
+	"github.com/sluicehq/sluice/offline/mocks"
+	"github.com/sluicehq/sluice/offline/stackrun"
+	"github.com/sluicehq/sluice/testkit/doccheck"
 )
 
 // The program runs once per stack file; every test reads the same result.
 var (
 	runsMu sync.Mutex
-	runs   = map[string]*mocks.Result{}
+	runs   = map[string]*stackrun.Result{}
 )
 
 var stacks = []string{"dev", "prod"}
 
-func run(t *testing.T, stack string) *mocks.Result {
+func run(t *testing.T, stack string) *stackrun.Result {
 	t.Helper()
 	runsMu.Lock()
 	defer runsMu.Unlock()
 	if r, ok := runs[stack]; ok {
 		return r
 	}
-	r, err := mocks.Run(filepath.Join("..", "..", "Pulumi."+stack+".yaml"))
+	r, err := stackrun.Run(filepath.Join("..", "..", "Pulumi."+stack+".yaml"))
 	if err != nil {
 		t.Fatalf("running the program for %s: %v", stack, err)
 	}
@@ -123,7 +125,7 @@ func get(m resource.PropertyMap, path ...string) (resource.PropertyValue, bool) 
 	return unwrap(v), true
 }
 
-func one(t *testing.T, r *mocks.Result, typ, nameSuffix string) mocks.Registration {
+func one(t *testing.T, r *stackrun.Result, typ, nameSuffix string) mocks.Registration {
 	t.Helper()
 	var found []mocks.Registration
 	for _, res := range r.ByType(typ) {
@@ -148,7 +150,7 @@ func policyDoc(t *testing.T, policy string) iamdoc.Document {
 
 // rolePolicies returns the inline policies attached to the role with the
 // given name.
-func rolePolicies(r *mocks.Result, roleName string) []mocks.Registration {
+func rolePolicies(r *stackrun.Result, roleName string) []mocks.Registration {
 	var out []mocks.Registration
 	for _, p := range r.ByType("aws:iam/rolePolicy:RolePolicy") {
 		if str(p.Inputs, "role") == roleName {
@@ -160,14 +162,14 @@ func rolePolicies(r *mocks.Result, roleName string) []mocks.Registration {
 
 // functionStatements is every statement of the inline policies of fn's
 // execution role.
-func functionStatements(t *testing.T, r *mocks.Result, fn mocks.Registration) []iamdoc.Statement {
+func functionStatements(t *testing.T, r *stackrun.Result, fn mocks.Registration) []iamdoc.Statement {
 	t.Helper()
 	return rolePolicyStatements(t, r, str(fn.Inputs, "role"))
 }
 
 // rolePolicyStatements is every statement of the inline policies of the
 // role with roleARN, failing the test when the role is not of this stack.
-func rolePolicyStatements(t *testing.T, r *mocks.Result, roleARN string) []iamdoc.Statement {
+func rolePolicyStatements(t *testing.T, r *stackrun.Result, roleARN string) []iamdoc.Statement {
 	t.Helper()
 	var out []iamdoc.Statement
 	found := false
@@ -254,13 +256,13 @@ func TestEngineVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	config[settings.Key(settings.KeyDBEngineVersion)] = "8.0"
-	kept, err := mocks.RunConfig(root, "dev", config)
+	kept, err := stackrun.RunConfig(root, "dev", config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name                  string
-		r                     *mocks.Result
+		r                     *stackrun.Result
 		version, family, auth string
 	}{
 		{"dev", run(t, "dev"), "8.4", "mysql8.4", "MYSQL_CACHING_SHA2_PASSWORD"},
@@ -582,7 +584,7 @@ func TestTaggedAndParented(t *testing.T) {
 				if res.Custom && !components[res.Parent] {
 					t.Errorf("%s %s is not parented to a component (parent %q)", res.Type, res.Name, res.Parent)
 				}
-				if !slices.Contains(mocks.Taggable, res.Type) {
+				if !slices.Contains(componenttest.Taggable, res.Type) {
 					continue
 				}
 				if str(res.Inputs, "tags", "project") != "sluice" || str(res.Inputs, "tags", "stack") != stack {
@@ -642,7 +644,7 @@ func mergeKeys(a, b map[string]string) map[string]bool {
 // flatten maps "<type> <name>" to the resource's inputs (JSON), leaving out
 // inputs computed from other resources' outputs (ids, ARNs) and tags, which
 // carry the stack name by design; the stack name is normalised to <stack>.
-func flatten(r *mocks.Result) map[string]map[string]string {
+func flatten(r *stackrun.Result) map[string]map[string]string {
 	out := map[string]map[string]string{}
 	norm := func(s string) string { return strings.ReplaceAll(s, "sluice-"+r.Stack, "sluice-<stack>") }
 	for _, res := range r.Resources {
@@ -707,7 +709,7 @@ func TestInvalidSettingsRegisterNothing(t *testing.T) {
 				bad[k] = v
 			}
 			bad[tt.key] = tt.value
-			r, err := mocks.RunConfig(root, "dev", bad)
+			r, err := stackrun.RunConfig(root, "dev", bad)
 			if err == nil || !strings.Contains(err.Error(), tt.message) {
 				t.Fatalf("error %v, want it to contain %q", err, tt.message)
 			}
@@ -855,7 +857,7 @@ func TestExistingVPC(t *testing.T) {
 	config["sluice:existingVpcId"] = "vpc-0123456789abcdef0"
 	config["sluice:existingSubnetIds"] = "subnet-0123456789abcdef0,subnet-0123456789abcdef1"
 	root, _ := filepath.Abs(filepath.Join("..", ".."))
-	r, err := mocks.RunConfig(root, "dev", config)
+	r, err := stackrun.RunConfig(root, "dev", config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -892,7 +894,7 @@ func TestPasswordRotation(t *testing.T) {
 	}
 	config["sluice:appPasswordGeneration"] = "2"
 	root, _ := filepath.Abs(filepath.Join("..", ".."))
-	r, err := mocks.RunConfig(root, "dev", config)
+	r, err := stackrun.RunConfig(root, "dev", config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -945,7 +947,7 @@ func TestStatementSizeAndPinningAlarm(t *testing.T) {
 					t.Fatal(err)
 				}
 				config[settings.Key(settings.KeyMaxStatementBytes)] = tt.bytes
-				if r, err = mocks.RunConfig(root, tt.stack, config); err != nil {
+				if r, err = stackrun.RunConfig(root, tt.stack, config); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -970,7 +972,7 @@ func TestEveryResourceShapedLikeAWS(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			r := run(t, stack)
 			if len(r.GenericTypes) > 0 {
-				t.Errorf("types the mocks do not shape: %v (add them to infra/mocks/aws.go)", r.GenericTypes)
+				t.Errorf("types the mocks do not shape: %v (add them to offline/awsmodel)", r.GenericTypes)
 			}
 			for _, res := range r.Resources {
 				if !res.Custom {

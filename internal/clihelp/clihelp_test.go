@@ -41,15 +41,15 @@ var commands = map[string]struct {
 	invocations [][]string
 	says        []string
 }{
-	"consumer/cmd/consumer":                 {[][]string{{"-h"}, {"--help"}}, []string{"Lambda", "SLUICE_DB_ENDPOINT", "SLUICE_MAX_STATEMENT_BYTES"}},
-	"migrations/cmd/migrator":               {[][]string{{"-h"}, {"--help"}, {"help"}, {"up", "--help"}}, []string{"usage: migrator", "force V"}},
-	"deploycheck":                           {[][]string{{"-h"}, {"--help"}}, []string{"go run ./deploycheck --stack <stack>", "-probe-wait"}},
-	"local":                                 {[][]string{{"-h"}, {"--help"}, {"help"}}, []string{"go run ./local spike [flags]"}},
-	"infra":                                 {[][]string{{"-h"}, {"--help"}}, []string{"Pulumi program", "pulumi preview --stack dev --policy-pack policy"}},
-	"infra/preview":                         {[][]string{{"-h"}, {"--help"}}, []string{"go run ./infra/preview --stack dev", "-json"}},
-	"infra/fakeaws/cmd/pulumi-resource-aws": {[][]string{{"-h"}, {"--help"}}, []string{"stands in for the pulumi-resource-aws provider"}},
-	"infra/lifecycle/cmd/rehearse":          {[][]string{{"-h"}, {"--help"}}, []string{"make rehearse", "one JSON object"}},
-	"policy":                                {[][]string{{"-h"}, {"--help"}}, []string{"policy pack", "--policy-pack policy"}},
+	"consumer/cmd/consumer":   {[][]string{{"-h"}, {"--help"}}, []string{"Lambda", "SLUICE_DB_ENDPOINT", "SLUICE_MAX_STATEMENT_BYTES"}},
+	"migrations/cmd/migrator": {[][]string{{"-h"}, {"--help"}, {"help"}, {"up", "--help"}}, []string{"usage: migrator", "force V"}},
+	"deploycheck":             {[][]string{{"-h"}, {"--help"}}, []string{"go run ./deploycheck --stack <stack>", "-probe-wait"}},
+	"local":                   {[][]string{{"-h"}, {"--help"}, {"help"}}, []string{"go run ./local spike [flags]"}},
+	"infra":                   {[][]string{{"-h"}, {"--help"}}, []string{"Pulumi program", "pulumi preview --stack dev --policy-pack policy"}},
+	"offline/preview":         {[][]string{{"-h"}, {"--help"}}, []string{"go run ./offline/preview --stack dev", "-json"}},
+	"offline/fakeaws/cmd/pulumi-resource-aws": {[][]string{{"-h"}, {"--help"}}, []string{"stands in for the pulumi-resource-aws provider"}},
+	"offline/lifecycle/cmd/rehearse":          {[][]string{{"-h"}, {"--help"}}, []string{"make rehearse", "one JSON object"}},
+	"policy":                                  {[][]string{{"-h"}, {"--help"}}, []string{"policy pack", "--policy-pack policy"}},
 }
 
 // TestEveryCommandAnswersHelp builds every main package of the

@@ -1,7 +1,7 @@
 // Package intake holds the one definition of how POST /submit becomes an
 // SQS message: the request parameters of the API's SQS-SendMessage
 // integration. infra/api puts them on the deployed integration and
-// local/edge evaluates them for each request, so the local edge sends what
+// offline/local/edge evaluates them for each request, so the local edge sends what
 // API Gateway sends.
 //
 // A client's idempotency key travels in the body ("idempotency_key", see

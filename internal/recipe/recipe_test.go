@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/internal/doccheck"
-	"github.com/sluicehq/sluice/internal/testdb"
-	"github.com/sluicehq/sluice/internal/testenv"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/offline/testdb"
+	"github.com/sluicehq/sluice/testkit/doccheck"
+	"github.com/sluicehq/sluice/testkit/testenv"
 )
 
 const page = "docs/contributing.md"
@@ -95,7 +95,7 @@ func TestAddFieldRecipe(t *testing.T) {
 	}
 	// The doc-checked outputs that show the schema version or the
 	// migrations still match, though the copy has one more.
-	run(t, dir, nil, "go", "test", "-count=1", "-run", "AsDocumented", "./migrations/cmd/migrator/", "./infra/preview/")
+	run(t, dir, nil, "go", "test", "-count=1", "-run", "AsDocumented", "./migrations/cmd/migrator/", "./offline/preview/")
 	table, err := os.ReadFile(filepath.Join(dir, "docs/consumer.md"))
 	if err != nil || !bytes.Contains(table, []byte("phone_invalid")) {
 		t.Errorf("the regenerated docs table lacks phone_invalid (%v)", err)

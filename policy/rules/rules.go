@@ -2,7 +2,7 @@
 // inspects resources shaped exactly as the Pulumi engine sends them to an
 // analyzer (pulumi-aws v6 input property maps, with computed and secret
 // values) and reports violations. The policy pack binary (policy/analyzer)
-// and the offline preview (infra/preview) both run these same functions.
+// and the offline preview (offline/preview) both run these same functions.
 package rules
 
 import (

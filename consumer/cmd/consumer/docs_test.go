@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/internal/doccheck"
+	"github.com/sluicehq/sluice/testkit/doccheck"
 )
 
 // checkBatchLog compares the batch-done log line and the EMF line of one

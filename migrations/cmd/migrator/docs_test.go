@@ -14,10 +14,10 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/internal/dbconn"
-	"github.com/sluicehq/sluice/internal/doccheck"
-	"github.com/sluicehq/sluice/internal/lambdarie"
-	"github.com/sluicehq/sluice/internal/testdb"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/offline/testdb"
+	"github.com/sluicehq/sluice/testkit/doccheck"
+	"github.com/sluicehq/sluice/testkit/lambdarie"
 )
 
 // The sessions in docs/database.md and docs/operating.md are recorded by the

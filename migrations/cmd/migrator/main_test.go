@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/sluicehq/sluice/internal/dbconn"
-	"github.com/sluicehq/sluice/internal/testdb"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/offline/testdb"
 )
 
 // envFor returns the SLUICE_DB_* environment that points at cfg, plus

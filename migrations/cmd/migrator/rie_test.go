@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluicehq/sluice/internal/lambdarie"
-	"github.com/sluicehq/sluice/internal/testdb"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/offline/testdb"
+	"github.com/sluicehq/sluice/testkit/lambdarie"
 )
 
 // TestBinaryUnderLambdaRuntime runs the built migrator behind the Lambda

@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/internal/dbconn"
-	"github.com/sluicehq/sluice/internal/doccheck"
-	"github.com/sluicehq/sluice/internal/lambdarie"
-	"github.com/sluicehq/sluice/internal/mysqlgate"
-	"github.com/sluicehq/sluice/internal/testdb"
 	"github.com/sluicehq/sluice/migrations"
+	"github.com/sluicehq/sluice/offline/testdb"
+	"github.com/sluicehq/sluice/testkit/doccheck"
+	"github.com/sluicehq/sluice/testkit/lambdarie"
+	"github.com/sluicehq/sluice/testkit/mysqlgate"
 )
 
 // rejections is how many connections the gate answers with 9501 after it
