@@ -150,36 +150,36 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	c := &API{}
 	if err := ctx.RegisterComponentResource(Type, name, c, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("api %s: %w", name, err)
 	}
-	parent := pulumi.Parent(c)
+	child := pulumi.Parent(c)
 	tags := pulumi.ToStringMap(args.Tags)
 
 	logGroup, err := cloudwatch.NewLogGroup(ctx, name+"-access-logs", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.Sprintf("/aws/apigateway/%s/access", args.Name),
 		RetentionInDays: pulumi.Int(args.LogRetentionDays),
 		Tags:            tags,
-	}, parent, pulumi.DeleteBeforeReplace(true))
+	}, child, pulumi.DeleteBeforeReplace(true))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("log group %s: %w", name+"-access-logs", err)
 	}
 
 	role, err := iam.NewRole(ctx, name+"-sqs-role", &iam.RoleArgs{
 		Description:      pulumi.Sprintf("API Gateway %s sends POST /submit bodies to the queue", args.Name),
 		AssumeRolePolicy: pulumi.String(iamdoc.AssumeRole("apigateway.amazonaws.com")),
 		Tags:             tags,
-	}, parent)
+	}, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("role %s: %w", name+"-sqs-role", err)
 	}
 	policy, err := iam.NewRolePolicy(ctx, name+"-sqs-policy", &iam.RolePolicyArgs{
 		Role: role.ID(),
 		Policy: args.QueueARN.ToStringOutput().ApplyT(func(queueARN string) (string, error) {
 			return iamdoc.New(iamdoc.Allow(SendSid, []string{"sqs:SendMessage"}, queueARN)).JSON()
 		}).(pulumi.StringOutput),
-	}, parent)
+	}, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("role policy %s: %w", name+"-sqs-policy", err)
 	}
 
 	apiArgs := &apigatewayv2.ApiArgs{
@@ -196,9 +196,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			MaxAge:       pulumi.Int(300),
 		}
 	}
-	httpAPI, err := apigatewayv2.NewApi(ctx, name, apiArgs, parent)
+	httpAPI, err := apigatewayv2.NewApi(ctx, name, apiArgs, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("api %s: %w", name, err)
 	}
 
 	// The parameters offline/local/edge emulates: one definition in intake.
@@ -214,9 +214,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		PayloadFormatVersion: pulumi.String("1.0"),
 		CredentialsArn:       role.Arn,
 		RequestParameters:    requestParameters,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{policy}))
+	}, child, pulumi.DependsOn([]pulumi.Resource{policy}))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("integration %s: %w", name+"-sqs", err)
 	}
 
 	routeArgs := &apigatewayv2.RouteArgs{
@@ -240,16 +240,16 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 				Issuer:    pulumi.String(args.JWTIssuer),
 				Audiences: pulumi.ToStringArray(args.JWTAudience),
 			},
-		}, parent)
+		}, child)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("authorizer %s: %w", name+"-jwt", err)
 		}
 		routeArgs.AuthorizationType = pulumi.String("JWT")
 		routeArgs.AuthorizerId = authorizer.ID()
 	}
-	route, err := apigatewayv2.NewRoute(ctx, name+"-submit", routeArgs, parent)
+	route, err := apigatewayv2.NewRoute(ctx, name+"-submit", routeArgs, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("route %s: %w", name+"-submit", err)
 	}
 
 	stage, err := apigatewayv2.NewStage(ctx, name+"-default", &apigatewayv2.StageArgs{
@@ -266,9 +266,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			Format:         pulumi.String(accessLogFormat()),
 		},
 		Tags: tags,
-	}, parent, pulumi.DependsOn([]pulumi.Resource{route}))
+	}, child, pulumi.DependsOn([]pulumi.Resource{route}))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("stage %s: %w", name+"-default", err)
 	}
 
 	c.API, c.Integration, c.Route, c.Stage, c.Role, c.LogGroup = httpAPI, integration, route, stage, role, logGroup
@@ -282,7 +282,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"submitUrl":    c.SubmitURL,
 		"logGroupName": c.LogGroupName,
 	}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("api %s outputs: %w", name, err)
 	}
 	return c, nil
 }

@@ -109,13 +109,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	c := &Consumer{}
 	if err := ctx.RegisterComponentResource(Type, name, c, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("consumer %s: %w", name, err)
 	}
-	parent := pulumi.Parent(c)
+	child := pulumi.Parent(c)
 
-	fn, err := dbfunction.New(ctx, name+"-function", args.Function, parent)
+	fn, err := dbfunction.New(ctx, name+"-function", args.Function, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("consumer %s: %w", name, err)
 	}
 
 	queuePolicy, err := iam.NewRolePolicy(ctx, name+"-queue-policy", &iam.RolePolicyArgs{
@@ -123,9 +123,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Policy: args.QueueARN.ToStringOutput().ApplyT(func(queueARN string) (string, error) {
 			return iamdoc.New(iamdoc.Allow(QueueSid, ConsumerActions, queueARN)).JSON()
 		}).(pulumi.StringOutput),
-	}, parent)
+	}, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("role policy %s: %w", name+"-queue-policy", err)
 	}
 
 	// Lambda checks the role's SQS permissions when the mapping is created,
@@ -142,9 +142,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		},
 		Enabled: pulumi.Bool(true),
 		Tags:    pulumi.ToStringMap(args.Function.Tags),
-	}, parent, pulumi.DependsOn(mappingDeps))
+	}, child, pulumi.DependsOn(mappingDeps))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("event source mapping %s: %w", name+"-mapping", err)
 	}
 
 	c.Function, c.QueuePolicy, c.Mapping = fn, queuePolicy, mapping
@@ -154,7 +154,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"functionArn":  fn.FunctionARN,
 		"mappingUuid":  mapping.Uuid,
 	}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("consumer %s outputs: %w", name, err)
 	}
 	return c, nil
 }

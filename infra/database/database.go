@@ -217,7 +217,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	d := &Database{}
 	if err := ctx.RegisterComponentResource(Type, name, d, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("database %s: %w", name, err)
 	}
 	child := pulumi.Parent(d)
 	version, _ := mysqlversion.Lookup(args.EngineVersion)
@@ -345,7 +345,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"masterSecretArn":    d.MasterSecretARN,
 		"appSecretArn":       d.AppSecretARN,
 	}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("database %s outputs: %w", name, err)
 	}
 	return d, nil
 }

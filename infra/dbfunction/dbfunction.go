@@ -149,9 +149,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	c := &DBFunction{}
 	if err := ctx.RegisterComponentResource(Type, name, c, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("function %s: %w", name, err)
 	}
-	parent := pulumi.Parent(c)
+	child := pulumi.Parent(c)
 	tags := pulumi.ToStringMap(args.Tags)
 
 	// The log group exists before the function, so Lambda never creates
@@ -160,18 +160,18 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Name:            pulumi.String("/aws/lambda/" + args.Name),
 		RetentionInDays: pulumi.Int(args.LogRetentionDays),
 		Tags:            tags,
-	}, parent)
+	}, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("log group %s: %w", name+"-logs", err)
 	}
 
 	role, err := iam.NewRole(ctx, name+"-role", &iam.RoleArgs{
 		Description:      pulumi.Sprintf("Execution role of Lambda %s", args.Name),
 		AssumeRolePolicy: pulumi.String(iamdoc.AssumeRole("lambda.amazonaws.com")),
 		Tags:             tags,
-	}, parent)
+	}, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("role %s: %w", name+"-role", err)
 	}
 
 	dbConnectARN := args.ProxyARN.ToStringOutput().ApplyT(func(proxyARN string) (string, error) {
@@ -203,9 +203,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	policy, err := iam.NewRolePolicy(ctx, name+"-policy", &iam.RolePolicyArgs{
 		Role:   role.ID(),
 		Policy: policyJSON,
-	}, parent)
+	}, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("role policy %s: %w", name+"-policy", err)
 	}
 
 	env := pulumi.StringMap{
@@ -246,7 +246,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		},
 		Tags: tags,
 	},
-		parent,
+		child,
 		// Without its ENI permissions the function cannot be created in
 		// the VPC, and without the log permissions its first logs are lost.
 		pulumi.DependsOn([]pulumi.Resource{policy, logGroup}),
@@ -254,7 +254,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		// first.
 		pulumi.DeleteBeforeReplace(true))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("function %s: %w", name, err)
 	}
 
 	c.Function, c.Role, c.Policy, c.LogGroup = fn, role, policy, logGroup
@@ -267,7 +267,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"logGroupName": logGroup.Name,
 		"dbConnectArn": dbConnectARN,
 	}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("function %s outputs: %w", name, err)
 	}
 	return c, nil
 }

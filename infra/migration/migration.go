@@ -28,6 +28,9 @@ import (
 	"github.com/sluicehq/sluice/migrations"
 )
 
+// Type is the component's Pulumi type token.
+const Type = "sluice:migration:Migration"
+
 // MinTimeoutSeconds is the smallest migrator timeout Validate accepts: an
 // ALTER TABLE that rebuilds a large users table, plus the lock wait, must
 // finish well inside the timeout.
@@ -109,7 +112,7 @@ type Migration struct {
 	SQLHash pulumi.StringOutput `pulumi:"sqlHash"`
 }
 
-// New registers the migration step (type sluice:migration:Migration).
+// New registers the migration step (type Type).
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Migration, error) {
 	if err := args.Validate(); err != nil {
 		return nil, fmt.Errorf("migration %s: %w", name, err)
@@ -119,14 +122,14 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("migration %s: %w", name, err)
 	}
 	c := &Migration{}
-	if err := ctx.RegisterComponentResource("sluice:migration:Migration", name, c, opts...); err != nil {
-		return nil, err
+	if err := ctx.RegisterComponentResource(Type, name, c, opts...); err != nil {
+		return nil, fmt.Errorf("migration %s: %w", name, err)
 	}
-	parent := pulumi.Parent(c)
+	child := pulumi.Parent(c)
 
-	fn, err := dbfunction.New(ctx, name+"-migrator", args.Function, parent)
+	fn, err := dbfunction.New(ctx, name+"-migrator", args.Function, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("migration %s: %w", name, err)
 	}
 
 	input := args.AppPassword.ToStringOutput().ApplyT(func(password string) (string, error) {
@@ -151,9 +154,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			"migrations":  pulumi.String(sqlHash),
 			"appPassword": pulumi.String(strconv.Itoa(args.PasswordGeneration)),
 		},
-	}, parent, pulumi.DependsOn(append([]pulumi.Resource{fn}, args.DependsOn...)))
+	}, child, pulumi.DependsOn(append([]pulumi.Resource{fn}, args.DependsOn...)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("invocation %s: %w", name+"-up", err)
 	}
 
 	c.Function, c.Invocation = fn, invocation
@@ -163,7 +166,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"result":       invocation.Result,
 		"sqlHash":      pulumi.String(sqlHash),
 	}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("migration %s outputs: %w", name, err)
 	}
 	return c, nil
 }

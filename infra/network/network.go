@@ -123,7 +123,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	n := &Network{}
 	if err := ctx.RegisterComponentResource(Type, name, n, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("network %s: %w", name, err)
 	}
 	child := pulumi.Parent(n)
 	tags := pulumi.ToStringMap(args.Tags)
@@ -165,7 +165,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"proxySecurityGroupId":    n.ProxySecurityGroupID,
 		"databaseSecurityGroupId": n.DatabaseSecurityGroupID,
 	}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("network %s outputs: %w", name, err)
 	}
 	return n, nil
 }

@@ -26,6 +26,9 @@ import (
 	"github.com/sluicehq/sluice/infra/limits"
 )
 
+// Type is the component's Pulumi type token.
+const Type = "sluice:observability:Observability"
+
 // Sids of the alarm key's policy. Both have Resource "*", which in a key
 // policy means "this key"; KeyAdministrationSid also grants kms:* to the
 // account, the statement of AWS's default key policy without which the key
@@ -214,17 +217,16 @@ func parseARN(arn string) (arnParts, error) {
 	return arnParts{partition: p[1], region: p[3], account: p[4], resource: p[5]}, nil
 }
 
-// New registers the alarms and the dashboard (type
-// sluice:observability:Observability).
+// New registers the alarms and the dashboard (type Type).
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Observability, error) {
 	if err := args.Validate(); err != nil {
 		return nil, fmt.Errorf("observability %s: %w", name, err)
 	}
 	c := &Observability{Alarms: map[string]*cloudwatch.MetricAlarm{}}
-	if err := ctx.RegisterComponentResource("sluice:observability:Observability", name, c, opts...); err != nil {
-		return nil, err
+	if err := ctx.RegisterComponentResource(Type, name, c, opts...); err != nil {
+		return nil, fmt.Errorf("observability %s: %w", name, err)
 	}
-	parent := pulumi.Parent(c)
+	child := pulumi.Parent(c)
 	tags := pulumi.ToStringMap(args.Tags)
 
 	queue := args.QueueARN.ToStringOutput().ApplyT(parseARN)
@@ -264,18 +266,18 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		DeletionWindowInDays: pulumi.Int(args.KeyDeletionWindowDays),
 		Policy:               keyPolicy,
 		Tags:                 tags,
-	}, parent)
+	}, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("key %s: %w", name+"-alarm-key", err)
 	}
 
 	topic, err := sns.NewTopic(ctx, name+"-alarms", &sns.TopicArgs{
 		Name:           pulumi.String(args.Name + "-alarms"),
 		KmsMasterKeyId: key.Arn,
 		Tags:           tags,
-	}, parent)
+	}, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("topic %s: %w", name+"-alarms", err)
 	}
 	topicPolicy, err := sns.NewTopicPolicy(ctx, name+"-alarms-policy", &sns.TopicPolicyArgs{
 		Arn: topic.Arn,
@@ -293,17 +295,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 				Condition: map[string]map[string]string{"Bool": {"aws:SecureTransport": "false"}},
 			}).JSON()
 		}).(pulumi.StringOutput),
-	}, parent)
+	}, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("topic policy %s: %w", name+"-alarms-policy", err)
 	}
 	if args.AlarmEmail != "" {
 		if _, err := sns.NewTopicSubscription(ctx, name+"-alarm-email", &sns.TopicSubscriptionArgs{
 			Topic:    topic.Arn,
 			Protocol: pulumi.String("email"),
 			Endpoint: pulumi.String(args.AlarmEmail),
-		}, parent); err != nil {
-			return nil, err
+		}, child); err != nil {
+			return nil, fmt.Errorf("topic subscription %s: %w", name+"-alarm-email", err)
 		}
 	}
 
@@ -334,9 +336,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			// the consumer's alarms name the unit its lines declare.
 			alarmArgs.Unit = pulumi.String(string(spec.unit))
 		}
-		alarm, err := cloudwatch.NewMetricAlarm(ctx, name+"-"+spec.key, alarmArgs, parent, pulumi.DependsOn([]pulumi.Resource{topicPolicy}))
+		alarm, err := cloudwatch.NewMetricAlarm(ctx, name+"-"+spec.key, alarmArgs, child, pulumi.DependsOn([]pulumi.Resource{topicPolicy}))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("metric alarm %s: %w", name+"-"+spec.key, err)
 		}
 		c.Alarms[spec.key] = alarm
 		alarmARNs = append(alarmARNs, alarm.Arn)
@@ -352,9 +354,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	dashboard, err := cloudwatch.NewDashboard(ctx, name+"-dashboard", &cloudwatch.DashboardArgs{
 		DashboardName: pulumi.String(args.Name),
 		DashboardBody: body,
-	}, parent)
+	}, child)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dashboard %s: %w", name+"-dashboard", err)
 	}
 
 	c.Topic, c.Key, c.Dashboard = topic, key, dashboard
@@ -366,7 +368,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"dashboardName": c.DashboardName,
 		"dashboardUrl":  c.DashboardURL,
 	}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("observability %s outputs: %w", name, err)
 	}
 	return c, nil
 }

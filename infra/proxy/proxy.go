@@ -109,7 +109,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	p := &Proxy{}
 	if err := ctx.RegisterComponentResource(Type, name, p, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("proxy %s: %w", name, err)
 	}
 	child := pulumi.Parent(p)
 	tags := pulumi.ToStringMap(args.Tags)
@@ -198,7 +198,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"endpoint": p.Endpoint,
 		"roleArn":  p.RoleARN,
 	}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("proxy %s outputs: %w", name, err)
 	}
 	return p, nil
 }

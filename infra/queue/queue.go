@@ -92,7 +92,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	q := &Queue{}
 	if err := ctx.RegisterComponentResource(Type, name, q, opts...); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("queue %s: %w", name, err)
 	}
 	child := pulumi.Parent(q)
 	tags := pulumi.ToStringMap(args.Tags)
@@ -154,7 +154,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"name":    q.Name,
 		"dlqName": q.DLQName,
 	}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("queue %s outputs: %w", name, err)
 	}
 	return q, nil
 }
