@@ -1,11 +1,12 @@
 // Package mocks stands in for AWS when the Sluice program runs under the
-// Pulumi Go SDK's mock monitor, and runs the real program for a stack file
-// that way (see Run). The mocks answer from offline/awsmodel, the model the
-// stand-in provider of the engine tests answers from too: the inputs echoed
-// back plus the attributes AWS computes, shaped as AWS shapes them (ARNs
-// with partition, region and account, `prx-…` proxy ids, SQS queue URLs,
-// `rds!db-…` managed secrets, execute-api URLs), so tests can check
-// relationships between resources rather than values they set themselves.
+// Pulumi Go SDK's mock monitor (offline/stackrun runs the whole program that
+// way, offline/componenttest one component). The mocks answer from
+// offline/awsmodel, the model the stand-in provider of the engine tests
+// answers from too: the inputs echoed back plus the attributes AWS computes,
+// shaped as AWS shapes them (ARNs with partition, region and account,
+// `prx-…` proxy ids, SQS queue URLs, `rds!db-…` managed secrets, execute-api
+// URLs), so tests can check relationships between resources rather than
+// values they set themselves.
 //
 // Identifiers are derived from a hash of the resource's type and name, so a
 // run is deterministic and the offline preview prints the same every time.

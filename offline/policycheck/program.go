@@ -1,5 +1,5 @@
 // Package policycheck runs the policy pack over the real Sluice program: it
-// executes the program for a stack file under the infra mocks and evaluates
+// executes the program for a stack file under offline/mocks (offline/stackrun) and evaluates
 // every policy on the registered resources, as the engine would present
 // them to the pack. The offline preview (offline/preview) and the pack's
 // real-program tests both use it.
