@@ -7,7 +7,7 @@ FUZZTIME      ?= 10s
 TEST_TIMEOUT  ?= 25m
 BENCH_STACK   ?= prod
 
-.PHONY: all test test-short fuzz preview preview-json rehearse bench bench-local lint fmt vet staticcheck actionlint build clean
+.PHONY: all test test-short fuzz preview preview-json rehearse bench bench-local lint fmt vet staticcheck actionlint layout build clean
 
 all: lint test
 
@@ -56,8 +56,8 @@ bench:
 bench-local:
 	STACK=$(BENCH_STACK) GO=$(GO) scripts/bench-local.sh
 
-## lint: gofmt, go vet, staticcheck, actionlint
-lint: fmt vet staticcheck actionlint
+## lint: gofmt, go vet, staticcheck, actionlint, and the layout rules (offline/doc.go)
+lint: fmt vet staticcheck actionlint layout
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -67,6 +67,11 @@ vet:
 
 staticcheck:
 	$(GO) run $(STATICCHECK) $(PKGS)
+
+## layout: no testing import outside offline/ and testkit/, no component test
+## linking infra/stack, no two packages of one name
+layout:
+	$(GO) test -count=1 -run '^TestLayout' ./offline/
 
 actionlint:
 	@if [ -d .github/workflows ]; then $(GO) run $(ACTIONLINT); fi
