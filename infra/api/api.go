@@ -98,13 +98,6 @@ func (a Args) Validate() error {
 type API struct {
 	pulumi.ResourceState
 
-	API         *apigatewayv2.Api
-	Integration *apigatewayv2.Integration
-	Route       *apigatewayv2.Route
-	Stage       *apigatewayv2.Stage
-	Role        *iam.Role
-	LogGroup    *cloudwatch.LogGroup
-
 	// APIID is the HTTP API's id (the alarms' ApiId dimension).
 	APIID pulumi.StringOutput `pulumi:"apiId"`
 	// Endpoint is the API's https:// base URL.
@@ -252,7 +245,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("route %s: %w", name+"-submit", err)
 	}
 
-	stage, err := apigatewayv2.NewStage(ctx, name+"-default", &apigatewayv2.StageArgs{
+	if _, err := apigatewayv2.NewStage(ctx, name+"-default", &apigatewayv2.StageArgs{
 		ApiId:      httpAPI.ID(),
 		Name:       pulumi.String("$default"),
 		AutoDeploy: pulumi.Bool(true),
@@ -266,12 +259,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			Format:         pulumi.String(accessLogFormat()),
 		},
 		Tags: tags,
-	}, child, pulumi.DependsOn([]pulumi.Resource{route}))
-	if err != nil {
+	}, child, pulumi.DependsOn([]pulumi.Resource{route})); err != nil {
 		return nil, fmt.Errorf("stage %s: %w", name+"-default", err)
 	}
 
-	c.API, c.Integration, c.Route, c.Stage, c.Role, c.LogGroup = httpAPI, integration, route, stage, role, logGroup
 	c.APIID = httpAPI.ID().ToStringOutput()
 	c.Endpoint = httpAPI.ApiEndpoint
 	c.SubmitURL = pulumi.Sprintf("%s/submit", httpAPI.ApiEndpoint)
