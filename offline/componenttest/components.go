@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 )
@@ -28,21 +29,34 @@ var Taggable = []string{
 // lacks project "sluice" and the stack's name.
 func (r Recorder) CheckParentedAndTagged(tb testing.TB, parentType, stack string, except ...string) {
 	tb.Helper()
+	for _, p := range r.parentedAndTagged(parentType, stack, except...) {
+		tb.Error(p)
+	}
+}
+
+func (r Recorder) parentedAndTagged(parentType, stack string, except ...string) []string {
+	var problems []string
 	for _, reg := range r.Registrations() {
 		if !strings.HasPrefix(reg.Type, "aws:") || slices.Contains(except, reg.Name) {
 			continue
 		}
 		if !strings.Contains(reg.Parent, "::"+parentType) && !strings.Contains(reg.Parent, "$"+parentType) {
-			tb.Errorf("%s %s has parent %q, want a %s component", reg.Type, reg.Name, reg.Parent, parentType)
+			problems = append(problems, fmt.Sprintf("%s %s has parent %q, want a %s component", reg.Type, reg.Name, reg.Parent, parentType))
 		}
 		if !slices.Contains(Taggable, reg.Type) {
 			continue
 		}
-		tags, ok := reg.Inputs["tags"]
-		if !ok || !tags.IsObject() || tags.ObjectValue()["project"].StringValue() != "sluice" || tags.ObjectValue()["stack"].StringValue() != stack {
-			tb.Errorf("%s %s tags %v, want project sluice and stack %s", reg.Type, reg.Name, reg.Inputs["tags"], stack)
+		tag := func(key resource.PropertyKey) string {
+			if tags, ok := reg.Inputs["tags"]; ok && tags.IsObject() && tags.ObjectValue()[key].IsString() {
+				return tags.ObjectValue()[key].StringValue()
+			}
+			return ""
+		}
+		if tag("project") != "sluice" || tag("stack") != stack {
+			problems = append(problems, fmt.Sprintf("%s %s tags %v, want project sluice and stack %s", reg.Type, reg.Name, reg.Inputs["tags"], stack))
 		}
 	}
+	return problems
 }
 
 // Await waits, inside a program, for each of outputs and returns their
