@@ -5,6 +5,11 @@
 // what it is.
 package clihelp
 
+import (
+	"flag"
+	"io"
+)
+
 // Requested reports whether args ask for help: -h, -help or --help
 // anywhere, as the flag package reads them.
 func Requested(args []string) bool {
@@ -15,4 +20,19 @@ func Requested(args []string) bool {
 		}
 	}
 	return false
+}
+
+// PrintFlags prints, as flag.PrintDefaults does, only the named flags of
+// flag.CommandLine: a command's own, not those a library registers there
+// on import (glog's -log_dir, -vmodule and the like, which the Pulumi SDK
+// brings in).
+func PrintFlags(w io.Writer, names ...string) {
+	own := flag.NewFlagSet("", flag.ContinueOnError)
+	own.SetOutput(w)
+	for _, name := range names {
+		if f := flag.CommandLine.Lookup(name); f != nil {
+			own.Var(f.Value, f.Name, f.Usage)
+		}
+	}
+	own.PrintDefaults()
 }

@@ -47,9 +47,16 @@ var commands = map[string]struct {
 	"local":                   {[][]string{{"-h"}, {"--help"}, {"help"}}, []string{"go run ./local spike [flags]"}},
 	"infra":                   {[][]string{{"-h"}, {"--help"}}, []string{"Pulumi program", "pulumi preview --stack dev --policy-pack policy"}},
 	"offline/preview":         {[][]string{{"-h"}, {"--help"}}, []string{"go run ./offline/preview --stack dev", "-json"}},
-	"offline/fakeaws/cmd/pulumi-resource-aws": {[][]string{{"-h"}, {"--help"}}, []string{"stands in for the pulumi-resource-aws provider"}},
-	"offline/lifecycle/cmd/rehearse":          {[][]string{{"-h"}, {"--help"}}, []string{"make rehearse", "one JSON object"}},
+	"offline/fakeaws/cmd/pulumi-resource-aws": {[][]string{{"-h"}, {"--help"}}, []string{"stands in for the pulumi-resource-aws provider", "-tracing"}},
+	"offline/lifecycle/cmd/rehearse":          {[][]string{{"-h"}, {"--help"}}, []string{"make rehearse", "one JSON object", "-work"}},
 	"policy":                                  {[][]string{{"-h"}, {"--help"}}, []string{"policy pack", "--policy-pack policy"}},
+}
+
+// hidden is what a command's help must not show: the flags glog registers
+// on flag.CommandLine when the Pulumi SDK is linked are not the command's.
+var hidden = map[string][]string{
+	"offline/fakeaws/cmd/pulumi-resource-aws": {"-log_dir", "-vmodule", "-alsologtostderr"},
+	"offline/lifecycle/cmd/rehearse":          {"-log_dir", "-vmodule", "-logtostderr"},
 }
 
 // TestEveryCommandAnswersHelp builds every main package of the
@@ -121,6 +128,11 @@ func TestEveryCommandAnswersHelp(t *testing.T) {
 				for _, s := range c.says {
 					if !strings.Contains(string(out), s) {
 						t.Errorf("help lacks %q:\n%s", s, out)
+					}
+				}
+				for _, s := range hidden[rel] {
+					if strings.Contains(string(out), s) {
+						t.Errorf("help shows %s, not a flag of this command:\n%s", s, out)
 					}
 				}
 			})

@@ -12,6 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/provider"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
+	"github.com/sluicehq/sluice/internal/clihelp"
 	"github.com/sluicehq/sluice/offline/fakeaws"
 )
 
@@ -23,11 +24,15 @@ func main() {
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), `pulumi-resource-aws (offline/fakeaws) stands in for the pulumi-resource-aws provider plugin in
 the engine and lifecycle tests: built under this name onto PATH, the Pulumi engine starts it. It
-answers from offline/awsmodel and remembers what it created in $%s; RDS instances live on the MySQL
-server at $%s. It takes the engine's plugin flags:
+answers from offline/awsmodel and remembers what it created in $%s; RDS instances
+live on the MySQL server at $%s. It takes the flags the engine passes a plugin, then
+the engine's address:
 
 `, fakeaws.EnvState, fakeaws.EnvMySQL)
-		flag.PrintDefaults()
+		// The engine passes -logtostderr and -v=N (with --logflow) and
+		// -tracing (pkg/resource/plugin, buildPluginArguments); glog's other
+		// flags are accepted too, but are not this command's.
+		clihelp.PrintFlags(flag.CommandLine.Output(), "logtostderr", "tracing", "v")
 	}
 	cfg, err := fakeaws.ConfigFromEnv(os.Getenv)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/sluicehq/sluice/infra/stack"
+	"github.com/sluicehq/sluice/internal/clihelp"
 	"github.com/sluicehq/sluice/offline/lifecycle"
 )
 
@@ -33,7 +34,7 @@ the real CLI and Go language host against the stand-in aws provider, and prints 
 then one JSON object with every step's result as the last line. Exit status 1 when a step failed.
 
 `)
-		flag.PrintDefaults()
+		clihelp.PrintFlags(flag.CommandLine.Output(), "keep", "q", "work")
 	}
 	flag.Parse()
 
