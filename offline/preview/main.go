@@ -11,7 +11,8 @@
 // "type", "name", "urn", "parent", "custom" and "inputs" as the provider
 // would receive them, secrets shown as "[secret]") and "outputs", plus one
 // key per registered section (see SectionFunc). Invalid settings print the
-// offending keys and exit with status 2; any other failure exits with 1.
+// offending keys and exit with status 2; a failed section (a mandatory
+// policy violation) with 3; any other failure with 1.
 package main
 
 import (
