@@ -294,8 +294,13 @@ func (r Report) Text() string {
 		}
 	}
 	fmt.Fprintf(&b, "\n%d resources (%d AWS resources, %d components)\n\nOutputs:\n", len(r.Resources), custom, components)
-	for _, k := range slices.Sorted(maps.Keys(r.Outputs)) {
-		fmt.Fprintf(&b, "    %-16s %s\n", k, compact(r.Outputs[k]))
+	keys := slices.Sorted(maps.Keys(r.Outputs))
+	width := 0
+	for _, k := range keys {
+		width = max(width, len(k))
+	}
+	for _, k := range keys {
+		fmt.Fprintf(&b, "    %-*s %s\n", width, k, compact(r.Outputs[k]))
 	}
 	for _, s := range r.Sections {
 		if s.Text != "" {

@@ -73,6 +73,19 @@ func TestPreviewText(t *testing.T) {
 			t.Errorf("text preview lacks %q", want)
 		}
 	}
+	// The outputs' values start in one column, whatever the longest name.
+	_, outputs, _ := strings.Cut(out, "\nOutputs:\n")
+	outputs, _, _ = strings.Cut(outputs, "\n\n")
+	columns := map[int][]string{}
+	for _, line := range strings.Split(outputs, "\n") {
+		name := strings.Fields(line)[0]
+		col := strings.Index(line, name) + len(name)
+		col += len(line[col:]) - len(strings.TrimLeft(line[col:], " "))
+		columns[col] = append(columns[col], name)
+	}
+	if len(columns) != 1 {
+		t.Errorf("output values start in %d columns: %v", len(columns), columns)
+	}
 	// Components come in pipeline order.
 	if strings.Index(out, "sluice:network:Network") > strings.Index(out, "sluice:queue:Queue") {
 		t.Error("network is not listed before the queue")
