@@ -10,6 +10,7 @@ import (
 	"github.com/sluicehq/sluice/infra/limits"
 	"github.com/sluicehq/sluice/infra/mysqlversion"
 	"github.com/sluicehq/sluice/infra/routeauth"
+	"github.com/sluicehq/sluice/internal/proxyhealth"
 	"github.com/sluicehq/sluice/migrations"
 )
 
@@ -92,9 +93,9 @@ const (
 	KeyDBMasterUser               = "dbMasterUser"
 	KeyDBAppUser                  = "dbAppUser"
 	KeyAppPasswordGeneration      = "appPasswordGeneration"
-	KeyAppUserAuthPlugin          = "appUserAuthPlugin"
+	KeyAppUserAuthPlugin          = proxyhealth.KeyAppUserAuthPlugin
 
-	KeySecretsManagerEndpoint     = "secretsManagerEndpoint"
+	KeySecretsManagerEndpoint     = proxyhealth.KeySecretsManagerEndpoint
 	KeyProxyIdleClientTimeout     = "proxyIdleClientTimeoutSeconds"
 	KeyProxyBorrowTimeout         = "proxyBorrowTimeoutSeconds"
 	KeyProxyMaxConnectionsPercent = "proxyMaxConnectionsPercent"

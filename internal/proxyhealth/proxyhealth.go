@@ -15,17 +15,23 @@ import (
 	"strings"
 )
 
-// Settings that switch on a fallback. Their keys are the stack's config
-// keys (Pulumi.<stack>.yaml).
+// Settings that switch on a fallback. The keys are declared here, where the
+// advice that names them lives; infra/settings takes its keys from these
+// constants, so the advice and the stack file cannot drift apart.
 const (
-	// SettingSecretsManagerEndpoint adds a Secrets Manager interface
-	// endpoint (and 443 from the proxy) for a proxy that cannot read its
-	// secrets without one.
-	SettingSecretsManagerEndpoint = "sluice:secretsManagerEndpoint"
-	// SettingAppUserAuthPlugin chooses the application user's plugin;
+	// KeySecretsManagerEndpoint adds a Secrets Manager interface endpoint
+	// (and 443 from the proxy) for a proxy that cannot read its secrets
+	// without one.
+	KeySecretsManagerEndpoint = "secretsManagerEndpoint"
+	// KeyAppUserAuthPlugin chooses the application user's plugin;
 	// mysql_native_password for a proxy that cannot log in with
 	// caching_sha2_password.
-	SettingAppUserAuthPlugin = "sluice:appUserAuthPlugin"
+	KeyAppUserAuthPlugin = "appUserAuthPlugin"
+
+	// The same keys as written in Pulumi.<stack>.yaml (the project name
+	// is the config namespace).
+	SettingSecretsManagerEndpoint = "sluice:" + KeySecretsManagerEndpoint
+	SettingAppUserAuthPlugin      = "sluice:" + KeyAppUserAuthPlugin
 )
 
 // Target health states (TargetHealth.State).
