@@ -93,7 +93,7 @@ type Pipeline struct {
 	// The tables' last ids when the pipeline started: the rows of this run
 	// come after them, and counting only those is a range of the primary
 	// key, however many rows earlier runs left.
-	baseUsersID, baseQuarantineID uint64
+	base RowMark
 
 	stopPoller context.CancelFunc
 	pollerDone chan struct{}
@@ -152,8 +152,8 @@ func (p *Pipeline) startDatabase(ctx context.Context) error {
 	if p.admin, err = dbconn.Open(ctx, c.DB, dbconn.PoolOptions{MaxOpenConns: 2}); err != nil {
 		return err
 	}
-	if err := p.admin.QueryRowContext(ctx, "SELECT (SELECT COALESCE(MAX(id), 0) FROM users), (SELECT COALESCE(MAX(id), 0) FROM quarantine)").Scan(&p.baseUsersID, &p.baseQuarantineID); err != nil {
-		return fmt.Errorf("pipeline: last row ids: %w", err)
+	if p.base, err = MarkRows(ctx, p.admin); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
 	}
 	app := c.DB
 	app.User, app.Password = c.AppUser, password
@@ -409,7 +409,7 @@ func (p *Pipeline) Counts(ctx context.Context) (Counts, error) {
 	// server but whose answer did not is retried and then counted by the
 	// consumer as a redelivery, yet its rows are this run's.
 	if err := p.admin.QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM users WHERE id > ?), (SELECT COUNT(*) FROM quarantine WHERE id > ?)",
-		p.baseUsersID, p.baseQuarantineID).Scan(&c.Stored, &c.Quarantined); err != nil {
+		p.base.Users, p.base.Quarantine).Scan(&c.Stored, &c.Quarantined); err != nil {
 		return c, fmt.Errorf("pipeline: count rows: %w", err)
 	}
 	c.Deduplicated = p.run.duplicates.Load()
@@ -484,4 +484,18 @@ func (p *Pipeline) Stop() {
 			p.engine.Stop()
 		}
 	})
+}
+
+// RowMark is the last row id of users and quarantine at one moment: the
+// rows after it are the ones a run added, and counting only those keeps
+// the queries cheap however many rows earlier runs left.
+type RowMark struct{ Users, Quarantine uint64 }
+
+// MarkRows reads the last row ids of users and quarantine now.
+func MarkRows(ctx context.Context, db *sql.DB) (RowMark, error) {
+	var m RowMark
+	if err := db.QueryRowContext(ctx, "SELECT (SELECT COALESCE(MAX(id), 0) FROM users), (SELECT COALESCE(MAX(id), 0) FROM quarantine)").Scan(&m.Users, &m.Quarantine); err != nil {
+		return RowMark{}, fmt.Errorf("last row ids: %w", err)
+	}
+	return m, nil
 }

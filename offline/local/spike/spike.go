@@ -150,9 +150,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	// The run's rows come after the tables' last ids now: its queries scan
 	// those rows only, however many earlier runs left (email has no
 	// index).
-	var m mark
-	if err := o.DB.QueryRowContext(ctx, "SELECT (SELECT COALESCE(MAX(id), 0) FROM users), (SELECT COALESCE(MAX(id), 0) FROM quarantine)").Scan(&m.users, &m.quarantine); err != nil {
-		return r, fmt.Errorf("spike: last row ids: %w", err)
+	m, err := pipeline.MarkRows(ctx, o.DB)
+	if err != nil {
+		return r, fmt.Errorf("spike: %w", err)
 	}
 	start := time.Now()
 	sampler := newSampler(o, start, emailPrefix, m)
@@ -188,7 +188,6 @@ wait:
 	sampler.stop()
 	r.Samples, r.MaxDBConnections = sampler.samples, sampler.maxConns
 
-	var err error
 	if r.Stored, r.Duplicates, err = storedRows(ctx, o.DB, emailPrefix, m); err != nil {
 		return r, err
 	}
@@ -482,9 +481,9 @@ func percentile(ds []time.Duration, q float64) float64 {
 
 // storedRows counts this run's users rows, and the rows beyond one per
 // record (the email is unique per record of the run).
-func storedRows(ctx context.Context, db *sql.DB, emailPrefix string, m mark) (rows, duplicates int, err error) {
+func storedRows(ctx context.Context, db *sql.DB, emailPrefix string, m pipeline.RowMark) (rows, duplicates int, err error) {
 	var distinct int
-	err = db.QueryRowContext(ctx, "SELECT COUNT(*), COUNT(DISTINCT email) FROM users WHERE id > ? AND email LIKE ?", m.users, emailPrefix+"%").Scan(&rows, &distinct)
+	err = db.QueryRowContext(ctx, "SELECT COUNT(*), COUNT(DISTINCT email) FROM users WHERE id > ? AND email LIKE ?", m.Users, emailPrefix+"%").Scan(&rows, &distinct)
 	if err != nil {
 		return 0, 0, fmt.Errorf("spike: count stored rows: %w", err)
 	}
@@ -492,7 +491,7 @@ func storedRows(ctx context.Context, db *sql.DB, emailPrefix string, m mark) (ro
 }
 
 // settled counts the accepted records stored or quarantined.
-func settled(ctx context.Context, db *sql.DB, emailPrefix string, m mark, recs []accepted) (stored, quarantined int, err error) {
+func settled(ctx context.Context, db *sql.DB, emailPrefix string, m pipeline.RowMark, recs []accepted) (stored, quarantined int, err error) {
 	notFound, quarantined, err := missing(ctx, db, emailPrefix, m, recs)
 	if err != nil {
 		return 0, 0, err
@@ -503,13 +502,13 @@ func settled(ctx context.Context, db *sql.DB, emailPrefix string, m mark, recs [
 // missing counts the accepted records with no users row (found by their
 // e-mail, unique per record) and no quarantine row (found by the
 // MessageIds of their answers), and the records in quarantine.
-func missing(ctx context.Context, db *sql.DB, emailPrefix string, m mark, recs []accepted) (notFound, quarantined int, err error) {
+func missing(ctx context.Context, db *sql.DB, emailPrefix string, m pipeline.RowMark, recs []accepted) (notFound, quarantined int, err error) {
 	have := map[string]bool{}
-	if err := collect(ctx, db, have, "SELECT email FROM users WHERE id > ? AND email LIKE ?", m.users, emailPrefix+"%"); err != nil {
+	if err := collect(ctx, db, have, "SELECT email FROM users WHERE id > ? AND email LIKE ?", m.Users, emailPrefix+"%"); err != nil {
 		return 0, 0, err
 	}
 	inQuarantine := map[string]bool{}
-	if err := collect(ctx, db, inQuarantine, "SELECT submission_id FROM quarantine WHERE id > ?", m.quarantine); err != nil {
+	if err := collect(ctx, db, inQuarantine, "SELECT submission_id FROM quarantine WHERE id > ?", m.Quarantine); err != nil {
 		return 0, 0, err
 	}
 	for _, r := range recs {
@@ -554,7 +553,7 @@ type sampler struct {
 	o           Options
 	start       time.Time
 	emailPrefix string
-	mark        mark
+	mark        pipeline.RowMark
 	done        chan struct{}
 	stopped     chan struct{}
 
@@ -563,12 +562,9 @@ type sampler struct {
 	maxConns int
 }
 
-func newSampler(o Options, start time.Time, emailPrefix string, m mark) *sampler {
+func newSampler(o Options, start time.Time, emailPrefix string, m pipeline.RowMark) *sampler {
 	return &sampler{o: o, start: start, emailPrefix: emailPrefix, mark: m, done: make(chan struct{}), stopped: make(chan struct{})}
 }
-
-// mark is the last row id of each table before the run.
-type mark struct{ users, quarantine uint64 }
 
 func (s *sampler) run(ctx context.Context) {
 	defer close(s.stopped)
@@ -593,7 +589,7 @@ func (s *sampler) sample(ctx context.Context) {
 		return
 	}
 	var stored int64
-	if err := s.o.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE id > ? AND email LIKE ?", s.mark.users, s.emailPrefix+"%").Scan(&stored); err != nil {
+	if err := s.o.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE id > ? AND email LIKE ?", s.mark.Users, s.emailPrefix+"%").Scan(&stored); err != nil {
 		return
 	}
 	s.mu.Lock()
