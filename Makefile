@@ -7,7 +7,7 @@ FUZZTIME      ?= 10s
 TEST_TIMEOUT  ?= 25m
 BENCH_STACK   ?= prod
 
-.PHONY: all test test-short fuzz preview preview-json rehearse bench bench-local lint fmt vet staticcheck actionlint layout build clean
+.PHONY: all test test-short fuzz generate preview preview-json rehearse bench bench-local lint fmt vet staticcheck actionlint layout build clean
 
 all: lint test
 
@@ -32,6 +32,13 @@ test-short:
 ## finds (25,664 execs in 10 s, against about 400,000 with -fuzzminimizetime 100x).
 fuzz:
 	$(GO) test -count=1 -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 100x ./consumer/record
+
+## generate: rewrite what is generated from the source: Pulumi.yaml's config
+## block and docs/configuration.md from the settings' keys, the components'
+## block of docs/infrastructure.md from their Args
+generate:
+	$(GO) test -count=1 ./infra/settings -run 'TestProjectFile|TestConfigurationDoc' -update
+	$(GO) test -count=1 ./infra/stack -run TestComponentsDoc -update
 
 ## preview: offline preview of STACK with policy verdicts (no AWS account, no Pulumi CLI)
 preview:

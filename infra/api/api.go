@@ -6,6 +6,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/apigatewayv2"
@@ -16,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/limits"
 	"github.com/sluicehq/sluice/infra/routeauth"
+	"github.com/sluicehq/sluice/infra/settings"
 	"github.com/sluicehq/sluice/internal/intake"
 )
 
@@ -27,6 +29,13 @@ const SendSid = "SendToOwnQueue"
 
 // Args configures the API.
 type Args struct {
+	// API is the stack's API settings (docs/configuration.md), declared
+	// and bounded once in infra/settings: the authorization of
+	// routeauth.Submit (none, AWS_IAM for SigV4-signed callers, or JWT
+	// with its issuer and audiences), the stage's throttle (a steady rate
+	// and a token bucket that covers the largest burst to accept without
+	// 429), and the origins CORS allows (none: no CORS configuration).
+	settings.API
 	// Name is the API name; the access log group is
 	// /aws/apigateway/<Name>/access.
 	Name string
@@ -34,25 +43,6 @@ type Args struct {
 	// the integration, the ARN into the role's only statement.
 	QueueARN pulumi.StringInput
 	QueueURL pulumi.StringInput
-	// Auth is the authorization of the route routeauth.Submit: none,
-	// AWS_IAM (SigV4-signed callers) or JWT (JWTIssuer and JWTAudience
-	// required).
-	Auth routeauth.Mode
-	// JWTIssuer is the https:// issuer URL of the JWT authorizer.
-	JWTIssuer string
-	// JWTAudience lists the accepted aud values of the JWT authorizer.
-	JWTAudience []string
-	// ThrottleRate is the stage's steady-state requests per second, above
-	// 0 and at most limits.MaxThrottleRate.
-	ThrottleRate float64
-	// ThrottleBurst is the stage's token bucket size, 1 to
-	// limits.MaxThrottleBurst; it must cover the largest burst that should
-	// be accepted without 429.
-	ThrottleBurst int
-	// CORSAllowOrigins enables CORS for these origins
-	// (limits.CORSOriginPattern: https://host[:port], http://localhost[:port]
-	// or "*"); empty means no CORS configuration.
-	CORSAllowOrigins []string
 	// LogRetentionDays is the access log retention, one of
 	// limits.LogRetentionDays.
 	LogRetentionDays int
@@ -60,38 +50,21 @@ type Args struct {
 	Tags map[string]string
 }
 
-// Validate reports the first invalid field by name.
+// Validate reports every invalid setting, and the first invalid input, by
+// field name.
 func (a Args) Validate() error {
+	var input error
 	switch {
 	case a.Name == "" || len(a.Name) > 128:
-		return limits.Invalid("Name", "%q: want 1–128 characters", a.Name)
+		input = limits.Invalid("Name", "%q: want 1–128 characters", a.Name)
 	case a.QueueARN == nil:
-		return limits.Invalid("QueueARN", "required")
+		input = limits.Invalid("QueueARN", "required")
 	case a.QueueURL == nil:
-		return limits.Invalid("QueueURL", "required")
-	case !a.Auth.Valid():
-		return limits.Invalid("Auth", "%q: want %s", a.Auth, limits.OneOf(routeauth.Modes))
-	case a.Auth.UsesJWT() && !routeauth.ValidIssuer(a.JWTIssuer):
-		return limits.Invalid("JWTIssuer", "%q: JWT authorization needs an %s issuer URL", a.JWTIssuer, routeauth.IssuerPrefix)
-	case a.Auth.UsesJWT() && len(a.JWTAudience) == 0:
-		return limits.Invalid("JWTAudience", "JWT authorization needs at least one audience")
-	case !a.Auth.UsesJWT() && a.JWTIssuer != "":
-		return limits.Invalid("JWTIssuer", "set with Auth %q; JWT settings apply only to Auth JWT", a.Auth)
-	case !a.Auth.UsesJWT() && len(a.JWTAudience) > 0:
-		return limits.Invalid("JWTAudience", "set with Auth %q; JWT settings apply only to Auth JWT", a.Auth)
-	case !(a.ThrottleRate > 0 && a.ThrottleRate <= limits.MaxThrottleRate):
-		return limits.Invalid("ThrottleRate", "%v: want more than 0 and at most %d requests per second", a.ThrottleRate, limits.MaxThrottleRate)
-	case a.ThrottleBurst < 1 || a.ThrottleBurst > limits.MaxThrottleBurst:
-		return limits.Invalid("ThrottleBurst", "%d: want 1–%d", a.ThrottleBurst, limits.MaxThrottleBurst)
+		input = limits.Invalid("QueueURL", "required")
 	case !limits.ValidLogRetention(a.LogRetentionDays):
-		return limits.Invalid("LogRetentionDays", "%d: want %s", a.LogRetentionDays, limits.OneOf(limits.LogRetentionDays))
+		input = limits.Invalid("LogRetentionDays", "%d: want %s", a.LogRetentionDays, limits.OneOf(limits.LogRetentionDays))
 	}
-	for _, o := range a.CORSAllowOrigins {
-		if !limits.CORSOriginPattern.MatchString(o) {
-			return limits.Invalid("CORSAllowOrigins", "%q: want \"*\", an https:// origin or http://localhost", o)
-		}
-	}
-	return nil
+	return errors.Join(a.API.Validate(), input)
 }
 
 // API is the HTTP API, its SQS integration and its $default stage.

@@ -17,13 +17,13 @@ import (
 )
 
 func validArgs() api.Args {
+	edge := componenttest.Settings().API
+	edge.Auth, edge.ThrottleRate, edge.ThrottleBurst = routeauth.None, 500, 2000
 	return api.Args{
+		API:              edge,
 		Name:             "sluice-dev",
 		QueueARN:         pulumi.String(componenttest.ExampleQueueARN),
 		QueueURL:         pulumi.String(componenttest.ExampleQueueURL),
-		Auth:             routeauth.None,
-		ThrottleRate:     500,
-		ThrottleBurst:    2000,
 		LogRetentionDays: 14,
 		Tags:             map[string]string{"project": "sluice", "stack": "dev"},
 	}
@@ -45,18 +45,18 @@ func TestArgsValidate(t *testing.T) {
 		{"no name", func(a *api.Args) { a.Name = "" }, "Name"},
 		{"no queue arn", func(a *api.Args) { a.QueueARN = nil }, "QueueARN"},
 		{"no queue url", func(a *api.Args) { a.QueueURL = nil }, "QueueURL"},
-		{"bad auth", func(a *api.Args) { a.Auth = "COGNITO" }, "Auth"},
-		{"jwt http issuer", func(a *api.Args) { jwt(a); a.JWTIssuer = "http://issuer" }, "JWTIssuer"},
-		{"jwt no audience", func(a *api.Args) { jwt(a); a.JWTAudience = nil }, "JWTAudience"},
-		{"issuer without jwt", func(a *api.Args) { a.JWTIssuer = "https://issuer" }, "JWTIssuer"},
-		{"zero rate", func(a *api.Args) { a.ThrottleRate = 0 }, "ThrottleRate"},
-		{"zero burst", func(a *api.Args) { a.ThrottleBurst = 0 }, "ThrottleBurst"},
+		{"bad auth", func(a *api.Args) { a.Auth = "COGNITO" }, "API.Auth"},
+		{"jwt http issuer", func(a *api.Args) { jwt(a); a.JWTIssuer = "http://issuer" }, "API.JWTIssuer"},
+		{"jwt no audience", func(a *api.Args) { jwt(a); a.JWTAudience = nil }, "API.JWTAudience"},
+		{"issuer without jwt", func(a *api.Args) { a.JWTIssuer = "https://issuer" }, "API.JWTIssuer"},
+		{"zero rate", func(a *api.Args) { a.ThrottleRate = 0 }, "API.ThrottleRate"},
+		{"zero burst", func(a *api.Args) { a.ThrottleBurst = 0 }, "API.ThrottleBurst"},
 		{"retention", func(a *api.Args) { a.LogRetentionDays = 2 }, "LogRetentionDays"},
-		{"http origin", func(a *api.Args) { a.CORSAllowOrigins = []string{"http://app.example.com"} }, "CORSAllowOrigins"},
+		{"http origin", func(a *api.Args) { a.CORSAllowOrigins = []string{"http://app.example.com"} }, "API.CORSAllowOrigins"},
 		{"localhost origin", func(a *api.Args) { a.CORSAllowOrigins = []string{"http://localhost:3000"} }, ""},
-		{"audience without jwt", func(a *api.Args) { a.JWTAudience = []string{"a"} }, "JWTAudience"},
-		{"rate above the account's", func(a *api.Args) { a.ThrottleRate = 10001 }, "ThrottleRate"},
-		{"burst above the account's", func(a *api.Args) { a.ThrottleBurst = 5001 }, "ThrottleBurst"},
+		{"audience without jwt", func(a *api.Args) { a.JWTAudience = []string{"a"} }, "API.JWTAudience"},
+		{"rate above the account's", func(a *api.Args) { a.ThrottleRate = 10001 }, "API.ThrottleRate"},
+		{"burst above the account's", func(a *api.Args) { a.ThrottleBurst = 5001 }, "API.ThrottleBurst"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { componenttest.CheckValidate(t, validArgs, tt.modify, tt.field) })

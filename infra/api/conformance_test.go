@@ -15,7 +15,7 @@ func TestConformance(t *testing.T) {
 		Invalid: map[string]func(*api.Args){
 			"Name":     func(a *api.Args) { a.Name = "" },
 			"QueueARN": func(a *api.Args) { a.QueueARN = nil },
-			"Auth":     func(a *api.Args) { a.Auth = "COGNITO" },
+			"API.Auth": func(a *api.Args) { a.Auth = "COGNITO" },
 		},
 	})
 }

@@ -2,6 +2,7 @@ package consumerfn_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/infra/consumerfn"
 	"github.com/sluicehq/sluice/offline/componenttest"
@@ -13,10 +14,11 @@ func TestConformance(t *testing.T) {
 		New:   consumerfn.New,
 		Valid: validConsumerArgs,
 		Invalid: map[string]func(*consumerfn.Args){
-			"Function.TimeoutSeconds": func(a *consumerfn.Args) { a.Function.TimeoutSeconds = 901 },
+			"Consumer.Timeout":        func(a *consumerfn.Args) { a.Timeout = 901 * time.Second },
+			"Function.DBUser":         func(a *consumerfn.Args) { a.Function.DBUser = "" },
 			"QueueARN":                func(a *consumerfn.Args) { a.QueueARN = nil },
-			"BatchSize":               func(a *consumerfn.Args) { a.BatchSize = 0 },
-			"MaximumConcurrency":      func(a *consumerfn.Args) { a.MaximumConcurrency = 1 },
+			"Consumer.BatchSize":      func(a *consumerfn.Args) { a.BatchSize = 0 },
+			"Consumer.MaxConcurrency": func(a *consumerfn.Args) { a.MaxConcurrency = 1 },
 		},
 	})
 }

@@ -6,15 +6,20 @@
 package consumerfn
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
+	"github.com/sluicehq/sluice/consumer/statementsize"
 	"github.com/sluicehq/sluice/infra/dbfunction"
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/limits"
+	"github.com/sluicehq/sluice/infra/settings"
 )
 
 // Type is the component's Pulumi type token. It keeps the name of the
@@ -34,52 +39,54 @@ var ConsumerActions = []string{
 	"sqs:ChangeMessageVisibility",
 }
 
-// Args configures a Consumer: the DBFunction fields plus the queue and the
-// event source mapping.
+// Args configures a Consumer: the stack's Consumer settings, the
+// DBFunction fields they do not set, and the queue.
 type Args struct {
-	// Function configures the Lambda itself. Function.ReservedConcurrency
-	// must be at least MaximumConcurrency.
+	// Consumer is the stack's Consumer settings (docs/configuration.md),
+	// declared and bounded once in infra/settings: the function's timeout,
+	// memory and reserved concurrency, which New sets on Function, the
+	// consumer's longest INSERT (statementsize.EnvVar in its
+	// environment), and the mapping's batch size, batching window and
+	// maximum concurrency: the guard that keeps a burst from overwhelming
+	// the database.
+	settings.Consumer
+	// Function configures the Lambda's code, network, database login and
+	// logs; its Timeout, MemoryMB and ReservedConcurrency are Consumer's.
 	Function dbfunction.Args
 	// QueueARN is the ARN of the main queue the function consumes.
 	QueueARN pulumi.StringInput
-	// BatchSize is the most messages per invocation (limits.BatchSize);
-	// above limits.LargestBatchWithoutWindow a batching window is required.
-	BatchSize int
-	// BatchingWindowSeconds is how long to gather a batch
-	// (limits.BatchingWindowSeconds).
-	BatchingWindowSeconds int
-	// MaximumConcurrency caps concurrent invocations by this mapping
-	// (limits.MaximumConcurrency): the guard that keeps a burst from
-	// overwhelming the database.
-	MaximumConcurrency int
 	// DependsOn lists resources the mapping must wait for, above all the
 	// migration step's invocation: no message is consumed before the
 	// schema is in place.
 	DependsOn []pulumi.Resource
 }
 
-// Validate reports the first invalid field by name.
+// function is Function with the Consumer settings that belong to it.
+func (a Args) function() dbfunction.Args {
+	f := a.Function
+	f.Timeout, f.MemoryMB, f.ReservedConcurrency = a.Timeout, a.MemoryMB, a.ReservedConcurrency
+	f.Env = maps.Clone(f.Env)
+	if f.Env == nil {
+		f.Env = map[string]string{}
+	}
+	f.Env[statementsize.EnvVar] = strconv.Itoa(a.MaxStatementBytes)
+	return f
+}
+
+// Validate reports every invalid setting, then what is invalid in
+// Function and the first other invalid input, by field name.
 func (a Args) Validate() error {
-	if err := a.Function.Validate(); err != nil {
-		return fmt.Errorf("%s.%w", "Function", err)
+	if err := a.Consumer.Validate(); err != nil {
+		return err // Function takes some of its fields: they would fail twice
 	}
-	switch {
-	case a.QueueARN == nil:
-		return limits.Invalid("QueueARN", "required")
-	case !limits.BatchSize.Contains(a.BatchSize):
-		return limits.Invalid("BatchSize", "%d: want %v", a.BatchSize, limits.BatchSize)
-	case !limits.BatchingWindowSeconds.Contains(a.BatchingWindowSeconds):
-		return limits.Invalid("BatchingWindowSeconds", "%d: want %v", a.BatchingWindowSeconds, limits.BatchingWindowSeconds)
-	case limits.BatchNeedsWindow(a.BatchSize, a.BatchingWindowSeconds):
-		return limits.Invalid("BatchingWindowSeconds", "%d with BatchSize %d: a batch size above %d needs a batching window of at least 1 s",
-			a.BatchingWindowSeconds, a.BatchSize, limits.LargestBatchWithoutWindow)
-	case !limits.MaximumConcurrency.Contains(a.MaximumConcurrency):
-		return limits.Invalid("MaximumConcurrency", "%d: want %v", a.MaximumConcurrency, limits.MaximumConcurrency)
-	case !limits.ReservedCoversMaximum(a.Function.ReservedConcurrency, a.MaximumConcurrency):
-		return limits.Invalid("Function.ReservedConcurrency", "%d: want at least MaximumConcurrency (%d), or the mapping's invocations are throttled and messages reach the DLQ unprocessed",
-			a.Function.ReservedConcurrency, a.MaximumConcurrency)
+	var function, input error
+	if err := a.function().Validate(); err != nil {
+		function = fmt.Errorf("%s.%w", "Function", err)
 	}
-	return nil
+	if a.QueueARN == nil {
+		input = limits.Invalid("QueueARN", "required")
+	}
+	return errors.Join(function, input)
 }
 
 // Consumer is the Lambda that turns SQS batches into rows, with the event
@@ -113,7 +120,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	child := pulumi.Parent(c)
 
-	fn, err := dbfunction.New(ctx, name+"-function", args.Function, child)
+	fn, err := dbfunction.New(ctx, name+"-function", args.function(), child)
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", name, err)
 	}
@@ -135,10 +142,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		EventSourceArn:                 args.QueueARN,
 		FunctionName:                   fn.FunctionARN,
 		BatchSize:                      pulumi.Int(args.BatchSize),
-		MaximumBatchingWindowInSeconds: pulumi.Int(args.BatchingWindowSeconds),
+		MaximumBatchingWindowInSeconds: pulumi.Int(int(args.BatchingWindow.Seconds())),
 		FunctionResponseTypes:          pulumi.StringArray{pulumi.String("ReportBatchItemFailures")},
 		ScalingConfig: &lambda.EventSourceMappingScalingConfigArgs{
-			MaximumConcurrency: pulumi.Int(args.MaximumConcurrency),
+			MaximumConcurrency: pulumi.Int(args.MaxConcurrency),
 		},
 		Enabled: pulumi.Bool(true),
 		Tags:    pulumi.ToStringMap(args.Function.Tags),

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -15,12 +16,12 @@ import (
 )
 
 func validConsumerArgs() consumerfn.Args {
+	c := componenttest.Settings().Consumer
+	c.BatchSize, c.BatchingWindow, c.MaxConcurrency, c.ReservedConcurrency = 25, 2*time.Second, 5, 10
 	return consumerfn.Args{
-		Function:              componenttest.ExampleDBFunction("sluice-dev-consumer", "sluice_app"),
-		QueueARN:              pulumi.String(componenttest.ExampleQueueARN),
-		BatchSize:             25,
-		BatchingWindowSeconds: 2,
-		MaximumConcurrency:    5,
+		Consumer: c,
+		Function: componenttest.ExampleDBFunction("sluice-dev-consumer", "sluice_app"),
+		QueueARN: pulumi.String(componenttest.ExampleQueueARN),
 	}
 }
 
@@ -31,14 +32,14 @@ func TestConsumerArgsValidate(t *testing.T) {
 		field  string // the field the error must name; empty for valid
 	}{
 		{"valid", func(*consumerfn.Args) {}, ""},
-		{"timeout", func(a *consumerfn.Args) { a.Function.TimeoutSeconds = 901 }, "Function.TimeoutSeconds"},
+		{"timeout", func(a *consumerfn.Args) { a.Timeout = 901 * time.Second }, "Consumer.Timeout"},
 		{"no queue", func(a *consumerfn.Args) { a.QueueARN = nil }, "QueueARN"},
-		{"batch size", func(a *consumerfn.Args) { a.BatchSize = 0 }, "BatchSize"},
-		{"window range", func(a *consumerfn.Args) { a.BatchingWindowSeconds = 301 }, "BatchingWindowSeconds"},
-		{"big batch without window", func(a *consumerfn.Args) { a.BatchingWindowSeconds = 0 }, "BatchingWindowSeconds"},
-		{"max concurrency low", func(a *consumerfn.Args) { a.MaximumConcurrency = 1 }, "MaximumConcurrency"},
-		{"max concurrency high", func(a *consumerfn.Args) { a.MaximumConcurrency = 1001 }, "MaximumConcurrency"},
-		{"reserved below max", func(a *consumerfn.Args) { a.Function.ReservedConcurrency = 4 }, "Function.ReservedConcurrency"},
+		{"batch size", func(a *consumerfn.Args) { a.BatchSize = 0 }, "Consumer.BatchSize"},
+		{"window range", func(a *consumerfn.Args) { a.BatchingWindow = 301 * time.Second }, "Consumer.BatchingWindow"},
+		{"big batch without window", func(a *consumerfn.Args) { a.BatchingWindow = 0 }, "Consumer.BatchingWindow"},
+		{"max concurrency low", func(a *consumerfn.Args) { a.MaxConcurrency = 1 }, "Consumer.MaxConcurrency"},
+		{"max concurrency high", func(a *consumerfn.Args) { a.MaxConcurrency = 1001 }, "Consumer.MaxConcurrency"},
+		{"reserved below max", func(a *consumerfn.Args) { a.ReservedConcurrency = 4 }, "Consumer.MaxConcurrency"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { componenttest.CheckValidate(t, validConsumerArgs, tt.modify, tt.field) })
@@ -47,13 +48,13 @@ func TestConsumerArgsValidate(t *testing.T) {
 
 func TestNewConsumerRejectsBadArgsBeforeRegistering(t *testing.T) {
 	a := validConsumerArgs()
-	a.MaximumConcurrency = 0
+	a.MaxConcurrency = 0
 	m, err := componenttest.Record(componenttest.ExampleRegion, func(ctx *pulumi.Context) error {
 		_, err := consumerfn.New(ctx, "consumer", a)
 		return err
 	})
-	if err == nil || !strings.Contains(err.Error(), "MaximumConcurrency") {
-		t.Fatalf("error = %v, want one naming MaximumConcurrency", err)
+	if err == nil || !strings.Contains(err.Error(), "MaxConcurrency") {
+		t.Fatalf("error = %v, want one naming MaxConcurrency", err)
 	}
 	if len(m.Registrations()) != 0 {
 		t.Errorf("%d resources registered before validation failed", len(m.Registrations()))

@@ -13,9 +13,9 @@ func TestConformance(t *testing.T) {
 		New:   database.New,
 		Valid: validArgs,
 		Invalid: map[string]func(*database.Args){
-			"InstanceClass":       func(a *database.Args) { a.InstanceClass = "t4g.micro" },
-			"EngineVersion":       func(a *database.Args) { a.EngineVersion = "5.7" },
-			"AllocatedStorageGiB": func(a *database.Args) { a.AllocatedStorageGiB = 19 },
+			"Database.InstanceClass":       func(a *database.Args) { a.InstanceClass = "t4g.micro" },
+			"Database.EngineVersion":       func(a *database.Args) { a.EngineVersion = "5.7" },
+			"Database.AllocatedStorageGiB": func(a *database.Args) { a.AllocatedStorageGiB = 19 },
 		},
 	})
 }

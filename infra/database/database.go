@@ -16,11 +16,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
@@ -30,7 +30,9 @@ import (
 	"github.com/sluicehq/sluice/infra/answer"
 	"github.com/sluicehq/sluice/infra/limits"
 	"github.com/sluicehq/sluice/infra/mysqlversion"
+	"github.com/sluicehq/sluice/infra/settings"
 	"github.com/sluicehq/sluice/internal/dbconn"
+	"github.com/sluicehq/sluice/migrations"
 )
 
 // Type is the component's Pulumi type token.
@@ -78,56 +80,15 @@ var instanceIdentifierPattern = regexp.MustCompile(`^[a-z](?:[a-z0-9]|-[a-z0-9])
 
 // Args configures the database.
 type Args struct {
-	// InstanceClass is the RDS instance class, e.g. db.t4g.micro.
-	InstanceClass string
-	// EngineVersion is the MySQL major version, one of mysqlversion.Majors;
-	// RDS applies its minor versions automatically.
-	EngineVersion string
-	// AllowMajorVersionUpgrade lets an update change EngineVersion of an
-	// existing instance and applies that update immediately instead of in
-	// the next maintenance window, so that the old parameter group is free
-	// to delete in the same update. Set it only for the upgrade.
-	AllowMajorVersionUpgrade bool
-	// AllocatedStorageGiB is the gp3 storage (limits.AllocatedStorageGiB).
-	AllocatedStorageGiB int
-	// MaxAllocatedStorageGiB is the storage autoscaling ceiling, above
-	// AllocatedStorageGiB; 0 turns autoscaling off.
-	MaxAllocatedStorageGiB int
-	// MultiAZ adds a standby in a second zone.
-	MultiAZ bool
-	// DeletionProtection makes RDS refuse to delete the instance, and the
-	// engine too (the instance is created with protect); it needs
-	// BackupRetentionDays of at least 1.
-	DeletionProtection bool
-	// BackupRetentionDays is how long automated backups are kept
-	// (limits.BackupRetentionDays).
-	BackupRetentionDays int
-	// FinalSnapshot takes snapshot <name>-final-<8 hex> when the instance
-	// is deleted; the suffix is drawn when the instance is created and kept
-	// for its life, so a re-created stack's snapshot gets another name (a
-	// snapshot identifier is unique in the account and region).
-	FinalSnapshot bool
-	// PerformanceInsights turns on Database Insights Standard (the
-	// Performance Insights API, 7 days at no charge); not on the classes in
-	// limits.NoPerformanceInsights.
-	PerformanceInsights bool
-	// NativePasswordPlugin turns on mysql_native_password on MySQL 8.4
-	// (off by default there), for an application user created with it
-	// (sluice:appUserAuthPlugin). It is a static parameter: an existing
-	// instance needs a reboot.
-	NativePasswordPlugin bool
+	// Database is the stack's Database settings (docs/configuration.md),
+	// declared and bounded once in infra/settings: the instance, its
+	// storage, backups and protection, the schema and its users, and the
+	// application user's authentication plugin (mysql_native_password is
+	// turned on for the fallback; a static parameter: an existing instance
+	// needs a reboot).
+	settings.Database
 	// LogRetentionDays is the retention of the error log's group.
 	LogRetentionDays int
-	// DBName is the schema the instance is created with.
-	DBName string
-	// MasterUser is the RDS master user; RDS manages its password.
-	MasterUser string
-	// AppUser is the application user whose credentials the app secret
-	// holds; it must differ from MasterUser.
-	AppUser string
-	// AppPasswordGeneration (≥ 1) numbers the application user's password;
-	// a new generation stores a new password (rotation).
-	AppPasswordGeneration int
 	// SubnetIDs are the private subnets of the DB subnet group.
 	SubnetIDs pulumi.StringArrayInput
 	// SecurityGroupIDs are the instance's security groups.
@@ -136,53 +97,19 @@ type Args struct {
 	Tags map[string]string
 }
 
-// Validate reports the first invalid field by name.
+// Validate reports every invalid setting, and the first invalid input, by
+// field name.
 func (a Args) Validate() error {
+	var input error
 	switch {
-	case !limits.InstanceClassPattern.MatchString(a.InstanceClass):
-		return limits.Invalid("InstanceClass", "%q: want %s", a.InstanceClass, limits.InstanceClassAllowed)
-	case !validVersion(a.EngineVersion):
-		return limits.Invalid("EngineVersion", "%q: want %s", a.EngineVersion, limits.OneOf(mysqlversion.Majors()))
-	case !limits.AllocatedStorageGiB.Contains(a.AllocatedStorageGiB):
-		return limits.Invalid("AllocatedStorageGiB", "%d: want %v", a.AllocatedStorageGiB, limits.AllocatedStorageGiB)
-	case !limits.MaxAllocatedStorageGiB.Contains(a.MaxAllocatedStorageGiB) || !limits.ValidMaxAllocatedStorage(a.MaxAllocatedStorageGiB, a.AllocatedStorageGiB):
-		return limits.Invalid("MaxAllocatedStorageGiB", "%d: want 0 (no autoscaling) or more than AllocatedStorageGiB (%d), at most %d",
-			a.MaxAllocatedStorageGiB, a.AllocatedStorageGiB, limits.MaxAllocatedStorageGiB.Max)
-	case !limits.BackupRetentionDays.Contains(a.BackupRetentionDays):
-		return limits.Invalid("BackupRetentionDays", "%d: want %v", a.BackupRetentionDays, limits.BackupRetentionDays)
-	case !limits.RestorableWhenProtected(a.DeletionProtection, a.BackupRetentionDays):
-		return limits.Invalid("BackupRetentionDays", "%d with DeletionProtection: a protected database without backups cannot be restored", a.BackupRetentionDays)
-	case a.PerformanceInsights && !limits.PerformanceInsightsAvailable(a.InstanceClass):
-		return limits.Invalid("PerformanceInsights", "true on %s: RDS for MySQL has none on %s", a.InstanceClass, strings.Join(limits.NoPerformanceInsights, ", "))
-	case !slices.Contains(limits.LogRetentionDays, a.LogRetentionDays):
-		return limits.Invalid("LogRetentionDays", "%d: want one of %v", a.LogRetentionDays, limits.LogRetentionDays)
-	case !limits.DBNamePattern.MatchString(a.DBName):
-		return limits.Invalid("DBName", "%q: want %s", a.DBName, limits.DBNameAllowed)
-	}
-	for _, u := range []struct{ field, user string }{{"MasterUser", a.MasterUser}, {"AppUser", a.AppUser}} {
-		switch {
-		case !limits.UserPattern.MatchString(u.user):
-			return limits.Invalid(u.field, "%q: want %s", u.user, limits.UserAllowed)
-		case limits.ReservedUser(u.user):
-			return limits.Invalid(u.field, "%q: reserved by MySQL or RDS (%s)", u.user, strings.Join(limits.ReservedUsers, ", "))
-		}
-	}
-	switch {
-	case !limits.SeparateUsers(a.MasterUser, a.AppUser):
-		return limits.Invalid("AppUser", "%q is the master user; the application needs its own least-privileged user", a.AppUser)
-	case a.AppPasswordGeneration < 1:
-		return limits.Invalid("AppPasswordGeneration", "%d: want 1 or more", a.AppPasswordGeneration)
+	case !limits.ValidLogRetention(a.LogRetentionDays):
+		input = limits.Invalid("LogRetentionDays", "%d: want one of %v", a.LogRetentionDays, limits.LogRetentionDays)
 	case a.SubnetIDs == nil:
-		return limits.Invalid("SubnetIDs", "required")
+		input = limits.Invalid("SubnetIDs", "required")
 	case a.SecurityGroupIDs == nil:
-		return limits.Invalid("SecurityGroupIDs", "required")
+		input = limits.Invalid("SecurityGroupIDs", "required")
 	}
-	return nil
-}
-
-func validVersion(major string) bool {
-	_, ok := mysqlversion.Lookup(major)
-	return ok
+	return errors.Join(a.Database.Validate(), input)
 }
 
 // Database is the component.
@@ -232,7 +159,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	for _, k := range slices.Sorted(maps.Keys(Parameters)) {
 		params = append(params, rds.ParameterGroupParameterArgs{Name: pulumi.String(k), Value: pulumi.String(Parameters[k])})
 	}
-	if args.NativePasswordPlugin && version.AuthPlugin != "mysql_native_password" {
+	if args.AppUserAuthPlugin == migrations.PluginNativeLegacy && version.AuthPlugin != "mysql_native_password" {
 		// Static: applied at the next reboot (pending-reboot), at once on
 		// a new instance.
 		params = append(params, rds.ParameterGroupParameterArgs{Name: pulumi.String("mysql_native_password"), Value: pulumi.String("ON"),
@@ -275,7 +202,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		AllocatedStorage:                 pulumi.Int(args.AllocatedStorageGiB),
 		StorageType:                      pulumi.String("gp3"),
 		StorageEncrypted:                 pulumi.Bool(true),
-		DbName:                           pulumi.String(args.DBName),
+		DbName:                           pulumi.String(args.Name),
 		Username:                         pulumi.String(args.MasterUser),
 		ManageMasterUserPassword:         pulumi.Bool(true),
 		IamDatabaseAuthenticationEnabled: pulumi.Bool(true),

@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
 	"github.com/sluicehq/sluice/infra/database"
+	"github.com/sluicehq/sluice/migrations"
 	"github.com/sluicehq/sluice/offline/componenttest"
 	"github.com/sluicehq/sluice/offline/mocks"
 )
@@ -24,20 +25,15 @@ const (
 
 // validArgs is the smallest database: dev's.
 func validArgs() database.Args {
+	d := componenttest.Settings().Database
+	d.InstanceClass, d.EngineVersion, d.AllocatedStorageGiB, d.MaxAllocatedStorageGiB, d.BackupRetentionDays = "db.t4g.micro", "8.4", 20, 100, 1
+	d.Name, d.MasterUser, d.AppUser, d.AppPasswordGeneration = "sluice", "sluice_admin", "sluice_app", 1
 	return database.Args{
-		InstanceClass:          "db.t4g.micro",
-		EngineVersion:          "8.4",
-		AllocatedStorageGiB:    20,
-		MaxAllocatedStorageGiB: 100,
-		BackupRetentionDays:    1,
-		DBName:                 "sluice",
-		MasterUser:             "sluice_admin",
-		AppUser:                "sluice_app",
-		AppPasswordGeneration:  1,
-		LogRetentionDays:       7,
-		SubnetIDs:              pulumi.ToStringArray([]string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"}),
-		SecurityGroupIDs:       pulumi.ToStringArray([]string{"sg-0123456789abcdef0"}),
-		Tags:                   map[string]string{"project": "sluice", "stack": "dev"},
+		Database:         d,
+		LogRetentionDays: 7,
+		SubnetIDs:        pulumi.ToStringArray([]string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"}),
+		SecurityGroupIDs: pulumi.ToStringArray([]string{"sg-0123456789abcdef0"}),
+		Tags:             map[string]string{"project": "sluice", "stack": "dev"},
 	}
 }
 
@@ -58,22 +54,22 @@ func TestArgsValidate(t *testing.T) {
 		{"mysql 8.0", func(a *database.Args) { a.EngineVersion = "8.0" }, ""},
 		{"major upgrade", func(a *database.Args) { a.AllowMajorVersionUpgrade = true }, ""},
 		{"no autoscaling", func(a *database.Args) { a.MaxAllocatedStorageGiB = 0 }, ""},
-		{"class", func(a *database.Args) { a.InstanceClass = "t4g.micro" }, "InstanceClass"},
-		{"engine 5.7", func(a *database.Args) { a.EngineVersion = "5.7" }, "EngineVersion"},
-		{"engine minor", func(a *database.Args) { a.EngineVersion = "8.4.3" }, "EngineVersion"},
-		{"no engine", func(a *database.Args) { a.EngineVersion = "" }, "EngineVersion"},
-		{"storage", func(a *database.Args) { a.AllocatedStorageGiB = 19 }, "AllocatedStorageGiB"},
-		{"ceiling not above storage", func(a *database.Args) { a.MaxAllocatedStorageGiB = 20 }, "MaxAllocatedStorageGiB"},
-		{"ceiling too high", func(a *database.Args) { a.MaxAllocatedStorageGiB = 65537 }, "MaxAllocatedStorageGiB"},
-		{"backups", func(a *database.Args) { a.BackupRetentionDays = 36 }, "BackupRetentionDays"},
-		{"protected without backups", func(a *database.Args) { a.DeletionProtection, a.BackupRetentionDays = true, 0 }, "BackupRetentionDays"},
-		{"performance insights on micro", func(a *database.Args) { a.PerformanceInsights = true }, "PerformanceInsights"},
-		{"schema", func(a *database.Args) { a.DBName = "my-db" }, "DBName"},
-		{"master reserved", func(a *database.Args) { a.MasterUser = "admin" }, "MasterUser"},
-		{"app user malformed", func(a *database.Args) { a.AppUser = "app-user" }, "AppUser"},
-		{"app user is the proxy's", func(a *database.Args) { a.AppUser = "rdsproxyadmin" }, "AppUser"},
-		{"app user is master", func(a *database.Args) { a.AppUser = "SLUICE_ADMIN" }, "AppUser"},
-		{"generation", func(a *database.Args) { a.AppPasswordGeneration = 0 }, "AppPasswordGeneration"},
+		{"class", func(a *database.Args) { a.InstanceClass = "t4g.micro" }, "Database.InstanceClass"},
+		{"engine 5.7", func(a *database.Args) { a.EngineVersion = "5.7" }, "Database.EngineVersion"},
+		{"engine minor", func(a *database.Args) { a.EngineVersion = "8.4.3" }, "Database.EngineVersion"},
+		{"no engine", func(a *database.Args) { a.EngineVersion = "" }, "Database.EngineVersion"},
+		{"storage", func(a *database.Args) { a.AllocatedStorageGiB = 19 }, "Database.AllocatedStorageGiB"},
+		{"ceiling not above storage", func(a *database.Args) { a.MaxAllocatedStorageGiB = 20 }, "Database.MaxAllocatedStorageGiB"},
+		{"ceiling too high", func(a *database.Args) { a.MaxAllocatedStorageGiB = 65537 }, "Database.MaxAllocatedStorageGiB"},
+		{"backups", func(a *database.Args) { a.BackupRetentionDays = 36 }, "Database.BackupRetentionDays"},
+		{"protected without backups", func(a *database.Args) { a.DeletionProtection, a.BackupRetentionDays = true, 0 }, "Database.BackupRetentionDays"},
+		{"performance insights on micro", func(a *database.Args) { a.PerformanceInsights = true }, "Database.PerformanceInsights"},
+		{"schema", func(a *database.Args) { a.Name = "my-db" }, "Database.Name"},
+		{"master reserved", func(a *database.Args) { a.MasterUser = "admin" }, "Database.MasterUser"},
+		{"app user malformed", func(a *database.Args) { a.AppUser = "app-user" }, "Database.AppUser"},
+		{"app user is the proxy's", func(a *database.Args) { a.AppUser = "rdsproxyadmin" }, "Database.AppUser"},
+		{"app user is master", func(a *database.Args) { a.AppUser = "SLUICE_ADMIN" }, "Database.AppUser"},
+		{"generation", func(a *database.Args) { a.AppPasswordGeneration = 0 }, "Database.AppPasswordGeneration"},
 		{"log retention", func(a *database.Args) { a.LogRetentionDays = 0 }, "LogRetentionDays"},
 		{"no subnets", func(a *database.Args) { a.SubnetIDs = nil }, "SubnetIDs"},
 		{"no security groups", func(a *database.Args) { a.SecurityGroupIDs = nil }, "SecurityGroupIDs"},
@@ -217,10 +213,13 @@ func TestNativePasswordFallback(t *testing.T) {
 		want            string
 	}{{"8.4", "on", "ON"}, {"8.4", "", ""}, {"8.0", "on", ""}} {
 		a := validArgs()
-		a.EngineVersion, a.NativePasswordPlugin = tt.version, tt.native != ""
+		a.EngineVersion = tt.version
+		if tt.native != "" {
+			a.AppUserAuthPlugin = migrations.PluginNativeLegacy
+		}
 		m, _ := record(t, a)
 		if got := parameters(m.One(t, typeParams, "db-params"))["mysql_native_password"]; got != tt.want {
-			t.Errorf("MySQL %s, fallback %v: mysql_native_password = %q, want %q", tt.version, a.NativePasswordPlugin, got, tt.want)
+			t.Errorf("MySQL %s, fallback %v: mysql_native_password = %q, want %q", tt.version, tt.native != "", got, tt.want)
 		}
 	}
 }

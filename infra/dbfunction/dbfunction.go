@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
@@ -66,8 +67,9 @@ type Args struct {
 	// Env holds extra environment variables; keys must start with SLUICE_
 	// and must not be one of the SLUICE_DB_* variables set here.
 	Env map[string]string
-	// TimeoutSeconds is the function timeout (limits.FunctionTimeoutSeconds).
-	TimeoutSeconds int
+	// Timeout is the function timeout, whole seconds
+	// (limits.FunctionTimeoutSeconds).
+	Timeout time.Duration
 	// MemoryMB is the function memory (limits.FunctionMemoryMB).
 	MemoryMB int
 	// ReservedConcurrency caps the function's concurrent executions; 0
@@ -101,8 +103,8 @@ func (a Args) Validate() error {
 		return limits.Invalid("DBName", "required")
 	case a.DBUser == "" || strings.ContainsAny(a.DBUser, "/*?:"):
 		return limits.Invalid("DBUser", "%q: want a non-empty MySQL user name without the characters / * ? or a colon", a.DBUser)
-	case !limits.FunctionTimeoutSeconds.Contains(a.TimeoutSeconds):
-		return limits.Invalid("TimeoutSeconds", "%d: want %v", a.TimeoutSeconds, limits.FunctionTimeoutSeconds)
+	case a.Timeout%time.Second != 0 || !limits.FunctionTimeoutSeconds.Contains(int(a.Timeout/time.Second)):
+		return limits.Invalid("Timeout", "%v: want whole seconds, %v", a.Timeout, limits.FunctionTimeoutSeconds)
 	case !limits.FunctionMemoryMB.Contains(a.MemoryMB):
 		return limits.Invalid("MemoryMB", "%d: want %v", a.MemoryMB, limits.FunctionMemoryMB)
 	case a.ReservedConcurrency < 0:
@@ -232,7 +234,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Code:                         pulumi.NewFileArchive(args.Archive.Path),
 		SourceCodeHash:               pulumi.String(args.Archive.SourceCodeHash),
 		Role:                         role.Arn,
-		Timeout:                      pulumi.Int(args.TimeoutSeconds),
+		Timeout:                      pulumi.Int(int(args.Timeout.Seconds())),
 		MemorySize:                   pulumi.Int(args.MemoryMB),
 		ReservedConcurrentExecutions: reserved,
 		Environment:                  &lambda.FunctionEnvironmentArgs{Variables: env},

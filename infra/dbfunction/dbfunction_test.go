@@ -3,6 +3,7 @@ package dbfunction_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -36,7 +37,7 @@ func TestArgsValidate(t *testing.T) {
 		{"no proxy endpoint", func(a *dbfunction.Args) { a.ProxyEndpoint = nil }, "ProxyEndpoint"},
 		{"no database", func(a *dbfunction.Args) { a.DBName = "" }, "DBName"},
 		{"wildcard user", func(a *dbfunction.Args) { a.DBUser = "*" }, "DBUser"},
-		{"timeout", func(a *dbfunction.Args) { a.TimeoutSeconds = 901 }, "TimeoutSeconds"},
+		{"timeout", func(a *dbfunction.Args) { a.Timeout = 901 * time.Second }, "Timeout"},
 		{"memory", func(a *dbfunction.Args) { a.MemoryMB = 64 }, "MemoryMB"},
 		{"negative reserved", func(a *dbfunction.Args) { a.ReservedConcurrency = -1 }, "ReservedConcurrency"},
 		{"retention", func(a *dbfunction.Args) { a.LogRetentionDays = 10 }, "LogRetentionDays"},

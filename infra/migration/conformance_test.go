@@ -13,8 +13,8 @@ func TestConformance(t *testing.T) {
 		New:   migration.New,
 		Valid: validArgs,
 		Invalid: map[string]func(*migration.Args){
-			"Function.DBName": func(a *migration.Args) { a.Function.DBName = "" },
-			"AppUser":         func(a *migration.Args) { a.AppUser = "" },
+			"Function.ProxyEndpoint": func(a *migration.Args) { a.Function.ProxyEndpoint = nil },
+			"Database.AppUser":       func(a *migration.Args) { a.AppUser = "" },
 		},
 	})
 }

@@ -14,54 +14,54 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/dbfunction"
 	"github.com/sluicehq/sluice/infra/limits"
+	"github.com/sluicehq/sluice/infra/settings"
 	"github.com/sluicehq/sluice/migrations"
 )
 
 // Type is the component's Pulumi type token.
 const Type = "sluice:migration:Migration"
 
-// MinTimeoutSeconds is the smallest migrator timeout Validate accepts: an
-// ALTER TABLE that rebuilds a large users table, plus the lock wait, must
-// finish well inside the timeout.
-const MinTimeoutSeconds = 300
+// MinTimeout is the smallest migrator timeout Validate accepts: an ALTER
+// TABLE that rebuilds a large users table, plus the lock wait, must finish
+// well inside the timeout.
+const MinTimeout = 300 * time.Second
 
 // Args configures the migration step.
 type Args struct {
-	// Function configures the migrator Lambda. Its DBUser is the master
-	// user (the one that may run DDL and create users); its Archive is
-	// built from ./migrations/cmd/migrator; TimeoutSeconds must be at
-	// least MinTimeoutSeconds; ReservedConcurrency 0 (none) or 1: the
-	// migration lock (GET_LOCK) already keeps two migrations from running
-	// at once, and any reservation needs an account quota of 100 more
-	// (docs/deploying.md, Prerequisites).
+	// Database is the stack's Database settings (docs/configuration.md),
+	// declared and bounded once in infra/settings. The migrator logs in
+	// to schema Name as MasterUser (the user that may run DDL and create
+	// users), creates or updates AppUser with AppUserAuthPlugin, and runs
+	// again when AppPasswordGeneration changes, so a rotation sets the new
+	// password on the user in the same `pulumi up` that writes the new
+	// secret version.
+	settings.Database
+	// Function configures the migrator Lambda; its DBName and DBUser are
+	// Database's Name and MasterUser. Its Archive is built from
+	// ./migrations/cmd/migrator; Timeout must be at least MinTimeout;
+	// ReservedConcurrency 0 (none) or 1: the migration lock (GET_LOCK)
+	// already keeps two migrations from running at once, and any
+	// reservation needs an account quota of 100 more (docs/deploying.md,
+	// Prerequisites).
 	Function dbfunction.Args
-	// AppUser is the application user the migrator creates or updates.
-	AppUser string
 	// AppPassword is the application user's password: the value of the
 	// Secrets Manager secret the RDS Proxy logs in with. It must be a
 	// Pulumi secret; the invocation input that carries it is marked
 	// secret either way.
 	AppPassword pulumi.StringInput
-	// AppAuthPlugin is the authentication plugin the migrator creates the
-	// application user with (migrations.EnsureAppUserWith); empty: the
-	// default, caching_sha2_password on MySQL 8.4.
-	AppAuthPlugin string
-	// PasswordGeneration numbers the application password (the stack's
-	// appPasswordGeneration). It is a trigger, so a rotation re-runs the
-	// migrator, which sets the new password on the user, in the same
-	// `pulumi up` that writes the new secret version.
-	PasswordGeneration int
 	// SQLDir holds the migration files (migrations/sql); a hash of its
 	// *.sql files re-runs the step when they change.
 	SQLDir string
@@ -71,28 +71,44 @@ type Args struct {
 	DependsOn []pulumi.Resource
 }
 
-// Validate reports the first invalid field by name.
+// function is Function logging in as Database's master user.
+func (a Args) function() dbfunction.Args {
+	f := a.Function
+	f.DBName, f.DBUser = a.Name, a.MasterUser
+	return f
+}
+
+// Validate reports every invalid setting, then what is invalid in
+// Function and the first other invalid input, by field name.
 func (a Args) Validate() error {
-	if err := a.Function.Validate(); err != nil {
-		return fmt.Errorf("%s.%w", "Function", err)
+	if err := a.Database.Validate(); err != nil {
+		return err // Function takes some of its fields: they would fail twice
+	}
+	var function, input error
+	if err := a.function().Validate(); err != nil {
+		function = fmt.Errorf("%s.%w", "Function", err)
 	}
 	switch {
-	case a.Function.TimeoutSeconds < MinTimeoutSeconds:
-		return limits.Invalid("Function.TimeoutSeconds", "%d: want at least %d s, well above the slowest DDL", a.Function.TimeoutSeconds, MinTimeoutSeconds)
+	case a.Function.Timeout < MinTimeout:
+		input = limits.Invalid("Function.Timeout", "%v: want at least %v, well above the slowest DDL", a.Function.Timeout, MinTimeout)
 	case a.Function.ReservedConcurrency > 1:
-		return limits.Invalid("Function.ReservedConcurrency", "%d: want 0 (none) or 1, one migration at a time", a.Function.ReservedConcurrency)
-	case a.AppAuthPlugin != "" && a.AppAuthPlugin != migrations.PluginCachingSHA2 && a.AppAuthPlugin != migrations.PluginNativeLegacy:
-		return limits.Invalid("AppAuthPlugin", "%q: want %s or %s", a.AppAuthPlugin, migrations.PluginCachingSHA2, migrations.PluginNativeLegacy)
-	case a.AppUser == "":
-		return limits.Invalid("AppUser", "required")
-	case !limits.SeparateUsers(a.Function.DBUser, a.AppUser):
-		return limits.Invalid("AppUser", "%q is the migrator's own (master) user; the application needs its own least-privileged user", a.AppUser)
+		input = limits.Invalid("Function.ReservedConcurrency", "%d: want 0 (none) or 1, one migration at a time", a.Function.ReservedConcurrency)
 	case a.AppPassword == nil:
-		return limits.Invalid("AppPassword", "required")
+		input = limits.Invalid("AppPassword", "required")
 	case a.SQLDir == "":
-		return limits.Invalid("SQLDir", "required")
+		input = limits.Invalid("SQLDir", "required")
 	}
-	return nil
+	return errors.Join(function, input)
+}
+
+// eventAuthPlugin is the event's plugin: empty for the default, so that
+// the invocation's input (and whether it runs again) changes only for the
+// fallback.
+func (a Args) eventAuthPlugin() string {
+	if a.AppUserAuthPlugin == migrations.PluginCachingSHA2 {
+		return ""
+	}
+	return a.AppUserAuthPlugin
 }
 
 // Migration is the migrator Lambda and its invocation.
@@ -127,13 +143,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	child := pulumi.Parent(c)
 
-	fn, err := dbfunction.New(ctx, name+"-migrator", args.Function, child)
+	fn, err := dbfunction.New(ctx, name+"-migrator", args.function(), child)
 	if err != nil {
 		return nil, fmt.Errorf("migration %s: %w", name, err)
 	}
 
 	input := args.AppPassword.ToStringOutput().ApplyT(func(password string) (string, error) {
-		b, err := json.Marshal(migrations.Event{Action: migrations.ActionUp, AppUser: args.AppUser, AppPassword: password, AppAuthPlugin: args.AppAuthPlugin})
+		b, err := json.Marshal(migrations.Event{Action: migrations.ActionUp, AppUser: args.AppUser, AppPassword: password, AppAuthPlugin: args.eventAuthPlugin()})
 		if err != nil {
 			return "", fmt.Errorf("migration event: %w", err)
 		}
@@ -152,7 +168,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Triggers: pulumi.StringMap{
 			"code":        pulumi.String(args.Function.Archive.SourceCodeHash),
 			"migrations":  pulumi.String(sqlHash),
-			"appPassword": pulumi.String(strconv.Itoa(args.PasswordGeneration)),
+			"appPassword": pulumi.String(strconv.Itoa(args.AppPasswordGeneration)),
 		},
 	}, child, pulumi.DependsOn(append([]pulumi.Resource{fn}, args.DependsOn...)))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -25,15 +26,15 @@ const testPassword = "c0rrect-h0rse-battery-staple"
 // at a time, with time for DDL.
 func migrator() dbfunction.Args {
 	f := componenttest.ExampleDBFunction("sluice-dev-migrator", "sluice_admin")
-	f.TimeoutSeconds, f.ReservedConcurrency, f.LogRetentionDays = 900, 1, 30
+	f.Timeout, f.ReservedConcurrency, f.LogRetentionDays = 900*time.Second, 1, 30
 	return f
 }
 
 func validArgs() migration.Args {
 	return migration.Args{
+		Database: componenttest.Settings().Database,
 		Function: migrator(),
 
-		AppUser:     "sluice_app",
 		AppPassword: pulumi.ToSecret(pulumi.String(testPassword)).(pulumi.StringOutput),
 		SQLDir:      filepath.Join("testdata", "sql"),
 	}
@@ -46,13 +47,13 @@ func TestArgsValidate(t *testing.T) {
 		field  string
 	}{
 		{"valid", func(*migration.Args) {}, ""},
-		{"function", func(a *migration.Args) { a.Function.DBName = "" }, "Function.DBName"},
-		{"short timeout", func(a *migration.Args) { a.Function.TimeoutSeconds = 60 }, "Function.TimeoutSeconds"},
+		{"function", func(a *migration.Args) { a.Function.ProxyEndpoint = nil }, "Function.ProxyEndpoint"},
+		{"short timeout", func(a *migration.Args) { a.Function.Timeout = 60 * time.Second }, "Function.Timeout"},
 		{"concurrent migrators", func(a *migration.Args) { a.Function.ReservedConcurrency = 2 }, "Function.ReservedConcurrency"},
 		{"unreserved", func(a *migration.Args) { a.Function.ReservedConcurrency = 0 }, ""},
-		{"unknown auth plugin", func(a *migration.Args) { a.AppAuthPlugin = "sha256_password" }, "AppAuthPlugin"},
-		{"no app user", func(a *migration.Args) { a.AppUser = "" }, "AppUser"},
-		{"app user is master", func(a *migration.Args) { a.AppUser = "sluice_admin" }, "AppUser"},
+		{"unknown auth plugin", func(a *migration.Args) { a.AppUserAuthPlugin = "sha256_password" }, "Database.AppUserAuthPlugin"},
+		{"no app user", func(a *migration.Args) { a.AppUser = "" }, "Database.AppUser"},
+		{"app user is master", func(a *migration.Args) { a.AppUser = "sluice_admin" }, "Database.AppUser"},
 		{"no password", func(a *migration.Args) { a.AppPassword = nil }, "AppPassword"},
 		{"no sql dir", func(a *migration.Args) { a.SQLDir = "" }, "SQLDir"},
 	}
@@ -159,7 +160,7 @@ func TestMigration(t *testing.T) {
 			t.Errorf("migrator env %s carries the app password", k)
 		}
 	}
-	if fn.Inputs["timeout"].NumberValue() < migration.MinTimeoutSeconds {
+	if fn.Inputs["timeout"].NumberValue() < migration.MinTimeout.Seconds() {
 		t.Errorf("migrator timeout %v", fn.Inputs["timeout"])
 	}
 	if fn.Inputs["reservedConcurrentExecutions"].NumberValue() != 1 {
@@ -182,11 +183,7 @@ func TestMigration(t *testing.T) {
 		t.Errorf("%d role policies, want 1 (the migrator needs no queue access)", n)
 	}
 
-	for _, r := range m.Registrations() {
-		if strings.HasPrefix(r.Type, "aws:") && r.Name != "proxy-target" && !strings.Contains(r.Parent, "sluice:migration:Migration") {
-			t.Errorf("%s %s has parent %q, want the migration component", r.Type, r.Name, r.Parent)
-		}
-	}
+	m.CheckParentedAndTagged(t, migration.Type, "dev", "proxy-target")
 }
 
 // A SQL directory without migrations stops the program before anything is

@@ -13,8 +13,8 @@ func TestConformance(t *testing.T) {
 		New:   network.New,
 		Valid: newVPC,
 		Invalid: map[string]func(*network.Args){
-			"VpcCIDR":           func(a *network.Args) { a.VpcCIDR = "8.8.0.0/16" },
-			"AvailabilityZones": func(a *network.Args) { a.AvailabilityZones = a.AvailabilityZones[:1] },
+			"Network.VpcCIDR":           func(a *network.Args) { a.VpcCIDR = "8.8.0.0/16" },
+			"Network.AvailabilityZones": func(a *network.Args) { a.AvailabilityZones = a.AvailabilityZones[:1] },
 		},
 	})
 }

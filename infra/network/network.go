@@ -9,6 +9,7 @@
 package network
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/limits"
+	"github.com/sluicehq/sluice/infra/settings"
 )
 
 // MySQLPort is the only port any Sluice security group opens.
@@ -30,70 +32,38 @@ const Type = "sluice:network:Network"
 // AvailabilityZones) or an existing one (ExistingVpcID and
 // ExistingSubnetIDs), never both.
 type Args struct {
-	// VpcCIDR is the network of a new VPC (limits.VPCCIDRAllowed); each
-	// zone gets one subnet of it (SubnetCIDRs).
-	VpcCIDR string
-	// AvailabilityZones are the zones of a new VPC, one private subnet
-	// each (limits.AvailabilityZones of them).
-	AvailabilityZones []string
-	// ExistingVpcID deploys into this VPC instead of creating one.
-	ExistingVpcID string
-	// ExistingSubnetIDs are private subnets of ExistingVpcID in different
-	// zones, at least limits.MinExistingSubnets of them.
-	ExistingSubnetIDs []string
-	// SecretsManagerEndpoint adds a Secrets Manager interface endpoint
-	// (private DNS) in the subnets, reachable on 443 from the proxy group
-	// only: the fallback should the proxy need a network path to read its
-	// secrets, which AWS's proxy prerequisites do not list (RDS User Guide:
+	// Network is the stack's Network settings (docs/configuration.md),
+	// declared and bounded once in infra/settings: a new VPC's network
+	// (each zone gets one subnet of it, SubnetCIDRs) and zones, or an
+	// existing VPC and its private subnets in different zones; and
+	// whether to add a Secrets Manager interface endpoint (private DNS)
+	// in the subnets, reachable on 443 from the proxy group only: the
+	// fallback should the proxy need a network path to read its secrets,
+	// which AWS's proxy prerequisites do not list (RDS User Guide:
 	// Planning and setting up RDS Proxy networking).
-	SecretsManagerEndpoint bool
+	settings.Network
 	// Region is the VPC's region; the endpoint's service name needs it.
 	Region string
 	// Tags are added to every taggable resource.
 	Tags map[string]string
 }
 
-// UsesExistingVPC reports whether the network is an existing VPC's.
-func (a Args) UsesExistingVPC() bool { return a.ExistingVpcID != "" }
-
-// Validate reports the first invalid field by name.
+// Validate reports every invalid setting, and the first invalid input, by
+// field name.
 func (a Args) Validate() error {
-	if a.SecretsManagerEndpoint && a.Region == "" {
-		return limits.Invalid("Region", "required with SecretsManagerEndpoint (the endpoint's service name)")
-	}
-	if a.UsesExistingVPC() || len(a.ExistingSubnetIDs) > 0 {
-		switch {
-		case !limits.VPCIDPattern.MatchString(a.ExistingVpcID):
-			return limits.Invalid("ExistingVpcID", "%q: want a VPC id such as vpc-0123456789abcdef0 with ExistingSubnetIDs", a.ExistingVpcID)
-		case len(a.ExistingSubnetIDs) < limits.MinExistingSubnets:
-			return limits.Invalid("ExistingSubnetIDs", "%d subnets: want at least %d, in different zones", len(a.ExistingSubnetIDs), limits.MinExistingSubnets)
-		case a.VpcCIDR != "":
-			return limits.Invalid("VpcCIDR", "%q with ExistingVpcID: the VPC exists already", a.VpcCIDR)
-		case len(a.AvailabilityZones) > 0:
-			return limits.Invalid("AvailabilityZones", "%v with ExistingVpcID: the subnets exist already", a.AvailabilityZones)
-		}
-		for _, id := range a.ExistingSubnetIDs {
-			if !limits.SubnetIDPattern.MatchString(id) {
-				return limits.Invalid("ExistingSubnetIDs", "%q: want a subnet id such as subnet-0123456789abcdef0", id)
-			}
-		}
-		return nil
-	}
-	if !limits.ValidVPCCIDR(a.VpcCIDR) {
-		return limits.Invalid("VpcCIDR", "%q: want %s", a.VpcCIDR, limits.VPCCIDRAllowed)
-	}
-	if !limits.AvailabilityZones.Contains(len(a.AvailabilityZones)) {
-		return limits.Invalid("AvailabilityZones", "%d zones: want %v", len(a.AvailabilityZones), limits.AvailabilityZones)
-	}
-	for _, z := range a.AvailabilityZones {
-		if !limits.ZonePattern.MatchString(z) {
-			return limits.Invalid("AvailabilityZones", "%q: want a zone such as ap-northeast-1a", z)
+	var input error
+	switch {
+	case a.SecretsManagerEndpoint && a.Region == "":
+		input = limits.Invalid("Region", "required with SecretsManagerEndpoint (the endpoint's service name)")
+	case a.UsesExistingVPC() || len(a.ExistingSubnetIDs) > 0:
+	case a.VpcCIDR == "" || len(a.AvailabilityZones) == 0:
+		input = limits.Invalid("Network.VpcCIDR", "%q with %d zones: want a new VPC's network and zones, or ExistingVpcID", a.VpcCIDR, len(a.AvailabilityZones))
+	default:
+		if _, err := SubnetCIDRs(a.VpcCIDR, len(a.AvailabilityZones)); err != nil {
+			input = limits.Invalid("Network.VpcCIDR", "%v", err)
 		}
 	}
-	if _, err := SubnetCIDRs(a.VpcCIDR, len(a.AvailabilityZones)); err != nil {
-		return limits.Invalid("VpcCIDR", "%v", err)
-	}
-	return nil
+	return errors.Join(a.Network.Validate(), input)
 }
 
 // Network is the component; its outputs are what the other components need.

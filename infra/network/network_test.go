@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/network"
+	"github.com/sluicehq/sluice/infra/settings"
 	"github.com/sluicehq/sluice/offline/componenttest"
 	"github.com/sluicehq/sluice/offline/mocks"
 )
@@ -37,13 +38,13 @@ func TestSubnetCIDRs(t *testing.T) {
 var tags = map[string]string{"project": "sluice", "stack": "dev"}
 
 func newVPC() network.Args {
-	return network.Args{VpcCIDR: "10.40.0.0/16", AvailabilityZones: []string{"ap-northeast-1a", "ap-northeast-1c"}, Tags: tags}
+	return network.Args{Network: settings.Network{VpcCIDR: "10.40.0.0/16", AvailabilityZones: []string{"ap-northeast-1a", "ap-northeast-1c"}}, Tags: tags}
 }
 
 var existingSubnets = []string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"}
 
 func existingVPC() network.Args {
-	return network.Args{ExistingVpcID: "vpc-0123456789abcdef0", ExistingSubnetIDs: existingSubnets, Tags: tags}
+	return network.Args{Network: settings.Network{ExistingVpcID: "vpc-0123456789abcdef0", ExistingSubnetIDs: existingSubnets}, Tags: tags}
 }
 
 func TestArgsValidate(t *testing.T) {
@@ -58,18 +59,18 @@ func TestArgsValidate(t *testing.T) {
 		{"six zones", newVPC, func(a *network.Args) {
 			a.AvailabilityZones = []string{"ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d", "ap-northeast-1e", "ap-northeast-1f", "ap-northeast-1g"}
 		}, ""},
-		{"public cidr", newVPC, func(a *network.Args) { a.VpcCIDR = "8.8.0.0/16" }, "VpcCIDR"},
+		{"public cidr", newVPC, func(a *network.Args) { a.VpcCIDR = "8.8.0.0/16" }, "Network.VpcCIDR"},
 		{"endpoint without region", newVPC, func(a *network.Args) { a.SecretsManagerEndpoint = true }, "Region"},
-		{"cidr too large", newVPC, func(a *network.Args) { a.VpcCIDR = "10.0.0.0/8" }, "VpcCIDR"},
-		{"no cidr", newVPC, func(a *network.Args) { a.VpcCIDR = "" }, "VpcCIDR"},
-		{"one zone", newVPC, func(a *network.Args) { a.AvailabilityZones = a.AvailabilityZones[:1] }, "AvailabilityZones"},
-		{"bad zone", newVPC, func(a *network.Args) { a.AvailabilityZones[1] = "tokyo" }, "AvailabilityZones"},
-		{"subnets without vpc", existingVPC, func(a *network.Args) { a.ExistingVpcID = "" }, "ExistingVpcID"},
-		{"bad vpc id", existingVPC, func(a *network.Args) { a.ExistingVpcID = "my-vpc" }, "ExistingVpcID"},
-		{"one subnet", existingVPC, func(a *network.Args) { a.ExistingSubnetIDs = existingSubnets[:1] }, "ExistingSubnetIDs"},
-		{"bad subnet id", existingVPC, func(a *network.Args) { a.ExistingSubnetIDs = []string{"subnet-0123456789abcdef0", "sn-1"} }, "ExistingSubnetIDs"},
-		{"existing vpc with cidr", existingVPC, func(a *network.Args) { a.VpcCIDR = "10.40.0.0/16" }, "VpcCIDR"},
-		{"existing vpc with zones", existingVPC, func(a *network.Args) { a.AvailabilityZones = []string{"ap-northeast-1a"} }, "AvailabilityZones"},
+		{"cidr too large", newVPC, func(a *network.Args) { a.VpcCIDR = "10.0.0.0/8" }, "Network.VpcCIDR"},
+		{"no cidr", newVPC, func(a *network.Args) { a.VpcCIDR = "" }, "Network.VpcCIDR"},
+		{"one zone", newVPC, func(a *network.Args) { a.AvailabilityZones = a.AvailabilityZones[:1] }, "Network.AvailabilityZones"},
+		{"bad zone", newVPC, func(a *network.Args) { a.AvailabilityZones[1] = "tokyo" }, "Network.AvailabilityZones"},
+		{"subnets without vpc", existingVPC, func(a *network.Args) { a.ExistingVpcID = "" }, "Network.ExistingVpcID"},
+		{"bad vpc id", existingVPC, func(a *network.Args) { a.ExistingVpcID = "my-vpc" }, "Network.ExistingVpcID"},
+		{"one subnet", existingVPC, func(a *network.Args) { a.ExistingSubnetIDs = existingSubnets[:1] }, "Network.ExistingSubnetIDs"},
+		{"bad subnet id", existingVPC, func(a *network.Args) { a.ExistingSubnetIDs = []string{"subnet-0123456789abcdef0", "sn-1"} }, "Network.ExistingSubnetIDs"},
+		{"existing vpc with cidr", existingVPC, func(a *network.Args) { a.VpcCIDR = "10.40.0.0/16" }, "Network.VpcCIDR"},
+		{"existing vpc with zones", existingVPC, func(a *network.Args) { a.AvailabilityZones = []string{"ap-northeast-1a"} }, "Network.AvailabilityZones"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { componenttest.CheckValidate(t, tt.valid, tt.modify, tt.field) })

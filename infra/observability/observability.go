@@ -11,10 +11,11 @@
 package observability
 
 import (
+	"errors"
 	"fmt"
-	"net/mail"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
@@ -24,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/consumer/emf"
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/limits"
+	"github.com/sluicehq/sluice/infra/settings"
 )
 
 // Type is the component's Pulumi type token.
@@ -46,10 +48,10 @@ const (
 
 var dashboardName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 
-// maxVisibilitySeconds is SQS's largest visibility timeout (12 hours); the
+// maxVisibility is SQS's largest visibility timeout (12 hours); the
 // records-retried window it sets stays within CloudWatch's one day of
 // one-minute evaluation periods.
-const maxVisibilitySeconds = 12 * 60 * 60
+const maxVisibility = 12 * time.Hour
 
 // Alarm keys: each alarm is named <Name>-<key>.
 const (
@@ -76,6 +78,12 @@ const DurationAlarmFraction = 0.8
 // Args configures the alarms and the dashboard. Names of watched resources
 // are pulumi inputs taken from the components that own them.
 type Args struct {
+	// Observability is the stack's Observability settings
+	// (docs/configuration.md), declared and bounded once in
+	// infra/settings: the alarms' thresholds, the alarm key's deletion
+	// window, and the address subscribed to the alarm topic (the
+	// recipient must confirm).
+	settings.Observability
 	// Name prefixes the alarm names and names the dashboard
 	// (A-Z a-z 0-9 _ -), e.g. "sluice-dev".
 	Name string
@@ -92,23 +100,14 @@ type Args struct {
 	DBInstanceID pulumi.StringInput
 	// APIID is the HTTP API's id.
 	APIID pulumi.StringInput
-	// OldestMessageAgeSeconds raises the backlog alarm when the oldest
-	// message in the main queue is older than this (> 0).
-	OldestMessageAgeSeconds int
-	// VisibilityTimeoutSeconds is the main queue's visibility timeout
-	// (1–43200): a retried record comes back after it, so the
-	// records-retried alarm watches that long plus a minute, in which a
-	// lasting failure shows twice and a transient one once.
-	VisibilityTimeoutSeconds int
-	// QuarantinedRecords raises the quarantine alarm when this many records
-	// (≥ 1) are quarantined within 5 minutes: a client sending bad data.
-	QuarantinedRecords int
-	// FunctionTimeoutSeconds is the consumer's timeout (> 0); the duration
-	// alarm fires when an invocation takes more than 80 % of it.
-	FunctionTimeoutSeconds int
-	// BorrowLatencyMillis raises the proxy alarm when the average time to
-	// borrow a database connection stays above it (> 0).
-	BorrowLatencyMillis int
+	// VisibilityTimeout is the main queue's visibility timeout (1 s to
+	// 12 h): a retried record comes back after it, so the records-retried
+	// alarm watches that long plus a minute, in which a lasting failure
+	// shows twice and a transient one once.
+	VisibilityTimeout time.Duration
+	// FunctionTimeout is the consumer's timeout (> 0); the duration alarm
+	// fires when an invocation takes more than 80 % of it.
+	FunctionTimeout time.Duration
 	// PinnedConnections raises the pinning alarm when more client sessions
 	// than this are pinned (≥ 1), summed over the proxy's nodes.
 	PinnedConnections int
@@ -119,74 +118,40 @@ type Args struct {
 	// timeout), anything beyond is a leak or a client that should not be
 	// there.
 	ClientConnections int
-	// KeyDeletionWindowDays is how long the alarm key waits in
-	// PendingDeletion after the stack is destroyed (7–30, KMS's range).
-	KeyDeletionWindowDays int
-	// DBCPUPercent raises the database CPU alarm when the average CPU stays
-	// above it for 15 minutes (1–100).
-	DBCPUPercent int
-	// DBFreeStorageGiB raises the storage alarm when free storage drops
-	// below it (≥ 1).
-	DBFreeStorageGiB int
-	// DBFreeableMemoryMiB raises the memory alarm when freeable memory stays
-	// below it for 10 minutes (≥ 1).
-	DBFreeableMemoryMiB int
-	// DBConnections raises the database connection alarm when more
-	// connections than this (≥ 1) are open; keep it below max_connections.
-	DBConnections int
-	// AlarmEmail, when set, subscribes this address to the alarm topic
-	// (the recipient must confirm).
-	AlarmEmail string
 	// Tags are added to every taggable resource.
 	Tags map[string]string
 }
 
-// Validate reports the first invalid field by name.
+// Validate reports every invalid setting, and the first invalid input, by
+// field name.
 func (a Args) Validate() error {
 	invalid := limits.Invalid
+	var input error
 	switch {
 	case !dashboardName.MatchString(a.Name):
-		return invalid("Name", "%q: want 1–255 characters of A-Z a-z 0-9 _ -", a.Name)
+		input = invalid("Name", "%q: want 1–255 characters of A-Z a-z 0-9 _ -", a.Name)
 	case a.QueueARN == nil:
-		return invalid("QueueARN", "required")
+		input = invalid("QueueARN", "required")
 	case a.DLQARN == nil:
-		return invalid("DLQARN", "required")
+		input = invalid("DLQARN", "required")
 	case a.FunctionName == nil:
-		return invalid("FunctionName", "required")
+		input = invalid("FunctionName", "required")
 	case a.ProxyName == nil:
-		return invalid("ProxyName", "required")
+		input = invalid("ProxyName", "required")
 	case a.DBInstanceID == nil:
-		return invalid("DBInstanceID", "required")
+		input = invalid("DBInstanceID", "required")
 	case a.APIID == nil:
-		return invalid("APIID", "required")
-	case a.VisibilityTimeoutSeconds > maxVisibilitySeconds:
-		return invalid("VisibilityTimeoutSeconds", "%d: want 1–%d", a.VisibilityTimeoutSeconds, maxVisibilitySeconds)
-	case a.DBCPUPercent > 100:
-		return invalid("DBCPUPercent", "%d: want 1–100", a.DBCPUPercent)
-	case !limits.KMSDeletionWindowDays.Contains(a.KeyDeletionWindowDays):
-		return invalid("KeyDeletionWindowDays", "%d: want %v", a.KeyDeletionWindowDays, limits.KMSDeletionWindowDays)
+		input = invalid("APIID", "required")
+	case a.VisibilityTimeout < time.Second || a.VisibilityTimeout > maxVisibility:
+		input = invalid("VisibilityTimeout", "%v: want 1s–%v", a.VisibilityTimeout, maxVisibility)
+	case a.FunctionTimeout < time.Second:
+		input = invalid("FunctionTimeout", "%v: want at least 1s", a.FunctionTimeout)
+	case a.PinnedConnections < 1:
+		input = invalid("PinnedConnections", "%d: want at least 1", a.PinnedConnections)
+	case a.ClientConnections < 1:
+		input = invalid("ClientConnections", "%d: want at least 1", a.ClientConnections)
 	}
-	for _, f := range []struct {
-		name  string
-		value int
-	}{
-		{"OldestMessageAgeSeconds", a.OldestMessageAgeSeconds}, {"VisibilityTimeoutSeconds", a.VisibilityTimeoutSeconds},
-		{"QuarantinedRecords", a.QuarantinedRecords}, {"FunctionTimeoutSeconds", a.FunctionTimeoutSeconds},
-		{"BorrowLatencyMillis", a.BorrowLatencyMillis}, {"PinnedConnections", a.PinnedConnections},
-		{"ClientConnections", a.ClientConnections}, {"DBCPUPercent", a.DBCPUPercent},
-		{"DBFreeStorageGiB", a.DBFreeStorageGiB}, {"DBFreeableMemoryMiB", a.DBFreeableMemoryMiB},
-		{"DBConnections", a.DBConnections},
-	} {
-		if f.value < 1 {
-			return invalid(f.name, "%d: want at least 1", f.value)
-		}
-	}
-	if a.AlarmEmail != "" {
-		if addr, err := mail.ParseAddress(a.AlarmEmail); err != nil || addr.Address != a.AlarmEmail {
-			return invalid("AlarmEmail", "%q: want a plain address such as ops@example.com", a.AlarmEmail)
-		}
-	}
-	return nil
+	return errors.Join(a.Observability.Validate(), input)
 }
 
 // Observability is the alarm topic, the alarms and the dashboard.
@@ -263,7 +228,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	key, err := kms.NewKey(ctx, name+"-alarm-key", &kms.KeyArgs{
 		Description:          pulumi.Sprintf("Encrypts the %s alarm topic", args.Name),
 		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(args.KeyDeletionWindowDays),
+		DeletionWindowInDays: pulumi.Int(args.KMSDeletionWindowDays),
 		Policy:               keyPolicy,
 		Tags:                 tags,
 	}, child)
@@ -407,52 +372,52 @@ func alarmSpecs(a Args, queueName, dlqName pulumi.StringOutput) []alarmSpec {
 	// A retried record is invisible for the visibility timeout, then
 	// delivered again: a window of that length plus a minute sees a lasting
 	// failure twice even when nothing new arrives.
-	retryWindow := (a.VisibilityTimeoutSeconds+59)/60 + 1
-	durationLimit := DurationAlarmFraction * float64(a.FunctionTimeoutSeconds) * 1000
+	retryWindow := (int(a.VisibilityTimeout/time.Second)+59)/60 + 1
+	durationLimit := DurationAlarmFraction * float64(a.FunctionTimeout.Milliseconds())
 	const gib, mib = 1 << 30, 1 << 20
 	return []alarmSpec{
 		{key: AlarmDLQNotEmpty, description: "Messages reached the dead-letter queue: find the cause, fix it, then redrive them (docs/operating.md, DLQ redrive).",
 			namespace: "AWS/SQS", metric: "ApproximateNumberOfMessagesVisible", statistic: "Maximum", comparison: "GreaterThanOrEqualToThreshold",
 			dimensions: dlq, threshold: 1, period: 60, evaluations: 1, datapoints: 1},
-		{key: AlarmOldestMessageAge, description: fmt.Sprintf("The oldest queued submission is older than %d s: the consumer is not keeping up or not running.", a.OldestMessageAgeSeconds),
+		{key: AlarmOldestMessageAge, description: fmt.Sprintf("The oldest queued submission is older than %d s: the consumer is not keeping up or not running.", int(a.OldestMessageAge.Seconds())),
 			namespace: "AWS/SQS", metric: "ApproximateAgeOfOldestMessage", statistic: "Maximum", comparison: "GreaterThanThreshold",
-			dimensions: queue, threshold: float64(a.OldestMessageAgeSeconds), period: 60, evaluations: 5, datapoints: 3},
+			dimensions: queue, threshold: a.OldestMessageAge.Seconds(), period: 60, evaluations: 5, datapoints: 3},
 		{key: AlarmRecordsRetried, description: fmt.Sprintf("Records are being handed back to SQS for retry in 2 of the last %d minutes: the database or the proxy is unreachable or failing; they reach the DLQ after maxReceiveCount receives.", retryWindow),
 			namespace: emf.Namespace, metric: retried, unit: retriedUnit, statistic: "Sum", comparison: "GreaterThanOrEqualToThreshold",
 			dimensions: consumerFn, threshold: 1, period: 60, evaluations: retryWindow, datapoints: 2},
-		{key: AlarmRecordsQuarantined, description: fmt.Sprintf("At least %d records were quarantined in 5 minutes: a client is sending data that fails validation (see the quarantine table's reasons).", a.QuarantinedRecords),
+		{key: AlarmRecordsQuarantined, description: fmt.Sprintf("At least %d records were quarantined in 5 minutes: a client is sending data that fails validation (see the quarantine table's reasons).", a.QuarantineAlarmRecords),
 			namespace: emf.Namespace, metric: quarantined, unit: quarantinedUnit, statistic: "Sum", comparison: "GreaterThanOrEqualToThreshold",
-			dimensions: consumerFn, threshold: float64(a.QuarantinedRecords), period: 300, evaluations: 1, datapoints: 1},
+			dimensions: consumerFn, threshold: float64(a.QuarantineAlarmRecords), period: 300, evaluations: 1, datapoints: 1},
 		{key: AlarmConsumerErrors, description: "The consumer returned errors (whole batches returned to the queue): a configuration error or a database unreachable at a cold start.",
 			namespace: "AWS/Lambda", metric: "Errors", statistic: "Sum", comparison: "GreaterThanOrEqualToThreshold",
 			dimensions: lambdaFn, threshold: 1, period: 300, evaluations: 1, datapoints: 1},
 		{key: AlarmConsumerThrottles, description: "Consumer invocations were throttled: reserved concurrency is below the mapping's maximum concurrency, or the account limit was hit.",
 			namespace: "AWS/Lambda", metric: "Throttles", statistic: "Sum", comparison: "GreaterThanOrEqualToThreshold",
 			dimensions: lambdaFn, threshold: 1, period: 300, evaluations: 1, datapoints: 1},
-		{key: AlarmConsumerDuration, description: fmt.Sprintf("Consumer invocations take more than %.0f ms, %.0f %% of the %d s timeout: the database is slow or unreachable.", durationLimit, DurationAlarmFraction*100, a.FunctionTimeoutSeconds),
+		{key: AlarmConsumerDuration, description: fmt.Sprintf("Consumer invocations take more than %.0f ms, %.0f %% of the %d s timeout: the database is slow or unreachable.", durationLimit, DurationAlarmFraction*100, int(a.FunctionTimeout.Seconds())),
 			namespace: "AWS/Lambda", metric: "Duration", statistic: "Maximum", comparison: "GreaterThanThreshold",
 			dimensions: lambdaFn, threshold: durationLimit, period: 60, evaluations: 5, datapoints: 2},
 		// DatabaseConnectionsBorrowLatency is reported in microseconds.
-		{key: AlarmProxyBorrowLatency, description: fmt.Sprintf("Borrowing a database connection from the RDS Proxy takes more than %d ms: the pool is exhausted.", a.BorrowLatencyMillis),
+		{key: AlarmProxyBorrowLatency, description: fmt.Sprintf("Borrowing a database connection from the RDS Proxy takes more than %d ms: the pool is exhausted.", a.BorrowLatency.Milliseconds()),
 			namespace: "AWS/RDS", metric: "DatabaseConnectionsBorrowLatency", statistic: "Average", comparison: "GreaterThanThreshold",
-			dimensions: proxy, threshold: float64(a.BorrowLatencyMillis) * 1000, period: 60, evaluations: 5, datapoints: 3},
+			dimensions: proxy, threshold: float64(a.BorrowLatency.Microseconds()), period: 60, evaluations: 5, datapoints: 3},
 		{key: AlarmProxyPinnedSessions, description: fmt.Sprintf("More than %d client sessions are pinned to database connections.", a.PinnedConnections),
 			namespace: "AWS/RDS", metric: "DatabaseConnectionsCurrentlySessionPinned", statistic: ProxyNodeStatistic, comparison: "GreaterThanThreshold",
 			dimensions: proxy, threshold: float64(a.PinnedConnections), period: 60, evaluations: 5, datapoints: 3},
 		{key: AlarmProxyClientConnections, description: fmt.Sprintf("More than %d clients are connected to the RDS Proxy: more than the migrator and two per consumer instance (a recycled sandbox keeps its connection until the proxy's idle client timeout).", a.ClientConnections),
 			namespace: "AWS/RDS", metric: "ClientConnections", statistic: ProxyNodeStatistic, comparison: "GreaterThanThreshold",
 			dimensions: proxy, threshold: float64(a.ClientConnections), period: 60, evaluations: 5, datapoints: 3},
-		{key: AlarmDBCPU, description: fmt.Sprintf("Database CPU has averaged above %d %% for 15 minutes: the instance is too small for the drain rate (lower maxConcurrency or raise dbInstanceClass).", a.DBCPUPercent),
+		{key: AlarmDBCPU, description: fmt.Sprintf("Database CPU has averaged above %d %% for 15 minutes: the instance is too small for the drain rate (lower maxConcurrency or raise dbInstanceClass).", a.DBCPUAlarmPercent),
 			namespace: "AWS/RDS", metric: "CPUUtilization", statistic: "Average", comparison: "GreaterThanThreshold",
-			dimensions: db, threshold: float64(a.DBCPUPercent), period: 300, evaluations: 3, datapoints: 3},
-		{key: AlarmDBFreeStorage, description: fmt.Sprintf("The database has less than %d GiB of free storage.", a.DBFreeStorageGiB),
+			dimensions: db, threshold: float64(a.DBCPUAlarmPercent), period: 300, evaluations: 3, datapoints: 3},
+		{key: AlarmDBFreeStorage, description: fmt.Sprintf("The database has less than %d GiB of free storage.", a.DBFreeStorageAlarmGiB),
 			namespace: "AWS/RDS", metric: "FreeStorageSpace", statistic: "Minimum", comparison: "LessThanThreshold",
-			dimensions: db, threshold: float64(a.DBFreeStorageGiB) * gib, period: 300, evaluations: 1, datapoints: 1},
-		{key: AlarmDBFreeableMemory, description: fmt.Sprintf("The database has had less than %d MiB of freeable memory for 10 minutes.", a.DBFreeableMemoryMiB),
+			dimensions: db, threshold: float64(a.DBFreeStorageAlarmGiB) * gib, period: 300, evaluations: 1, datapoints: 1},
+		{key: AlarmDBFreeableMemory, description: fmt.Sprintf("The database has had less than %d MiB of freeable memory for 10 minutes.", a.DBFreeableMemoryAlarmMiB),
 			namespace: "AWS/RDS", metric: "FreeableMemory", statistic: "Minimum", comparison: "LessThanThreshold",
-			dimensions: db, threshold: float64(a.DBFreeableMemoryMiB) * mib, period: 300, evaluations: 2, datapoints: 2},
-		{key: AlarmDBConnections, description: fmt.Sprintf("More than %d connections are open on the database: near max_connections, new proxy connections will fail.", a.DBConnections),
+			dimensions: db, threshold: float64(a.DBFreeableMemoryAlarmMiB) * mib, period: 300, evaluations: 2, datapoints: 2},
+		{key: AlarmDBConnections, description: fmt.Sprintf("More than %d connections are open on the database: near max_connections, new proxy connections will fail.", a.DBConnectionsAlarm),
 			namespace: "AWS/RDS", metric: "DatabaseConnections", statistic: "Maximum", comparison: "GreaterThanThreshold",
-			dimensions: db, threshold: float64(a.DBConnections), period: 60, evaluations: 5, datapoints: 3},
+			dimensions: db, threshold: float64(a.DBConnectionsAlarm), period: 60, evaluations: 5, datapoints: 3},
 	}
 }

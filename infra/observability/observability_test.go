@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -16,27 +17,23 @@ import (
 )
 
 func validArgs() observability.Args {
+	o := componenttest.Settings().Observability
+	o.OldestMessageAge, o.QuarantineAlarmRecords, o.BorrowLatency, o.KMSDeletionWindowDays = 600*time.Second, 10, 100*time.Millisecond, 7
+	o.DBCPUAlarmPercent, o.DBFreeStorageAlarmGiB, o.DBFreeableMemoryAlarmMiB, o.DBConnectionsAlarm = 80, 2, 64, 50
 	return observability.Args{
-		Name:                     "sluice-dev",
-		QueueARN:                 pulumi.String(componenttest.ExampleQueueARN),
-		DLQARN:                   pulumi.String(componenttest.ExampleDLQARN),
-		FunctionName:             pulumi.String("sluice-dev-consumer"),
-		ProxyName:                pulumi.String("sluice-dev-proxy"),
-		DBInstanceID:             pulumi.String("sluice-dev-db"),
-		APIID:                    pulumi.String("a1b2c3d4e5"),
-		OldestMessageAgeSeconds:  600,
-		VisibilityTimeoutSeconds: 186,
-		QuarantinedRecords:       10,
-		FunctionTimeoutSeconds:   30,
-		BorrowLatencyMillis:      100,
-		PinnedConnections:        10,
-		ClientConnections:        3,
-		DBCPUPercent:             80,
-		DBFreeStorageGiB:         2,
-		DBFreeableMemoryMiB:      64,
-		DBConnections:            50,
-		KeyDeletionWindowDays:    7,
-		Tags:                     map[string]string{"project": "sluice", "stack": "dev"},
+		Observability:     o,
+		Name:              "sluice-dev",
+		QueueARN:          pulumi.String(componenttest.ExampleQueueARN),
+		DLQARN:            pulumi.String(componenttest.ExampleDLQARN),
+		FunctionName:      pulumi.String("sluice-dev-consumer"),
+		ProxyName:         pulumi.String("sluice-dev-proxy"),
+		DBInstanceID:      pulumi.String("sluice-dev-db"),
+		APIID:             pulumi.String("a1b2c3d4e5"),
+		VisibilityTimeout: 186 * time.Second,
+		FunctionTimeout:   30 * time.Second,
+		PinnedConnections: 10,
+		ClientConnections: 3,
+		Tags:              map[string]string{"project": "sluice", "stack": "dev"},
 	}
 }
 
@@ -55,22 +52,22 @@ func TestArgsValidate(t *testing.T) {
 		{"no proxy", func(a *observability.Args) { a.ProxyName = nil }, "ProxyName"},
 		{"no db", func(a *observability.Args) { a.DBInstanceID = nil }, "DBInstanceID"},
 		{"no api", func(a *observability.Args) { a.APIID = nil }, "APIID"},
-		{"age", func(a *observability.Args) { a.OldestMessageAgeSeconds = 0 }, "OldestMessageAgeSeconds"},
-		{"latency", func(a *observability.Args) { a.BorrowLatencyMillis = 0 }, "BorrowLatencyMillis"},
+		{"age", func(a *observability.Args) { a.OldestMessageAge = 0 }, "Observability.OldestMessageAge"},
+		{"latency", func(a *observability.Args) { a.BorrowLatency = 0 }, "Observability.BorrowLatency"},
 		{"pinned", func(a *observability.Args) { a.PinnedConnections = 0 }, "PinnedConnections"},
-		{"visibility", func(a *observability.Args) { a.VisibilityTimeoutSeconds = 0 }, "VisibilityTimeoutSeconds"},
-		{"visibility above sqs", func(a *observability.Args) { a.VisibilityTimeoutSeconds = 43201 }, "VisibilityTimeoutSeconds"},
-		{"quarantined", func(a *observability.Args) { a.QuarantinedRecords = 0 }, "QuarantinedRecords"},
-		{"timeout", func(a *observability.Args) { a.FunctionTimeoutSeconds = 0 }, "FunctionTimeoutSeconds"},
+		{"visibility", func(a *observability.Args) { a.VisibilityTimeout = 0 }, "VisibilityTimeout"},
+		{"visibility above sqs", func(a *observability.Args) { a.VisibilityTimeout = 43201 * time.Second }, "VisibilityTimeout"},
+		{"quarantined", func(a *observability.Args) { a.QuarantineAlarmRecords = 0 }, "Observability.QuarantineAlarmRecords"},
+		{"timeout", func(a *observability.Args) { a.FunctionTimeout = 0 }, "FunctionTimeout"},
 		{"clients", func(a *observability.Args) { a.ClientConnections = 0 }, "ClientConnections"},
-		{"cpu", func(a *observability.Args) { a.DBCPUPercent = 101 }, "DBCPUPercent"},
-		{"storage", func(a *observability.Args) { a.DBFreeStorageGiB = 0 }, "DBFreeStorageGiB"},
-		{"memory", func(a *observability.Args) { a.DBFreeableMemoryMiB = 0 }, "DBFreeableMemoryMiB"},
-		{"db connections", func(a *observability.Args) { a.DBConnections = 0 }, "DBConnections"},
-		{"key window below kms's", func(a *observability.Args) { a.KeyDeletionWindowDays = 6 }, "KeyDeletionWindowDays"},
-		{"key window above kms's", func(a *observability.Args) { a.KeyDeletionWindowDays = 31 }, "KeyDeletionWindowDays"},
-		{"email", func(a *observability.Args) { a.AlarmEmail = "Ops <ops@example.com>" }, "AlarmEmail"},
-		{"not email", func(a *observability.Args) { a.AlarmEmail = "ops" }, "AlarmEmail"},
+		{"cpu", func(a *observability.Args) { a.DBCPUAlarmPercent = 101 }, "Observability.DBCPUAlarmPercent"},
+		{"storage", func(a *observability.Args) { a.DBFreeStorageAlarmGiB = 0 }, "Observability.DBFreeStorageAlarmGiB"},
+		{"memory", func(a *observability.Args) { a.DBFreeableMemoryAlarmMiB = 0 }, "Observability.DBFreeableMemoryAlarmMiB"},
+		{"db connections", func(a *observability.Args) { a.DBConnectionsAlarm = 0 }, "Observability.DBConnectionsAlarm"},
+		{"key window below kms's", func(a *observability.Args) { a.KMSDeletionWindowDays = 6 }, "Observability.KMSDeletionWindowDays"},
+		{"key window above kms's", func(a *observability.Args) { a.KMSDeletionWindowDays = 31 }, "Observability.KMSDeletionWindowDays"},
+		{"email", func(a *observability.Args) { a.AlarmEmail = "Ops <ops@example.com>" }, "Observability.AlarmEmail"},
+		{"not email", func(a *observability.Args) { a.AlarmEmail = "ops" }, "Observability.AlarmEmail"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { componenttest.CheckValidate(t, validArgs, tt.modify, tt.field) })
@@ -301,23 +298,7 @@ func TestObservability(t *testing.T) {
 		t.Errorf("dashboard URL %q", url)
 	}
 
-	for _, r := range m.Registrations() {
-		if !strings.HasPrefix(r.Type, "aws:") {
-			continue
-		}
-		if !strings.Contains(r.Parent, "sluice:observability:Observability") {
-			t.Errorf("%s %s has parent %q", r.Type, r.Name, r.Parent)
-		}
-		if taggable[r.Type] && r.Inputs["tags"].ObjectValue()["stack"].StringValue() != "dev" {
-			t.Errorf("%s %s is not tagged", r.Type, r.Name)
-		}
-	}
-}
-
-var taggable = map[string]bool{
-	"aws:kms/key:Key":                        true,
-	"aws:sns/topic:Topic":                    true,
-	"aws:cloudwatch/metricAlarm:MetricAlarm": true,
+	m.CheckParentedAndTagged(t, observability.Type, "dev")
 }
 
 func TestNoEmailNoSubscription(t *testing.T) {

@@ -13,8 +13,8 @@ func TestConformance(t *testing.T) {
 		New:   proxy.New,
 		Valid: validArgs,
 		Invalid: map[string]func(*proxy.Args){
-			"BorrowTimeoutSeconds":  func(a *proxy.Args) { a.BorrowTimeoutSeconds = 0 },
-			"MaxConnectionsPercent": func(a *proxy.Args) { a.MaxConnectionsPercent = 101 },
+			"Proxy.BorrowTimeout":         func(a *proxy.Args) { a.BorrowTimeout = 0 },
+			"Proxy.MaxConnectionsPercent": func(a *proxy.Args) { a.MaxConnectionsPercent = 101 },
 		},
 	})
 }

@@ -11,6 +11,7 @@
 package proxy
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/limits"
 	"github.com/sluicehq/sluice/infra/mysqlversion"
+	"github.com/sluicehq/sluice/infra/settings"
 )
 
 // Type is the component's Pulumi type token.
@@ -30,19 +32,10 @@ const Type = "sluice:proxy:Proxy"
 
 // Args configures the proxy.
 type Args struct {
-	// IdleClientTimeoutSeconds closes client connections idle this long
-	// (limits.ProxyIdleClientTimeoutSeconds).
-	IdleClientTimeoutSeconds int
-	// BorrowTimeoutSeconds is how long a client waits for a pooled
-	// connection (limits.ProxyBorrowTimeoutSeconds); keep it below the
-	// clients' own timeout, so they fail fast and SQS retries.
-	BorrowTimeoutSeconds int
-	// MaxConnectionsPercent sizes the pool as a percentage of the
-	// database's max_connections (limits.ProxyMaxConnectionsPercent).
-	MaxConnectionsPercent int
-	// MaxIdleConnectionsPercent is how many idle connections the pool
-	// keeps, at most MaxConnectionsPercent.
-	MaxIdleConnectionsPercent int
+	// Proxy is the stack's Proxy settings (docs/configuration.md): idle
+	// client timeout, borrow timeout and the pool's size, declared and
+	// bounded once in infra/settings.
+	settings.Proxy
 	// ClientPasswordAuthType is the auths' client authentication type, one
 	// of mysqlversion.ProxyClientAuthTypes: the one of the engine version.
 	ClientPasswordAuthType string
@@ -60,31 +53,25 @@ type Args struct {
 	Tags map[string]string
 }
 
-// Validate reports the first invalid field by name.
+// Validate reports every invalid setting, and the first invalid input, by
+// field name.
 func (a Args) Validate() error {
+	var input error
 	switch {
-	case !limits.ProxyIdleClientTimeoutSeconds.Contains(a.IdleClientTimeoutSeconds):
-		return limits.Invalid("IdleClientTimeoutSeconds", "%d: want %v", a.IdleClientTimeoutSeconds, limits.ProxyIdleClientTimeoutSeconds)
-	case !limits.ProxyBorrowTimeoutSeconds.Contains(a.BorrowTimeoutSeconds):
-		return limits.Invalid("BorrowTimeoutSeconds", "%d: want %v", a.BorrowTimeoutSeconds, limits.ProxyBorrowTimeoutSeconds)
-	case !limits.ProxyMaxConnectionsPercent.Contains(a.MaxConnectionsPercent):
-		return limits.Invalid("MaxConnectionsPercent", "%d: want %v", a.MaxConnectionsPercent, limits.ProxyMaxConnectionsPercent)
-	case !limits.ProxyMaxIdlePercent.Contains(a.MaxIdleConnectionsPercent) || !limits.IdleWithinMax(a.MaxIdleConnectionsPercent, a.MaxConnectionsPercent):
-		return limits.Invalid("MaxIdleConnectionsPercent", "%d: want 0 to MaxConnectionsPercent (%d)", a.MaxIdleConnectionsPercent, a.MaxConnectionsPercent)
 	case !slices.Contains(mysqlversion.ProxyClientAuthTypes(), a.ClientPasswordAuthType):
-		return limits.Invalid("ClientPasswordAuthType", "%q: want %s", a.ClientPasswordAuthType, limits.OneOf(mysqlversion.ProxyClientAuthTypes()))
+		input = limits.Invalid("ClientPasswordAuthType", "%q: want %s", a.ClientPasswordAuthType, limits.OneOf(mysqlversion.ProxyClientAuthTypes()))
 	case a.SubnetIDs == nil:
-		return limits.Invalid("SubnetIDs", "required")
+		input = limits.Invalid("SubnetIDs", "required")
 	case a.SecurityGroupIDs == nil:
-		return limits.Invalid("SecurityGroupIDs", "required")
+		input = limits.Invalid("SecurityGroupIDs", "required")
 	case a.InstanceIdentifier == nil:
-		return limits.Invalid("InstanceIdentifier", "required")
+		input = limits.Invalid("InstanceIdentifier", "required")
 	case a.MasterSecretARN == nil:
-		return limits.Invalid("MasterSecretARN", "required")
+		input = limits.Invalid("MasterSecretARN", "required")
 	case a.AppSecretARN == nil:
-		return limits.Invalid("AppSecretARN", "required")
+		input = limits.Invalid("AppSecretARN", "required")
 	}
-	return nil
+	return errors.Join(a.Proxy.Validate(), input)
 }
 
 // Proxy is the component.
@@ -140,7 +127,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		EngineFamily:        pulumi.String("MYSQL"),
 		RequireTls:          pulumi.Bool(true),
 		DebugLogging:        pulumi.Bool(false), // it would log SQL text
-		IdleClientTimeout:   pulumi.Int(args.IdleClientTimeoutSeconds),
+		IdleClientTimeout:   pulumi.Int(int(args.IdleClientTimeout.Seconds())),
 		RoleArn:             role.Arn,
 		VpcSubnetIds:        args.SubnetIDs,
 		VpcSecurityGroupIds: args.SecurityGroupIDs,
@@ -169,7 +156,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	tg, err := rds.NewProxyDefaultTargetGroup(ctx, name+"-default", &rds.ProxyDefaultTargetGroupArgs{
 		DbProxyName: proxy.Name,
 		ConnectionPoolConfig: rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs{
-			ConnectionBorrowTimeout:   pulumi.Int(args.BorrowTimeoutSeconds),
+			ConnectionBorrowTimeout:   pulumi.Int(int(args.BorrowTimeout.Seconds())),
 			MaxConnectionsPercent:     pulumi.Int(args.MaxConnectionsPercent),
 			MaxIdleConnectionsPercent: pulumi.Int(args.MaxIdleConnectionsPercent),
 		},

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -18,18 +19,17 @@ const (
 )
 
 func validArgs() proxy.Args {
+	p := componenttest.Settings().Proxy
+	p.IdleClientTimeout, p.BorrowTimeout, p.MaxConnectionsPercent, p.MaxIdleConnectionsPercent = 900*time.Second, 10*time.Second, 90, 50
 	return proxy.Args{
-		IdleClientTimeoutSeconds:  900,
-		BorrowTimeoutSeconds:      10,
-		MaxConnectionsPercent:     90,
-		MaxIdleConnectionsPercent: 50,
-		ClientPasswordAuthType:    "MYSQL_CACHING_SHA2_PASSWORD",
-		SubnetIDs:                 pulumi.ToStringArray([]string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"}),
-		SecurityGroupIDs:          pulumi.ToStringArray([]string{"sg-0123456789abcdef0"}),
-		InstanceIdentifier:        pulumi.String("sluice-dev-db-mysql"),
-		MasterSecretARN:           pulumi.String(masterARN),
-		AppSecretARN:              pulumi.String(appARN),
-		Tags:                      map[string]string{"project": "sluice", "stack": "dev"},
+		Proxy:                  p,
+		ClientPasswordAuthType: "MYSQL_CACHING_SHA2_PASSWORD",
+		SubnetIDs:              pulumi.ToStringArray([]string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"}),
+		SecurityGroupIDs:       pulumi.ToStringArray([]string{"sg-0123456789abcdef0"}),
+		InstanceIdentifier:     pulumi.String("sluice-dev-db-mysql"),
+		MasterSecretARN:        pulumi.String(masterARN),
+		AppSecretARN:           pulumi.String(appARN),
+		Tags:                   map[string]string{"project": "sluice", "stack": "dev"},
 	}
 }
 
@@ -42,10 +42,10 @@ func TestArgsValidate(t *testing.T) {
 		{"valid", func(*proxy.Args) {}, ""},
 		{"mysql 8.0 clients", func(a *proxy.Args) { a.ClientPasswordAuthType = "MYSQL_NATIVE_PASSWORD" }, ""},
 		{"no idle connections", func(a *proxy.Args) { a.MaxIdleConnectionsPercent = 0 }, ""},
-		{"idle timeout", func(a *proxy.Args) { a.IdleClientTimeoutSeconds = 28801 }, "IdleClientTimeoutSeconds"},
-		{"borrow timeout", func(a *proxy.Args) { a.BorrowTimeoutSeconds = 0 }, "BorrowTimeoutSeconds"},
-		{"max connections", func(a *proxy.Args) { a.MaxConnectionsPercent = 101 }, "MaxConnectionsPercent"},
-		{"idle above max", func(a *proxy.Args) { a.MaxConnectionsPercent, a.MaxIdleConnectionsPercent = 40, 50 }, "MaxIdleConnectionsPercent"},
+		{"idle timeout", func(a *proxy.Args) { a.IdleClientTimeout = 28801 * time.Second }, "Proxy.IdleClientTimeout"},
+		{"borrow timeout", func(a *proxy.Args) { a.BorrowTimeout = 0 }, "Proxy.BorrowTimeout"},
+		{"max connections", func(a *proxy.Args) { a.MaxConnectionsPercent = 101 }, "Proxy.MaxConnectionsPercent"},
+		{"idle above max", func(a *proxy.Args) { a.MaxConnectionsPercent, a.MaxIdleConnectionsPercent = 40, 50 }, "Proxy.MaxIdleConnectionsPercent"},
 		{"postgres auth", func(a *proxy.Args) { a.ClientPasswordAuthType = "POSTGRES_SCRAM_SHA_256" }, "ClientPasswordAuthType"},
 		{"no auth type", func(a *proxy.Args) { a.ClientPasswordAuthType = "" }, "ClientPasswordAuthType"},
 		{"no subnets", func(a *proxy.Args) { a.SubnetIDs = nil }, "SubnetIDs"},

@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/infra/queue"
 	"github.com/sluicehq/sluice/offline/componenttest"
@@ -13,10 +14,10 @@ func TestConformance(t *testing.T) {
 		New:   queue.New,
 		Valid: validArgs,
 		Invalid: map[string]func(*queue.Args){
-			"VisibilityTimeoutSeconds": func(a *queue.Args) { a.VisibilityTimeoutSeconds = 43201 },
-			"RetentionSeconds":         func(a *queue.Args) { a.RetentionSeconds = 59 },
-			"MaxReceiveCount":          func(a *queue.Args) { a.MaxReceiveCount = 0 },
-			"MaxMessageBytes":          func(a *queue.Args) { a.MaxMessageBytes = 262145 },
+			"Queue.VisibilityTimeout": func(a *queue.Args) { a.VisibilityTimeout = 43201 * time.Second },
+			"Queue.Retention":         func(a *queue.Args) { a.Retention = 59 * time.Second },
+			"Queue.MaxReceiveCount":   func(a *queue.Args) { a.MaxReceiveCount = 0 },
+			"MaxMessageBytes":         func(a *queue.Args) { a.MaxMessageBytes = 262145 },
 		},
 	})
 }

@@ -8,6 +8,7 @@ package queue
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sqs"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/limits"
+	"github.com/sluicehq/sluice/infra/settings"
 )
 
 // Type is the component's Pulumi type token.
@@ -22,17 +24,10 @@ const Type = "sluice:queue:Queue"
 
 // Args configures the queues.
 type Args struct {
-	// VisibilityTimeoutSeconds is how long a received message stays
-	// invisible (limits.VisibilityTimeoutSeconds); for a Lambda event
-	// source, at least limits.MinVisibilityTimeoutSeconds of the consumer.
-	VisibilityTimeoutSeconds int
-	// RetentionSeconds is how long the main queue keeps a message
-	// (limits.MessageRetentionSeconds), less than the DLQ's
-	// limits.DLQRetentionSeconds.
-	RetentionSeconds int
-	// MaxReceiveCount is how many receives a message gets before it moves
-	// to the DLQ (limits.MaxReceiveCount).
-	MaxReceiveCount int
+	// Queue is the stack's Queue settings (docs/configuration.md): the
+	// main queue's visibility timeout, retention and receives before the
+	// DLQ, declared and bounded once in infra/settings.
+	settings.Queue
 	// MaxMessageBytes is both queues' maximum message size
 	// (limits.MessageBytes): the largest body the API accepts.
 	MaxMessageBytes int
@@ -40,21 +35,16 @@ type Args struct {
 	Tags map[string]string
 }
 
-// Validate reports the first invalid field by name.
+// Validate reports every invalid field by name.
 func (a Args) Validate() error {
-	switch {
-	case !limits.VisibilityTimeoutSeconds.Contains(a.VisibilityTimeoutSeconds):
-		return limits.Invalid("VisibilityTimeoutSeconds", "%d: want %v", a.VisibilityTimeoutSeconds, limits.VisibilityTimeoutSeconds)
-	case !limits.MessageRetentionSeconds.Contains(a.RetentionSeconds):
-		return limits.Invalid("RetentionSeconds", "%d: want %v", a.RetentionSeconds, limits.MessageRetentionSeconds)
-	case !limits.DLQOutlivesQueue(a.RetentionSeconds, limits.DLQRetentionSeconds):
-		return limits.Invalid("RetentionSeconds", "%d: want less than the DLQ's %d, which counts from the original enqueue", a.RetentionSeconds, limits.DLQRetentionSeconds)
-	case !limits.MaxReceiveCount.Contains(a.MaxReceiveCount):
-		return limits.Invalid("MaxReceiveCount", "%d: want %v", a.MaxReceiveCount, limits.MaxReceiveCount)
-	case !limits.MessageBytes.Contains(a.MaxMessageBytes):
-		return limits.Invalid("MaxMessageBytes", "%d: want %v", a.MaxMessageBytes, limits.MessageBytes)
+	var errs []error
+	if err := a.Queue.Validate(); err != nil {
+		errs = append(errs, err)
 	}
-	return nil
+	if !limits.MessageBytes.Contains(a.MaxMessageBytes) {
+		errs = append(errs, limits.Invalid("MaxMessageBytes", "%d: want %v", a.MaxMessageBytes, limits.MessageBytes))
+	}
+	return errors.Join(errs...)
 }
 
 // Queue is the component.
@@ -112,8 +102,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}).(pulumi.StringOutput)
 	main, err := sqs.NewQueue(ctx, name, &sqs.QueueArgs{
 		SqsManagedSseEnabled:     pulumi.Bool(true),
-		VisibilityTimeoutSeconds: pulumi.Int(args.VisibilityTimeoutSeconds),
-		MessageRetentionSeconds:  pulumi.Int(args.RetentionSeconds),
+		VisibilityTimeoutSeconds: pulumi.Int(int(args.VisibilityTimeout.Seconds())),
+		MessageRetentionSeconds:  pulumi.Int(int(args.Retention.Seconds())),
 		MaxMessageSize:           pulumi.Int(args.MaxMessageBytes),
 		RedrivePolicy:            redrive,
 		Tags:                     tags,

@@ -4,23 +4,25 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/iamdoc"
 	"github.com/sluicehq/sluice/infra/limits"
 	"github.com/sluicehq/sluice/infra/queue"
+	"github.com/sluicehq/sluice/infra/settings"
 	"github.com/sluicehq/sluice/offline/componenttest"
 	"github.com/sluicehq/sluice/offline/mocks"
 )
 
 func validArgs() queue.Args {
+	q := componenttest.Settings().Queue
+	q.VisibilityTimeout, q.Retention, q.MaxReceiveCount = 186*time.Second, 345600*time.Second, 5
 	return queue.Args{
-		VisibilityTimeoutSeconds: 186,
-		RetentionSeconds:         345600,
-		MaxReceiveCount:          5,
-		MaxMessageBytes:          262144,
-		Tags:                     map[string]string{"project": "sluice", "stack": "dev"},
+		Queue:           q,
+		MaxMessageBytes: 262144,
+		Tags:            map[string]string{"project": "sluice", "stack": "dev"},
 	}
 }
 
@@ -32,10 +34,10 @@ func TestArgsValidate(t *testing.T) {
 	}{
 		{"valid", func(*queue.Args) {}, ""},
 		{"smallest message", func(a *queue.Args) { a.MaxMessageBytes = 1024 }, ""},
-		{"visibility", func(a *queue.Args) { a.VisibilityTimeoutSeconds = 43201 }, "VisibilityTimeoutSeconds"},
-		{"retention too short", func(a *queue.Args) { a.RetentionSeconds = 59 }, "RetentionSeconds"},
-		{"retention as long as the DLQ's", func(a *queue.Args) { a.RetentionSeconds = limits.DLQRetentionSeconds }, "RetentionSeconds"},
-		{"receive count", func(a *queue.Args) { a.MaxReceiveCount = 0 }, "MaxReceiveCount"},
+		{"visibility", func(a *queue.Args) { a.VisibilityTimeout = 43201 * time.Second }, "Queue.VisibilityTimeout"},
+		{"retention too short", func(a *queue.Args) { a.Retention = 59 * time.Second }, "Queue.Retention"},
+		{"retention as long as the DLQ's", func(a *queue.Args) { a.Retention = settings.DLQRetention }, "Queue.Retention"},
+		{"receive count", func(a *queue.Args) { a.MaxReceiveCount = 0 }, "Queue.MaxReceiveCount"},
 		{"message size", func(a *queue.Args) { a.MaxMessageBytes = 262145 }, "MaxMessageBytes"},
 	}
 	for _, tt := range tests {

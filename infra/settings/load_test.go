@@ -146,7 +146,7 @@ func TestRules(t *testing.T) {
 		{"statement size too small", with(Key(KeyMaxStatementBytes), "1023"), Key(KeyMaxStatementBytes), "1023", "from 1024 to 15728640"},
 		{"statement size above max_allowed_packet", with(Key(KeyMaxStatementBytes), "16777216"), Key(KeyMaxStatementBytes), "16777216", "from 1024 to 15728640"},
 		{"burst below spike", with(Key(KeyAPIThrottleBurst), "999", Key(KeyExpectedSpike), "1000"), Key(KeyAPIThrottleBurst), "999", "at least sluice:expectedSpike (1000)"},
-		{"burst above account", with(Key(KeyAPIThrottleBurst), "5001"), Key(KeyAPIThrottleBurst), "5001", "from 0 to 5000"},
+		{"burst above account", with(Key(KeyAPIThrottleBurst), "5001"), Key(KeyAPIThrottleBurst), "5001", "from 1 to 5000"},
 		{"rate zero", with(Key(KeyAPIThrottleRate), "0"), Key(KeyAPIThrottleRate), "0", "above 0"},
 		{"rate not a number", with(Key(KeyAPIThrottleRate), "fast"), Key(KeyAPIThrottleRate), "fast", "a number"},
 		{"function timeout above 900", with(Key(KeyFunctionTimeout), "901"), Key(KeyFunctionTimeout), "901", "from 1 to 900"},

@@ -20,7 +20,7 @@ import (
 //	go test ./infra/settings -run 'TestProjectFile|TestConfigurationDoc' -update
 var update = flag.Bool("update", false, "rewrite Pulumi.yaml's config block and the tables of docs/configuration.md from Keys")
 
-const regenerate = "go test ./infra/settings -run 'TestProjectFile|TestConfigurationDoc' -update"
+const regenerate = "make generate"
 
 var (
 	projectFile = filepath.Join("..", "..", "Pulumi.yaml")
@@ -47,6 +47,26 @@ func TestSpecsComplete(t *testing.T) {
 		}
 		if (k.Type == String || k.Type == List) && k.Values == nil && k.Allowed == "" {
 			t.Errorf("%s: a string key says in Allowed what it accepts", k.Key)
+		}
+	}
+	// Each field of a section is one key's, so a component that embeds
+	// the section gets nothing the loader and the docs do not know of.
+	filled := map[string]string{}
+	for _, k := range Keys {
+		field := k.Section + "." + k.fieldName()
+		if other, ok := filled[field]; ok {
+			t.Errorf("%s and %s both fill %s", other, k.Key, field)
+		}
+		filled[field] = k.Key
+	}
+	for section := range reflect.TypeFor[Settings]().Fields() {
+		if section.Type.Kind() != reflect.Struct {
+			continue
+		}
+		for f := range section.Type.Fields() {
+			if _, ok := filled[section.Name+"."+f.Name]; !ok {
+				t.Errorf("Settings.%s.%s is filled by no key: declare its Spec next to it", section.Name, f.Name)
+			}
 		}
 	}
 	for _, r := range rules {

@@ -61,7 +61,7 @@ func TestComponentsDoc(t *testing.T) {
 		return
 	}
 	if got != b.String() {
-		t.Errorf("docs/infrastructure.md's components differ from their source (- doc, + source); regenerate with:\n\tgo test ./infra/stack -run TestComponentsDoc -update\n%s", doccheck.Diff(got, b.String()))
+		t.Errorf("docs/infrastructure.md's components differ from their source (- doc, + source); regenerate with:\n\tmake generate\n%s", doccheck.Diff(got, b.String()))
 	}
 }
 
@@ -169,8 +169,8 @@ func embedsResourceState(st *ast.StructType) bool {
 	return false
 }
 
-// fields lists a struct's exported named fields with their doc comments as
-// one line. For a component, only the pulumi outputs count (the child
+// fields lists a struct's exported fields, named or embedded, with their
+// doc comments as one line. For a component, only the pulumi outputs count (the child
 // resources it also exposes are Go conveniences).
 func fields(fset *token.FileSet, st *ast.StructType, outputsOnly bool) []field {
 	var out []field
@@ -187,7 +187,11 @@ func fields(fset *token.FileSet, st *ast.StructType, outputsOnly bool) []field {
 			tag = reflect.StructTag(raw).Get("pulumi")
 		}
 		doc := cellEscaper.Replace(strings.Join(strings.Fields(f.Doc.Text()), " "))
-		for _, n := range f.Names {
+		names := f.Names
+		if sel, ok := f.Type.(*ast.SelectorExpr); ok && len(names) == 0 && !outputsOnly {
+			names = []*ast.Ident{sel.Sel} // an embedded settings section
+		}
+		for _, n := range names {
 			if !n.IsExported() {
 				continue
 			}

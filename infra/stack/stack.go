@@ -11,14 +11,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/sluicehq/sluice/consumer/statementsize"
 	"github.com/sluicehq/sluice/infra/api"
 	"github.com/sluicehq/sluice/infra/consumerfn"
 	"github.com/sluicehq/sluice/infra/database"
@@ -31,7 +28,6 @@ import (
 	"github.com/sluicehq/sluice/infra/proxy"
 	"github.com/sluicehq/sluice/infra/queue"
 	"github.com/sluicehq/sluice/infra/settings"
-	"github.com/sluicehq/sluice/migrations"
 )
 
 // Stack output names: what an operator needs, read with
@@ -133,59 +129,37 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	// an empty one.
 	engine, _ := mysqlversion.Lookup(s.Database.EngineVersion)
 
-	netArgs := networkArgs(s.Network, tags)
-	netArgs.SecretsManagerEndpoint, netArgs.Region = s.Proxy.SecretsManagerEndpoint, s.Region
-	net, err := network.New(ctx, prefix+"-network", netArgs)
+	net, err := network.New(ctx, prefix+"-network", network.Args{Network: s.Network, Region: s.Region, Tags: tags})
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	d := s.Database
 	db, err := database.New(ctx, prefix+"-db", database.Args{
-		InstanceClass:            d.InstanceClass,
-		EngineVersion:            d.EngineVersion,
-		AllowMajorVersionUpgrade: d.AllowMajorVersionUpgrade,
-		AllocatedStorageGiB:      d.AllocatedStorageGiB,
-		MaxAllocatedStorageGiB:   d.MaxAllocatedStorageGiB,
-		MultiAZ:                  d.MultiAZ,
-		DeletionProtection:       d.DeletionProtection,
-		BackupRetentionDays:      d.BackupRetentionDays,
-		FinalSnapshot:            d.FinalSnapshot,
-		PerformanceInsights:      d.PerformanceInsights,
-		NativePasswordPlugin:     d.AppUserAuthPlugin == migrations.PluginNativeLegacy,
-		LogRetentionDays:         s.Observability.LogRetentionDays,
-		DBName:                   d.Name,
-		MasterUser:               d.MasterUser,
-		AppUser:                  d.AppUser,
-		AppPasswordGeneration:    d.AppPasswordGeneration,
-		SubnetIDs:                net.SubnetIDs,
-		SecurityGroupIDs:         pulumi.StringArray{net.DatabaseSecurityGroupID},
-		Tags:                     tags,
+		Database:         s.Database,
+		LogRetentionDays: s.Observability.LogRetentionDays,
+		SubnetIDs:        net.SubnetIDs,
+		SecurityGroupIDs: pulumi.StringArray{net.DatabaseSecurityGroupID},
+		Tags:             tags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	px, err := proxy.New(ctx, prefix+"-proxy", proxy.Args{
-		IdleClientTimeoutSeconds:  seconds(s.Proxy.IdleClientTimeout),
-		BorrowTimeoutSeconds:      seconds(s.Proxy.BorrowTimeout),
-		MaxConnectionsPercent:     s.Proxy.MaxConnectionsPercent,
-		MaxIdleConnectionsPercent: s.Proxy.MaxIdleConnectionsPercent,
-		ClientPasswordAuthType:    engine.ProxyClientAuth,
-		SubnetIDs:                 net.SubnetIDs,
-		SecurityGroupIDs:          pulumi.StringArray{net.ProxySecurityGroupID},
-		InstanceIdentifier:        db.InstanceIdentifier,
-		MasterSecretARN:           db.MasterSecretARN,
-		AppSecretARN:              db.AppSecretARN,
-		Tags:                      tags,
+		Proxy:                  s.Proxy,
+		ClientPasswordAuthType: engine.ProxyClientAuth,
+		SubnetIDs:              net.SubnetIDs,
+		SecurityGroupIDs:       pulumi.StringArray{net.ProxySecurityGroupID},
+		InstanceIdentifier:     db.InstanceIdentifier,
+		MasterSecretARN:        db.MasterSecretARN,
+		AppSecretARN:           db.AppSecretARN,
+		Tags:                   tags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
 	q, err := queue.New(ctx, prefix+"-queue", queue.Args{
-		VisibilityTimeoutSeconds: seconds(s.Queue.VisibilityTimeout),
-		RetentionSeconds:         seconds(s.Queue.Retention),
-		MaxReceiveCount:          s.Queue.MaxReceiveCount,
-		MaxMessageBytes:          s.API.MaxBodyBytes,
-		Tags:                     tags,
+		Queue:           s.Queue,
+		MaxMessageBytes: s.API.MaxBodyBytes,
+		Tags:            tags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
@@ -203,6 +177,8 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the migrator: %w", err)
 	}
+	// The consumer component sets its function's timeout, memory and
+	// reservation from its settings.
 	dbFunction := func(name, description string, archive lambdabuild.Archive, user string) dbfunction.Args {
 		return dbfunction.Args{
 			Name:             name,
@@ -220,23 +196,17 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	}
 
 	migratorFn := dbFunction(prefix+"-migrator", "Sluice: applies the schema migrations and sets up the application user", migratorZip, s.Database.MasterUser)
-	migratorFn.TimeoutSeconds = migration.MinTimeoutSeconds
+	migratorFn.Timeout = migration.MinTimeout
 	migratorFn.MemoryMB = 256
 	// No reservation: the migration lock serialises migrators, and a
 	// reservation would need an account quota of 100 more (young accounts
 	// have 10).
 	migratorFn.ReservedConcurrency = 0
 	mig, err := migration.New(ctx, prefix+"-migration", migration.Args{
+		Database:    s.Database,
 		Function:    migratorFn,
-		AppUser:     s.Database.AppUser,
 		AppPassword: db.AppPassword,
-		// The default is left out of the event, so the invocation's input
-		// (and whether it re-runs) changes only for the fallback.
-		AppAuthPlugin: appAuthPlugin(s.Database.AppUserAuthPlugin),
-		// A new generation re-runs the migrator so the user gets the new
-		// password in the same update as the secret.
-		PasswordGeneration: s.Database.AppPasswordGeneration,
-		SQLDir:             filepath.Join(root, "migrations", "sql"),
+		SQLDir:      filepath.Join(root, "migrations", "sql"),
 		// The proxy's target must be registered (the database reachable)
 		// and the app user's secret must hold its value; depending on the
 		// components waits for all their children.
@@ -246,17 +216,10 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		return nil, fmt.Errorf("migration: %w", err)
 	}
 
-	consumerFn := dbFunction(prefix+"-consumer", "Sluice: stores queued submissions in MySQL", consumerZip, s.Database.AppUser)
-	consumerFn.TimeoutSeconds = seconds(s.Consumer.Timeout)
-	consumerFn.MemoryMB = s.Consumer.MemoryMB
-	consumerFn.ReservedConcurrency = s.Consumer.ReservedConcurrency
-	consumerFn.Env = map[string]string{statementsize.EnvVar: strconv.Itoa(s.Consumer.MaxStatementBytes)}
 	consumerLambda, err := consumerfn.New(ctx, prefix+"-consumer", consumerfn.Args{
-		Function:              consumerFn,
-		QueueARN:              q.ARN,
-		BatchSize:             s.Consumer.BatchSize,
-		BatchingWindowSeconds: seconds(s.Consumer.BatchingWindow),
-		MaximumConcurrency:    s.Consumer.MaxConcurrency,
+		Consumer: s.Consumer,
+		Function: dbFunction(prefix+"-consumer", "Sluice: stores queued submissions in MySQL", consumerZip, s.Database.AppUser),
+		QueueARN: q.ARN,
 		// No message is consumed before the schema is in place.
 		DependsOn: []pulumi.Resource{mig.Invocation},
 	})
@@ -265,15 +228,10 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	}
 
 	edge, err := api.New(ctx, prefix+"-api", api.Args{
+		API:              s.API,
 		Name:             prefix + "-api",
 		QueueARN:         q.ARN,
 		QueueURL:         q.URL,
-		Auth:             s.API.Auth,
-		JWTIssuer:        s.API.JWTIssuer,
-		JWTAudience:      s.API.JWTAudience,
-		ThrottleRate:     s.API.ThrottleRate,
-		ThrottleBurst:    s.API.ThrottleBurst,
-		CORSAllowOrigins: s.API.CORSAllowOrigins,
 		LogRetentionDays: s.Observability.LogRetentionDays,
 		Tags:             tags,
 	})
@@ -282,27 +240,19 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	}
 
 	obs, err := observability.New(ctx, prefix+"-observability", observability.Args{
-		Name:                     prefix,
-		QueueARN:                 q.ARN,
-		DLQARN:                   q.DLQARN,
-		FunctionName:             consumerLambda.FunctionName,
-		ProxyName:                px.Name,
-		DBInstanceID:             db.InstanceIdentifier,
-		APIID:                    edge.APIID,
-		OldestMessageAgeSeconds:  seconds(s.Observability.OldestMessageAge),
-		VisibilityTimeoutSeconds: seconds(s.Queue.VisibilityTimeout),
-		QuarantinedRecords:       s.Observability.QuarantineAlarmRecords,
-		FunctionTimeoutSeconds:   consumerFn.TimeoutSeconds,
-		BorrowLatencyMillis:      int(s.Observability.BorrowLatency.Milliseconds()),
-		PinnedConnections:        expectedProxySessions(s.Consumer),
-		ClientConnections:        expectedProxySessions(s.Consumer),
-		DBCPUPercent:             s.Observability.DBCPUAlarmPercent,
-		DBFreeStorageGiB:         s.Observability.DBFreeStorageAlarmGiB,
-		DBFreeableMemoryMiB:      s.Observability.DBFreeableMemoryAlarmMiB,
-		DBConnections:            s.Observability.DBConnectionsAlarm,
-		KeyDeletionWindowDays:    s.Observability.KMSDeletionWindowDays,
-		AlarmEmail:               s.Observability.AlarmEmail,
-		Tags:                     tags,
+		Observability:     s.Observability,
+		Name:              prefix,
+		QueueARN:          q.ARN,
+		DLQARN:            q.DLQARN,
+		FunctionName:      consumerLambda.FunctionName,
+		ProxyName:         px.Name,
+		DBInstanceID:      db.InstanceIdentifier,
+		APIID:             edge.APIID,
+		VisibilityTimeout: s.Queue.VisibilityTimeout,
+		FunctionTimeout:   s.Consumer.Timeout,
+		PinnedConnections: expectedProxySessions(s.Consumer),
+		ClientConnections: expectedProxySessions(s.Consumer),
+		Tags:              tags,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("observability: %w", err)
@@ -329,38 +279,6 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		"dbName":    pulumi.String(s.Database.Name),
 		"dbAppUser": pulumi.String(s.Database.AppUser),
 	}, nil
-}
-
-// networkArgs are the network's Args: a new VPC's, or an existing one's.
-func networkArgs(n settings.Network, tags map[string]string) network.Args {
-	if n.UsesExistingVPC() {
-		return network.Args{ExistingVpcID: n.ExistingVpcID, ExistingSubnetIDs: n.ExistingSubnetIDs, Tags: tags}
-	}
-	return network.Args{VpcCIDR: n.VpcCIDR, AvailabilityZones: n.AvailabilityZones, Tags: tags}
-}
-
-// seconds is a whole number of seconds, as the components take durations.
-func seconds(d time.Duration) int { return int(d / time.Second) }
-
-// expectedProxySessions is how many client sessions the proxy has, and may
-// have pinned, in normal operation: the migrator's, whose advisory lock
-// pins it, and two per consumer instance the mapping may run (its maximum
-// concurrency): a statement longer than the proxy's threshold pins (a
-// whole batch by default, or a long quarantined body whatever
-// consumerMaxStatementBytes is), and a sandbox Lambda recycles keeps its
-// connection open until the proxy's idle client timeout closes it, while
-// its successor opens another. More than that means something else
-// connects or pins, which is worth an alarm.
-func expectedProxySessions(c settings.Consumer) int {
-	return 1 + 2*c.MaxConcurrency
-}
-
-// appAuthPlugin is the migration event's plugin: empty for the default.
-func appAuthPlugin(plugin string) string {
-	if plugin == migrations.PluginCachingSHA2 {
-		return ""
-	}
-	return plugin
 }
 
 // schemaVersion reads the schema version from the migration invocation's
@@ -390,4 +308,17 @@ func parseSchemaVersion(invocation resource.URN, raw string) (int, error) {
 		return 0, fmt.Errorf("%s says version %d is dirty (docs/operating.md, dirty database)", what, *r.Version)
 	}
 	return *r.Version, nil
+}
+
+// expectedProxySessions is how many client sessions the proxy has, and may
+// have pinned, in normal operation: the migrator's, whose advisory lock
+// pins it, and two per consumer instance the mapping may run (its maximum
+// concurrency): a statement longer than the proxy's threshold pins (a
+// whole batch by default, or a long quarantined body whatever
+// consumerMaxStatementBytes is), and a sandbox Lambda recycles keeps its
+// connection open until the proxy's idle client timeout closes it, while
+// its successor opens another. More than that means something else
+// connects or pins, which is worth an alarm.
+func expectedProxySessions(c settings.Consumer) int {
+	return 1 + 2*c.MaxConcurrency
 }

@@ -1,6 +1,8 @@
 package componenttest
 
 import (
+	"time"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/sluicehq/sluice/infra/dbfunction"
@@ -23,7 +25,7 @@ func ExampleDBFunction(name, dbUser string) dbfunction.Args {
 		ProxyEndpoint:       pulumi.String(ExampleProxyEndpoint),
 		DBName:              "sluice",
 		DBUser:              dbUser,
-		TimeoutSeconds:      30,
+		Timeout:             30 * time.Second,
 		MemoryMB:            256,
 		ReservedConcurrency: 10,
 		LogRetentionDays:    14,

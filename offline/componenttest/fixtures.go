@@ -1,6 +1,11 @@
 package componenttest
 
-import "github.com/sluicehq/sluice/offline/mocks"
+import (
+	"fmt"
+
+	"github.com/sluicehq/sluice/infra/settings"
+	"github.com/sluicehq/sluice/offline/mocks"
+)
 
 // Inputs that the component packages' tests pass where a component expects
 // the outputs of another: shaped like the real values in Account, so that
@@ -12,3 +17,14 @@ const (
 	ExampleQueueURL = "https://sqs.ap-northeast-1.amazonaws.com/" + mocks.Account + "/sluice-dev-submissions"
 	ExampleDLQARN   = "arn:aws:sqs:ap-northeast-1:" + mocks.Account + ":sluice-dev-submissions-dlq"
 )
+
+// Settings returns the settings of a stack in ExampleRegion that sets no
+// key: every key at its default. A component test takes its section as the
+// valid Args' and changes one field of it.
+func Settings() settings.Settings {
+	s, err := settings.LoadConfig(map[string]string{settings.RegionKey: ExampleRegion})
+	if err != nil {
+		panic(fmt.Sprintf("componenttest: the default settings are refused: %v", err))
+	}
+	return s
+}
