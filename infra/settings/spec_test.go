@@ -2,6 +2,10 @@ package settings
 
 import (
 	"flag"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -259,5 +263,50 @@ func TestMisspellingHint(t *testing.T) {
 		if got := closest(tt.typo, names); got != tt.want {
 			t.Errorf("closest(%q) = %q, want %q", tt.typo, got, tt.want)
 		}
+	}
+}
+
+// TestFieldCommentsNameTheirKeys: the `// sluice:<key>` comment on a
+// section's field names the key that fills it, so a reader of the struct
+// finds the Spec.
+func TestFieldCommentsNameTheirKeys(t *testing.T) {
+	keyOf := map[string]string{} // "Queue.Retention" -> "sluice:queueRetentionSeconds"
+	for _, k := range Keys {
+		keyOf[k.Section+"."+k.fieldName()] = k.FullKey()
+	}
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, file := range pkgs["settings"].Files {
+		ast.Inspect(file, func(n ast.Node) bool {
+			ts, ok := n.(*ast.TypeSpec)
+			if !ok {
+				return true
+			}
+			st, ok := ts.Type.(*ast.StructType)
+			if !ok || ts.Name.Name == "Settings" {
+				return true
+			}
+			for _, f := range st.Fields.List {
+				if f.Comment == nil || len(f.Names) != 1 {
+					continue
+				}
+				named, _, _ := strings.Cut(strings.TrimSpace(f.Comment.Text()), ";")
+				if !strings.HasPrefix(named, Namespace+":") {
+					continue
+				}
+				seen++
+				if want := keyOf[ts.Name.Name+"."+f.Names[0].Name]; named != want {
+					t.Errorf("%s.%s says %s, but %q fills it", ts.Name.Name, f.Names[0].Name, named, want)
+				}
+			}
+			return true
+		})
+	}
+	if seen != len(Keys) {
+		t.Errorf("%d fields name their key, want all %d", seen, len(Keys))
 	}
 }
