@@ -49,6 +49,7 @@ func TestAddKeyRecipe(t *testing.T) {
 	// The one command.
 	run(t, dir, nil, regenerate[0], regenerate[1:]...)
 
+	t.Logf("git diff --stat after the recipe:\n%s", git("diff", "--stat"))
 	changed := strings.Fields(git("diff", "--name-only"))
 	want := []string{"Pulumi.yaml", "docs/configuration.md", "infra/queue/queue.go", "infra/settings/queue.go"}
 	if !slices.Equal(changed, want) {
