@@ -224,7 +224,7 @@ func TestReadmeIsShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(raw), "\n"); n > 300 {
-		t.Errorf("README.md has %d lines; keep it at most 300 and move the rest into docs/", n)
+	if n := strings.Count(string(raw), "\n"); n > 150 {
+		t.Errorf("README.md has %d lines; keep it at most 150 and move the rest into docs/", n)
 	}
 }
