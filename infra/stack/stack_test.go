@@ -601,11 +601,11 @@ func TestTaggedAndParented(t *testing.T) {
 // ("dev and prod").
 func TestDevProdDifferAsDocumented(t *testing.T) {
 	dev, prod := flatten(run(t, "dev")), flatten(run(t, "prod"))
-	var got []string
+	differ := map[string][]string{} // resource -> its inputs that differ
 	for id, dv := range dev {
 		pv, ok := prod[id]
 		if !ok {
-			got = append(got, id+" only in dev")
+			differ[id] = append(differ[id], "(only in dev)")
 			continue
 		}
 		for _, k := range slices.Sorted(maps.Keys(mergeKeys(dv, pv))) {
@@ -613,20 +613,23 @@ func TestDevProdDifferAsDocumented(t *testing.T) {
 			p, inProd := pv[k]
 			switch {
 			case !inProd:
-				got = append(got, id+" "+k+" only in dev")
+				differ[id] = append(differ[id], k+" (only in dev)")
 			case !inDev:
-				got = append(got, id+" "+k+" only in prod")
+				differ[id] = append(differ[id], k+" (only in prod)")
 			case d != p:
-				got = append(got, id+" "+k)
+				differ[id] = append(differ[id], k)
 			}
 		}
 	}
 	for id := range prod {
 		if _, ok := dev[id]; !ok {
-			got = append(got, id+" only in prod")
+			differ[id] = append(differ[id], "(only in prod)")
 		}
 	}
-	slices.Sort(got)
+	var got []string
+	for _, id := range slices.Sorted(maps.Keys(differ)) {
+		got = append(got, id+": "+strings.Join(differ[id], ", "))
+	}
 	doccheck.Check(t, "docs/configuration.md", "dev-prod-diff", strings.Join(got, "\n"))
 }
 
