@@ -75,17 +75,16 @@ type component struct {
 func (c component) markdown(pkg string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### `infra/%s`: %s (`%s`)\n\n", pkg, c.typeName, c.token)
-	b.WriteString("| Args field | type | description |\n|---|---|---|\n")
+	b.WriteString("| Args field, or output | type | description |\n|---|---|---|\n")
 	for _, f := range c.args {
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", f.name, f.typ, f.doc)
 	}
-	b.WriteString("\n| output | registered as | description |\n|---|---|---|\n")
 	for _, f := range c.outputs {
-		registered := "(not registered)"
+		registered := "not registered"
 		if f.tag != "" {
 			registered = "`" + f.tag + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", f.name, registered, f.doc)
+		fmt.Fprintf(&b, "| output `%s` (%s) | `%s` | %s |\n", f.name, registered, f.typ, f.doc)
 	}
 	b.WriteString("\n")
 	return b.String()
