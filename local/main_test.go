@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -189,6 +190,25 @@ func TestSpikeDatabase(t *testing.T) {
 	for _, tt := range tests {
 		if got := spikeDatabase(tt.named, tt.url); got != tt.want {
 			t.Errorf("spikeDatabase(%q, %q) = %q, want %q", tt.named, tt.url, got, tt.want)
+		}
+	}
+}
+
+func TestSetGCPercentLeavesGOGCToTheUser(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	for _, tc := range []struct {
+		gogc string
+		want int // the percent in force afterwards
+	}{{"", gcPercent}, {"100", 100}, {"off", 100}, {"50", 100}} {
+		debug.SetGCPercent(100)
+		applied := setGCPercent(func(k string) string {
+			if k == "GOGC" {
+				return tc.gogc
+			}
+			return ""
+		})
+		if got := debug.SetGCPercent(100); got != tc.want || applied != (tc.gogc == "") {
+			t.Errorf("GOGC=%q: percent %d (applied %t), want %d", tc.gogc, got, applied, tc.want)
 		}
 	}
 }
