@@ -23,7 +23,8 @@
 //     idempotency key is already stored with different values
 //     (ReasonKeyConflict; the stored row is never overwritten);
 //   - retried: listed in BatchItemFailures because the transaction could not
-//     commit (connection lost, deadlock, lock wait, deadline near, …). The
+//     commit (connection lost, deadlock on every one of a few attempts,
+//     lock wait, deadline near, …). The
 //     whole transaction rolls back, so a retried record was not written;
 //     SQS redelivers it, and after maxReceiveCount receives moves it to the
 //     dead-letter queue.
@@ -215,7 +216,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 
 	var resp events.SQSEventResponse
 	stats := Stats{Received: b.records}
-	res, err := h.store(work, b)
+	res, err := h.store(work, b, log)
 	if err != nil {
 		// Nothing of this batch was committed: hand every record back.
 		transient, level := isTransient(err), slog.LevelWarn

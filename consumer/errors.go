@@ -70,6 +70,17 @@ func dataError(err error) (*mysql.MySQLError, bool) {
 	return nil, false
 }
 
+// erLockDeadlock is the error InnoDB answers the transaction it picks as
+// a deadlock's victim, after rolling all of it back.
+const erLockDeadlock = 1213
+
+// isDeadlock reports whether err is a deadlock: the whole transaction was
+// rolled back and may be run again.
+func isDeadlock(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == erLockDeadlock
+}
+
 // isTransient reports whether err is a failure that a later attempt can
 // be expected to get past: a lost or refused connection, a deadlock, a lock
 // wait, a failover, a proxy borrow timeout or a deadline.

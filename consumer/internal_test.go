@@ -127,24 +127,25 @@ func TestErrorClasses(t *testing.T) {
 		err       error
 		data      bool
 		transient bool
+		deadlock  bool // the whole transaction is rerun
 	}{
-		{&mysql.MySQLError{Number: 1406, Message: "Data too long for column 'name' at row 1"}, true, false},
-		{&mysql.MySQLError{Number: 1366}, true, false},
-		{&mysql.MySQLError{Number: 4025}, true, false},
-		{&mysql.MySQLError{Number: 3819}, true, false},
-		{fmt.Errorf("wrapped: %w", &mysql.MySQLError{Number: 1213}), false, true},
-		{&mysql.MySQLError{Number: 1205}, false, true},
-		{&mysql.MySQLError{Number: 9501, Message: "Timed-out waiting to acquire database connection"}, false, true},
-		{&mysql.MySQLError{Number: 1927}, false, true},
-		{&mysql.MySQLError{Number: 1146, Message: "Table 'x.users' doesn't exist"}, false, false},
-		{&mysql.MySQLError{Number: 1142, Message: "INSERT command denied"}, false, false},
-		{&mysql.MySQLError{Number: 1364}, false, false}, // a column without default: the schema, not the row
-		{mysql.ErrInvalidConn, false, true},
-		{driver.ErrBadConn, false, true},
-		{sql.ErrConnDone, false, true},
-		{context.DeadlineExceeded, false, true},
-		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, false, true},
-		{errors.New("something else"), false, false},
+		{&mysql.MySQLError{Number: 1406, Message: "Data too long for column 'name' at row 1"}, true, false, false},
+		{&mysql.MySQLError{Number: 1366}, true, false, false},
+		{&mysql.MySQLError{Number: 4025}, true, false, false},
+		{&mysql.MySQLError{Number: 3819}, true, false, false},
+		{fmt.Errorf("wrapped: %w", &mysql.MySQLError{Number: 1213}), false, true, true},
+		{&mysql.MySQLError{Number: 1205}, false, true, false},
+		{&mysql.MySQLError{Number: 9501, Message: "Timed-out waiting to acquire database connection"}, false, true, false},
+		{&mysql.MySQLError{Number: 1927}, false, true, false},
+		{&mysql.MySQLError{Number: 1146, Message: "Table 'x.users' doesn't exist"}, false, false, false},
+		{&mysql.MySQLError{Number: 1142, Message: "INSERT command denied"}, false, false, false},
+		{&mysql.MySQLError{Number: 1364}, false, false, false}, // a column without default: the schema, not the row
+		{mysql.ErrInvalidConn, false, true, false},
+		{driver.ErrBadConn, false, true, false},
+		{sql.ErrConnDone, false, true, false},
+		{context.DeadlineExceeded, false, true, false},
+		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, false, true, false},
+		{errors.New("something else"), false, false, false},
 	}
 	for _, tt := range tests {
 		if _, got := dataError(tt.err); got != tt.data {
@@ -152,6 +153,9 @@ func TestErrorClasses(t *testing.T) {
 		}
 		if got := isTransient(tt.err); got != tt.transient {
 			t.Errorf("isTransient(%v) = %v, want %v", tt.err, got, tt.transient)
+		}
+		if got := isDeadlock(tt.err); got != tt.deadlock {
+			t.Errorf("isDeadlock(%v) = %v, want %v", tt.err, got, tt.deadlock)
 		}
 	}
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sluicehq/sluice/consumer/record"
@@ -134,14 +137,67 @@ type storeResult struct {
 	retryErr error
 }
 
-// store writes the batch in one transaction (or one autocommitted
+// deadlockAttempts bounds how many times store runs a batch's transaction
+// when InnoDB picks it as a deadlock victim (1213 ER_LOCK_DEADLOCK).
+const deadlockAttempts = 3
+
+// deadlockBackoff is the base wait before the second attempt; it doubles
+// for each further one and is jittered, so that the two sides of the
+// deadlock, likely to retry at once, do not collide again.
+const deadlockBackoff = 20 * time.Millisecond
+
+// store runs storeOnce, and runs it again from the start, classification
+// reads included, when it fails with a deadlock: InnoDB rolled the whole
+// transaction back, so nothing of the attempt remains, and MySQL's advice
+// is to re-issue it ("always be prepared to re-issue a transaction if it
+// fails due to deadlock",
+// https://dev.mysql.com/doc/en/innodb-deadlocks-handling.html). Handing
+// the batch back instead would stall it for the queue's visibility
+// timeout. After deadlockAttempts attempts, or when the wait would pass
+// ctx's deadline (the invocation's, less the margin), the error goes back
+// to Handle, which hands the batch back as before.
+//
+// A lock wait timeout (1205) is not retried: InnoDB rolls back only the
+// statement by default (innodb_rollback_on_timeout=OFF,
+// https://dev.mysql.com/doc/en/innodb-error-handling.html), and it has
+// already cost innodb_lock_wait_timeout (50 s by default), so another
+// attempt would most likely run into the deadline margin.
+func (h *Handler) store(ctx context.Context, b batch, log *slog.Logger) (storeResult, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := h.storeOnce(ctx, b)
+		if err == nil || !isDeadlock(err) || attempt == deadlockAttempts {
+			return res, err
+		}
+		wait := jitter(deadlockBackoff << (attempt - 1))
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+			return res, err
+		}
+		log.WarnContext(ctx, "batch transaction deadlocked; running it again",
+			"error", describe(err), "attempt", attempt+1, "maxAttempts", deadlockAttempts,
+			"waitMs", wait.Milliseconds(), "records", b.records)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return res, err
+		case <-t.C:
+		}
+	}
+}
+
+// jitter returns a duration in [d/2, d).
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d/2)
+}
+
+// storeOnce writes the batch in one transaction (or one autocommitted
 // statement): either all of it commits, or none of it does and the error
 // says why. One exception keeps the common case at one statement: when the
 // single autocommitted INSERT of a batch without invalid records finds an
 // idempotency key stored with other values, the quarantine rows for those
 // conflicts follow in a second statement; if that fails, the users rows
 // stay committed and only the conflicting records are reported in retry.
-func (h *Handler) store(ctx context.Context, b batch) (storeResult, error) {
+func (h *Handler) storeOnce(ctx context.Context, b batch) (storeResult, error) {
 	var res storeResult
 	if len(b.users) == 0 && len(b.quarantine) == 0 {
 		return res, nil
