@@ -185,6 +185,9 @@ type Stats struct {
 	DuplicateResubmission int
 	KeyConflicts          int // of Quarantined: key stored with other values
 	Retried               int // reported in BatchItemFailures
+	// DeadlockRetries counts the reruns of the batch's transaction after
+	// a deadlock; not a record count.
+	DeadlockRetries int
 }
 
 // Handle is the Lambda handler for an SQS event source mapping with
@@ -216,7 +219,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 
 	var resp events.SQSEventResponse
 	stats := Stats{Received: b.records}
-	res, err := h.store(work, b, log)
+	res, retries, err := h.store(work, b, log)
+	stats.DeadlockRetries = retries
 	if err != nil {
 		// Nothing of this batch was committed: hand every record back.
 		transient, level := isTransient(err), slog.LevelWarn
@@ -257,7 +261,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		"received", stats.Received, "stored", stats.Stored, "quarantined", stats.Quarantined,
 		"duplicate", stats.Duplicate, "duplicateRedelivery", stats.DuplicateRedelivery,
 		"duplicateResubmission", stats.DuplicateResubmission, "keyConflicts", stats.KeyConflicts,
-		"retried", stats.Retried, "latencyMs", latency.Milliseconds())
+		"retried", stats.Retried, "deadlockRetries", stats.DeadlockRetries, "latencyMs", latency.Milliseconds())
 	h.emitMetrics(ctx, stats, latency)
 	return resp, nil
 }
@@ -270,7 +274,7 @@ func (h *Handler) emitMetrics(ctx context.Context, s Stats, latency time.Duratio
 	err := h.metrics.Write(h.opts.Metrics, h.opts.Now(),
 		float64(s.Received), float64(s.Stored), float64(s.Duplicate),
 		float64(s.DuplicateRedelivery), float64(s.DuplicateResubmission),
-		float64(s.Quarantined), float64(s.Retried),
+		float64(s.Quarantined), float64(s.Retried), float64(s.DeadlockRetries),
 		float64(latency.Microseconds())/1000)
 	if err != nil {
 		h.opts.Logger.WarnContext(ctx, "metrics not written", "error", err)

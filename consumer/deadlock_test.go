@@ -171,7 +171,7 @@ func TestHandleRetriesRealDeadlock(t *testing.T) {
 				t.Errorf("%d quarantine rows, want %d: %+v", len(q), wantQuarantine, q)
 			}
 
-			want := consumer.Stats{Received: len(msgs), Stored: 3, Quarantined: wantQuarantine}
+			want := consumer.Stats{Received: len(msgs), Stored: 3, Quarantined: wantQuarantine, DeadlockRetries: 1}
 			if tc.commit {
 				want.Stored, want.Duplicate, want.DuplicateResubmission = 1, 2, 2
 			}
@@ -255,8 +255,8 @@ func TestHandleDeadlockRetryIsBounded(t *testing.T) {
 					t.Errorf("retry %d logged attempt %v, want %d", i, got, i+2)
 				}
 			}
-			if got := e.lastMetrics(t); got.Retried != len(msgs) || got.Stored != 0 {
-				t.Errorf("metrics %+v, want every record retried", got)
+			if got := e.lastMetrics(t); got.Retried != len(msgs) || got.Stored != 0 || got.DeadlockRetries != tc.retries {
+				t.Errorf("metrics %+v, want every record retried and %d deadlock retries", got, tc.retries)
 			}
 		})
 	}

@@ -174,6 +174,7 @@ func (e *env) lastMetrics(t *testing.T) consumer.Stats {
 		Received: n(emf.RecordsReceived), Stored: n(emf.RecordsStored), Quarantined: n(emf.RecordsQuarantined),
 		Duplicate: n(emf.RecordsDuplicate), DuplicateRedelivery: n(emf.RecordsDuplicateRedelivery),
 		DuplicateResubmission: n(emf.RecordsDuplicateResubmission), Retried: n(emf.RecordsRetried),
+		DeadlockRetries: n(emf.DeadlockRetries),
 	}
 }
 

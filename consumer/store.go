@@ -155,22 +155,23 @@ const deadlockBackoff = 20 * time.Millisecond
 // the batch back instead would stall it for the queue's visibility
 // timeout. After deadlockAttempts attempts, or when the wait would pass
 // ctx's deadline (the invocation's, less the margin), the error goes back
-// to Handle, which hands the batch back as before.
+// to Handle, which hands the batch back as before. retries counts the
+// reruns.
 //
 // A lock wait timeout (1205) is not retried: InnoDB rolls back only the
 // statement by default (innodb_rollback_on_timeout=OFF,
 // https://dev.mysql.com/doc/en/innodb-error-handling.html), and it has
 // already cost innodb_lock_wait_timeout (50 s by default), so another
 // attempt would most likely run into the deadline margin.
-func (h *Handler) store(ctx context.Context, b batch, log *slog.Logger) (storeResult, error) {
+func (h *Handler) store(ctx context.Context, b batch, log *slog.Logger) (res storeResult, retries int, err error) {
 	for attempt := 1; ; attempt++ {
-		res, err := h.storeOnce(ctx, b)
+		res, err = h.storeOnce(ctx, b)
 		if err == nil || !isDeadlock(err) || attempt == deadlockAttempts {
-			return res, err
+			return res, attempt - 1, err
 		}
 		wait := jitter(deadlockBackoff << (attempt - 1))
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
-			return res, err
+			return res, attempt - 1, err
 		}
 		log.WarnContext(ctx, "batch transaction deadlocked; running it again",
 			"error", describe(err), "attempt", attempt+1, "maxAttempts", deadlockAttempts,
@@ -179,7 +180,7 @@ func (h *Handler) store(ctx context.Context, b batch, log *slog.Logger) (storeRe
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return res, err
+			return res, attempt - 1, err
 		case <-t.C:
 		}
 	}

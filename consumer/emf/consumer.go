@@ -31,7 +31,11 @@ const (
 	// unreachable, deadlock, deadline near). The invocation itself
 	// succeeds, so AWS/Lambda Errors does not see these.
 	RecordsRetried = "RecordsRetried"
-	BatchLatency   = "BatchLatency"
+	// DeadlockRetries counts the times the batch's transaction was run
+	// again in the invocation after InnoDB rolled it back as a deadlock
+	// victim; not a record count.
+	DeadlockRetries = "DeadlockRetries"
+	BatchLatency    = "BatchLatency"
 )
 
 // ConsumerMetrics returns the definitions of the consumer's metrics, in
@@ -45,6 +49,7 @@ func ConsumerMetrics() []Definition {
 		{Name: RecordsDuplicateResubmission, Unit: Count},
 		{Name: RecordsQuarantined, Unit: Count},
 		{Name: RecordsRetried, Unit: Count},
+		{Name: DeadlockRetries, Unit: Count},
 		{Name: BatchLatency, Unit: Milliseconds},
 	}
 }

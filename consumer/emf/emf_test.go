@@ -133,7 +133,7 @@ func TestConsumerMetrics(t *testing.T) {
 	if _, err := NewFormat(Namespace, map[string]string{DimensionFunctionName: "f"}, defs); err != nil {
 		t.Fatalf("the consumer's own definitions do not make a format: %v", err)
 	}
-	for _, name := range []string{RecordsReceived, RecordsStored, RecordsDuplicate, RecordsDuplicateRedelivery, RecordsDuplicateResubmission, RecordsQuarantined, RecordsRetried, BatchLatency} {
+	for _, name := range []string{RecordsReceived, RecordsStored, RecordsDuplicate, RecordsDuplicateRedelivery, RecordsDuplicateResubmission, RecordsQuarantined, RecordsRetried, DeadlockRetries, BatchLatency} {
 		d, ok := ConsumerMetric(name)
 		if !ok || d.Name != name {
 			t.Errorf("ConsumerMetric(%q) = %+v, %t", name, d, ok)
