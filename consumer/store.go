@@ -149,8 +149,8 @@ const deadlockBackoff = 20 * time.Millisecond
 // store runs storeOnce, and runs it again from the start, classification
 // reads included, when it fails with a deadlock: InnoDB rolled the whole
 // transaction back, so nothing of the attempt remains, and MySQL's advice
-// is to re-issue it ("always be prepared to re-issue a transaction if it
-// fails due to deadlock",
+// is to re-issue it (applications should be "always prepared to re-issue a
+// transaction if it gets rolled back because of a deadlock",
 // https://dev.mysql.com/doc/en/innodb-deadlocks-handling.html). Handing
 // the batch back instead would stall it for the queue's visibility
 // timeout. After deadlockAttempts attempts, or when the wait would pass
@@ -160,9 +160,10 @@ const deadlockBackoff = 20 * time.Millisecond
 //
 // A lock wait timeout (1205) is not retried: InnoDB rolls back only the
 // statement by default (innodb_rollback_on_timeout=OFF,
-// https://dev.mysql.com/doc/en/innodb-error-handling.html), and it has
-// already cost innodb_lock_wait_timeout (50 s by default), so another
-// attempt would most likely run into the deadline margin.
+// https://dev.mysql.com/doc/en/innodb-error-handling.html), so the
+// transaction is not known to be gone without storeOnce's own rollback,
+// and the wait already cost innodb_lock_wait_timeout (50 s by default):
+// another attempt would most likely run into the deadline margin.
 func (h *Handler) store(ctx context.Context, b batch, log *slog.Logger) (res storeResult, retries int, err error) {
 	for attempt := 1; ; attempt++ {
 		res, err = h.storeOnce(ctx, b)
