@@ -177,9 +177,9 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the migrator: %w", err)
 	}
-	// The consumer component sets its function's timeout, memory and
-	// reservation from its settings.
-	dbFunction := func(name, description string, archive lambdabuild.Archive, user string) dbfunction.Args {
+	// The migration component sets its function's database login from its
+	// settings, the consumer component its timeout, memory and reservation.
+	dbFunction := func(name, description string, archive lambdabuild.Archive) dbfunction.Args {
 		return dbfunction.Args{
 			Name:             name,
 			Description:      description,
@@ -188,14 +188,12 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 			SecurityGroupIDs: pulumi.StringArray{net.ClientSecurityGroupID},
 			ProxyARN:         px.ARN,
 			ProxyEndpoint:    px.Endpoint,
-			DBName:           s.Database.Name,
-			DBUser:           user,
 			LogRetentionDays: s.Observability.LogRetentionDays,
 			Tags:             tags,
 		}
 	}
 
-	migratorFn := dbFunction(prefix+"-migrator", "Sluice: applies the schema migrations and sets up the application user", migratorZip, s.Database.MasterUser)
+	migratorFn := dbFunction(prefix+"-migrator", "Sluice: applies the schema migrations and sets up the application user", migratorZip)
 	migratorFn.Timeout = migration.MinTimeout
 	migratorFn.MemoryMB = 256
 	// No reservation: the migration lock serialises migrators, and a
@@ -216,9 +214,12 @@ func Define(ctx *pulumi.Context, s settings.Settings) (pulumi.Map, error) {
 		return nil, fmt.Errorf("migration: %w", err)
 	}
 
+	consumerFn := dbFunction(prefix+"-consumer", "Sluice: stores queued submissions in MySQL", consumerZip)
+	// The consumer logs in as the least-privileged application user.
+	consumerFn.DBName, consumerFn.DBUser = s.Database.Name, s.Database.AppUser
 	consumerLambda, err := consumerfn.New(ctx, prefix+"-consumer", consumerfn.Args{
 		Consumer: s.Consumer,
-		Function: dbFunction(prefix+"-consumer", "Sluice: stores queued submissions in MySQL", consumerZip, s.Database.AppUser),
+		Function: consumerFn,
 		QueueARN: q.ARN,
 		// No message is consumed before the schema is in place.
 		DependsOn: []pulumi.Resource{mig.Invocation},
