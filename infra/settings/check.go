@@ -3,7 +3,6 @@ package settings
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"time"
 )
@@ -24,7 +23,7 @@ func checkSection(s Settings, section string) error {
 		}
 		if shown, problem := k.check(s); problem != "" {
 			failed[k.Key] = true
-			errs = append(errs, fmt.Errorf("%s.%s: %q (%s) %s", section, k.fieldName(), shown, k.FullKey(), problem))
+			errs = append(errs, fmt.Errorf("%s.%s: %q (%s) %s", section, k.fieldName, shown, k.FullKey(), problem))
 		}
 	}
 	set := func(name string) bool {
@@ -39,7 +38,7 @@ func checkSection(s Settings, section string) error {
 		}) {
 			if problem := r.check(&s, set); problem != "" {
 				k, _ := spec(r.key)
-				errs = append(errs, fmt.Errorf("%s.%s: %q (%s) %s", section, k.fieldName(), k.Format(s), k.FullKey(), problem))
+				errs = append(errs, fmt.Errorf("%s.%s: %q (%s) %s", section, k.fieldName, k.Format(s), k.FullKey(), problem))
 			}
 		}
 	}
@@ -59,17 +58,4 @@ func (k Spec) check(s Settings) (shown, problem string) {
 	}
 	_, problem = k.parse(raw)
 	return raw, problem
-}
-
-// fieldName is the name of the section field the key fills.
-func (k Spec) fieldName() string {
-	var s Settings
-	target := reflect.ValueOf(k.field(&s)).Pointer()
-	section := reflect.ValueOf(&s).Elem().FieldByName(k.Section)
-	for i := range section.NumField() {
-		if section.Field(i).Addr().Pointer() == target {
-			return section.Type().Field(i).Name
-		}
-	}
-	panic(fmt.Sprintf("settings: key %s fills no field of Settings.%s", k.Key, k.Section))
 }

@@ -31,7 +31,7 @@ type Network struct {
 func (v Network) Validate() error { return checkSection(Settings{Network: v}, "Network") }
 
 var networkKeys = []Spec{
-	{Key: KeyVpcCIDR, Section: "Network", Type: String,
+	{Key: KeyVpcCIDR, Type: String,
 		Derived: defaultVpcCIDR + " (a new VPC only)", Doc: "IPv4 network of a new VPC; each zone gets one private subnet of it.",
 		DevProd: "separate networks, so the two VPCs can be peered", Allowed: limits.VPCCIDRAllowed, Check: vpcCIDR,
 		field: func(s *Settings) any { return &s.Network.VpcCIDR }, derive: func(s *Settings) {
@@ -39,7 +39,7 @@ var networkKeys = []Spec{
 				s.Network.VpcCIDR = defaultVpcCIDR
 			}
 		}},
-	{Key: KeyAvailabilityZones, Section: "Network", Type: List,
+	{Key: KeyAvailabilityZones, Type: List,
 		Derived: "`<aws:region>a,<aws:region>c`", Doc: "Zones of a new VPC, one private subnet each.",
 		DevProd: "prod spans a third zone", Pattern: limits.ZonePattern, Items: limits.AvailabilityZones,
 		Allowed: "a comma-separated list of availability zones such as ap-northeast-1a,ap-northeast-1c",
@@ -49,15 +49,15 @@ var networkKeys = []Spec{
 				s.Network.AvailabilityZones = []string{s.Region + "a", s.Region + "c"}
 			}
 		}},
-	{Key: KeyExistingVpcID, Section: "Network", Type: String,
+	{Key: KeyExistingVpcID, Type: String,
 		Doc:     "Deploy into this existing VPC (with existingSubnetIds) instead of creating one.",
 		Pattern: limits.VPCIDPattern, Allowed: "a VPC id such as vpc-0123456789abcdef0",
 		field: func(s *Settings) any { return &s.Network.ExistingVpcID }},
-	{Key: KeyExistingSubnetIDs, Section: "Network", Type: List,
+	{Key: KeyExistingSubnetIDs, Type: List,
 		Doc:     "Private subnets of existingVpcId, in different zones.",
 		Pattern: limits.SubnetIDPattern, Allowed: "a comma-separated list of subnet ids such as subnet-0123456789abcdef0",
 		field: func(s *Settings) any { return &s.Network.ExistingSubnetIDs }},
-	{Key: KeySecretsManagerEndpoint, Section: "Network", Type: Boolean, Default: "false",
+	{Key: KeySecretsManagerEndpoint, Type: Boolean, Default: "false",
 		Doc:   "A Secrets Manager interface VPC endpoint and 443 egress from the proxy: the fallback if the proxy cannot read its secrets (docs/deploying.md).",
 		field: func(s *Settings) any { return &s.Network.SecretsManagerEndpoint }},
 }

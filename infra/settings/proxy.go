@@ -29,16 +29,16 @@ type Proxy struct {
 func (v Proxy) Validate() error { return checkSection(Settings{Proxy: v}, "Proxy") }
 
 var proxyKeys = []Spec{
-	{Key: KeyProxyIdleClientTimeout, Section: "Proxy", Type: Integer, Default: "900",
+	{Key: KeyProxyIdleClientTimeout, Type: Integer, Default: "900",
 		Doc: "Seconds before the proxy closes an idle client connection.", Range: limits.ProxyIdleClientTimeoutSeconds,
 		field: func(s *Settings) any { return &s.Proxy.IdleClientTimeout }, unit: time.Second},
-	{Key: KeyProxyBorrowTimeout, Section: "Proxy", Type: Integer, Default: "10",
+	{Key: KeyProxyBorrowTimeout, Type: Integer, Default: "10",
 		Doc: "Seconds a client waits for a pooled connection before it gets an error.", Range: limits.ProxyBorrowTimeoutSeconds,
 		field: func(s *Settings) any { return &s.Proxy.BorrowTimeout }, unit: time.Second},
-	{Key: KeyProxyMaxConnectionsPercent, Section: "Proxy", Type: Integer, Default: "90",
+	{Key: KeyProxyMaxConnectionsPercent, Type: Integer, Default: "90",
 		Doc: "Pool size, % of the database's max_connections.", Range: limits.ProxyMaxConnectionsPercent,
 		field: func(s *Settings) any { return &s.Proxy.MaxConnectionsPercent }},
-	{Key: KeyProxyMaxIdlePercent, Section: "Proxy", Type: Integer, Default: "50",
+	{Key: KeyProxyMaxIdlePercent, Type: Integer, Default: "50",
 		Doc: "Idle connections the pool keeps, % of max_connections.", Range: limits.ProxyMaxIdlePercent,
 		field: func(s *Settings) any { return &s.Proxy.MaxIdleConnectionsPercent }},
 }

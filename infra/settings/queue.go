@@ -27,15 +27,15 @@ type Queue struct {
 func (v Queue) Validate() error { return checkSection(Settings{Queue: v}, "Queue") }
 
 var queueKeys = []Spec{
-	{Key: KeyVisibilityTimeout, Section: "Queue", Type: Integer,
+	{Key: KeyVisibilityTimeout, Type: Integer,
 		Derived: "6 × (functionTimeoutSeconds + batchingWindowSeconds)", Doc: "Seconds a received message stays invisible to other receivers.",
 		DevProd: "follows prod's longer batching window", Range: limits.VisibilityTimeoutSeconds,
 		field: func(s *Settings) any { return &s.Queue.VisibilityTimeout }, unit: time.Second,
 		derive: func(s *Settings) { s.Queue.VisibilityTimeout = DefaultVisibilityTimeout(s.Consumer) }},
-	{Key: KeyQueueRetention, Section: "Queue", Type: Integer, Default: "345600",
+	{Key: KeyQueueRetention, Type: Integer, Default: "345600",
 		Doc: "Seconds the queue keeps a message (4 days); the DLQ keeps it 14 days.", Range: limits.MessageRetentionSeconds,
 		field: func(s *Settings) any { return &s.Queue.Retention }, unit: time.Second},
-	{Key: KeyMaxReceiveCount, Section: "Queue", Type: Integer, Default: "5",
+	{Key: KeyMaxReceiveCount, Type: Integer, Default: "5",
 		Doc: "Receives before a message moves to the DLQ.", Range: limits.MaxReceiveCount,
 		field: func(s *Settings) any { return &s.Queue.MaxReceiveCount }},
 }

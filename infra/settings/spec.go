@@ -1,6 +1,8 @@
 package settings
 
 import (
+	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"time"
@@ -24,8 +26,12 @@ const (
 // block: type, default and documentation together with what the key
 // accepts and the Settings field it fills.
 type Spec struct {
-	Key     string // without the namespace
-	Section string // the component it configures, for the documentation
+	Key string // without the namespace
+	// Section is the Settings field (Network, …, Observability) whose
+	// struct holds the key's field: the component it configures. Keys sets
+	// it from field, so a key is not declared in one section and filled
+	// in another.
+	Section string
 	Type    Type
 	// Default is the value of an unset key, written as in a stack file. An
 	// empty Default means the key is optional (unset) or Derived; for such
@@ -52,9 +58,10 @@ type Spec struct {
 	Items   limits.Range
 	Check   func(value string) (problem string)
 
-	field  func(*Settings) any // *int, *bool, *string, *float64, *[]string, *time.Duration (in unit) or *routeauth.Mode
-	unit   time.Duration
-	derive func(*Settings)
+	field     func(*Settings) any // *int, *bool, *string, *float64, *[]string, *time.Duration (in unit) or *routeauth.Mode
+	unit      time.Duration
+	derive    func(*Settings)
+	fieldName string // the field's name in its section (set by located)
 }
 
 // FullKey is the key with its namespace, e.g. "sluice:batchSize".
@@ -74,4 +81,30 @@ var (
 
 // Keys is every `sluice:` key, in the order the documentation lists them.
 // Each section's keys are declared next to its struct (network.go, …).
-var Keys = slices.Concat(networkKeys, databaseKeys, proxyKeys, queueKeys, consumerKeys, apiKeys, observabilityKeys)
+var Keys = located(networkKeys, databaseKeys, proxyKeys, queueKeys, consumerKeys, apiKeys, observabilityKeys)
+
+// located concatenates the sections' keys, setting each key's Section and
+// the name of the field it fills from where its field points in Settings.
+func located(sections ...[]Spec) []Spec {
+	keys := slices.Concat(sections...)
+	for i, k := range keys {
+		var s Settings
+		target := reflect.ValueOf(k.field(&s)).Pointer()
+		v := reflect.ValueOf(&s).Elem()
+		for f := range v.NumField() {
+			section := v.Field(f)
+			if section.Kind() != reflect.Struct {
+				continue
+			}
+			for j := range section.NumField() {
+				if section.Field(j).Addr().Pointer() == target {
+					keys[i].Section, keys[i].fieldName = v.Type().Field(f).Name, section.Type().Field(j).Name
+				}
+			}
+		}
+		if keys[i].fieldName == "" {
+			panic(fmt.Sprintf("settings: key %s fills no field of a section of Settings", k.Key))
+		}
+	}
+	return keys
+}

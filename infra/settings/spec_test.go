@@ -56,7 +56,7 @@ func TestSpecsComplete(t *testing.T) {
 	// the section gets nothing the loader and the docs do not know of.
 	filled := map[string]string{}
 	for _, k := range Keys {
-		field := k.Section + "." + k.fieldName()
+		field := k.Section + "." + k.fieldName
 		if other, ok := filled[field]; ok {
 			t.Errorf("%s and %s both fill %s", other, k.Key, field)
 		}
@@ -271,7 +271,7 @@ func TestMisspellingHint(t *testing.T) {
 func TestFieldCommentsNameTheirKeys(t *testing.T) {
 	keyOf := map[string]string{} // "Queue.Retention" -> "sluice:queueRetentionSeconds"
 	for _, k := range Keys {
-		keyOf[k.Section+"."+k.fieldName()] = k.FullKey()
+		keyOf[k.Section+"."+k.fieldName] = k.FullKey()
 	}
 	paths, err := filepath.Glob("*.go")
 	if err != nil {
