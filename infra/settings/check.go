@@ -23,26 +23,33 @@ func checkSection(s Settings, section string) error {
 		}
 		if shown, problem := k.check(s); problem != "" {
 			failed[k.Key] = true
-			errs = append(errs, fmt.Errorf("%s.%s: %q (%s) %s", section, k.fieldName, shown, k.FullKey(), problem))
+			errs = append(errs, k.invalid(shown, problem))
 		}
+	}
+	// A rule applies when every key it reads is this section's and passed.
+	outside := func(name string) bool {
+		k, ok := spec(name)
+		return !ok || k.Section != section || failed[name]
 	}
 	set := func(name string) bool {
 		k, ok := spec(name)
 		return ok && k.Format(s) != ""
 	}
 	for _, r := range rules {
-		keys := append([]string{r.key}, r.uses...)
-		if !slices.ContainsFunc(keys, func(name string) bool {
-			k, ok := spec(name)
-			return !ok || k.Section != section || failed[name]
-		}) {
-			if problem := r.check(&s, set); problem != "" {
-				k, _ := spec(r.key)
-				errs = append(errs, fmt.Errorf("%s.%s: %q (%s) %s", section, k.fieldName, k.Format(s), k.FullKey(), problem))
-			}
+		if outside(r.key) || slices.ContainsFunc(r.uses, outside) {
+			continue
+		}
+		if problem := r.check(&s, set); problem != "" {
+			k, _ := spec(r.key)
+			errs = append(errs, k.invalid(k.Format(s), problem))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// invalid is the problem with the key's field, naming the field first.
+func (k Spec) invalid(shown, problem string) error {
+	return fmt.Errorf("%s.%s: %q (%s) %s", k.Section, k.fieldName, shown, k.FullKey(), problem)
 }
 
 // check returns the key's field in s as a stack file would write it, and
